@@ -1,0 +1,295 @@
+"""Membrane (Laplace) completion of a field inside a hole."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from . import diffusion_fns  # noqa: F401 - registers the bodies
+from ._accelerate import device_function, launch_cuda, resolve_backend, run_cpu
+from ._validate import bool_mask, image_hwc, real_float32
+
+__all__ = ["diffuse"]
+
+# Below this many unknown pixels a level is solved directly by SOR.
+_COARSEST_UNKNOWN = 64
+
+
+def diffuse(field, unknown, *, weights=None, tol=1e-5, max_iter=None, backend="auto"):
+    """Fill ``unknown`` pixels of ``field`` by solving Laplace's equation.
+
+    The known pixels are Dirichlet boundary values; the image border is a
+    no-flux (Neumann) boundary. With ``weights`` the equation is the
+    edge-aware ``div(w grad u) = 0``. Solved by multigrid V-cycles
+    (red-black Gauss-Seidel smoothing, coarse cells unknown where any child
+    is, bilinear prolongation of the correction); the coarsest level by
+    successive over-relaxation (SOR).
+
+    Parameters
+    ----------
+    field : ndarray, shape (H, W, C) or (H, W)
+        Values; those under ``unknown`` are ignored (they may be anything
+        finite).
+    unknown : ndarray of bool, shape (H, W)
+        True where the value is to be computed.
+    weights : ndarray, shape (H, W), optional, keyword-only
+        Positive diffusivity per pixel; the weight of the edge between two
+        neighbours is the mean of theirs. Small weights across an image edge
+        stop the fill from bleeding over it. Default: all ones.
+    tol : float, keyword-only
+        Stop when the largest change made by the last Gauss-Seidel sweep of a
+        V-cycle is below ``tol * scale``, ``scale`` being the range of the
+        known values (1 if they are all equal).
+    max_iter : int, optional, keyword-only
+        Most multigrid V-cycles (default 50; a few usually suffice).
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Returns
+    -------
+    ndarray, float32, shape of ``field``
+        Known pixels are the input's float32 values, bit for bit. Unknown
+        pixels of a region that touches no known pixel get the mean of all
+        known values (per channel), or 0 if nothing is known.
+
+    References
+    ----------
+    .. [1] W. L. Briggs, V. E. Henson, S. F. McCormick, *A Multigrid
+       Tutorial*, 2nd ed., SIAM, 2000 (nested iteration, red-black ordering).
+    .. [2] D. M. Young, "Iterative methods for solving partial difference
+       equations of elliptic type", PhD thesis, Harvard, 1950 (SOR).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.kernels import diffuse
+    >>> f = np.zeros((1, 5), np.float32); f[0, 4] = 4.0
+    >>> hole = np.array([[False, True, True, True, False]])
+    >>> np.round(diffuse(f, hole, backend="cpu"), 3)
+    array([[0., 1., 2., 3., 4.]], dtype=float32)
+    """
+    f, squeeze = image_hwc(field, "field")
+    h, w, c = f.shape
+    unk = bool_mask(unknown, "unknown", shape=(h, w))
+    if weights is None:
+        wts = np.ones((h, w), np.float32)
+    else:
+        wts = real_float32(weights, "weights", ndim=(2,))
+        if wts.shape != (h, w):
+            raise ValueError(f"weights must have shape {(h, w)}, got shape {wts.shape}")
+        if not (wts > 0).all():
+            raise ValueError("weights must be strictly positive everywhere")
+    if not isinstance(tol, (int, float, np.floating)) or not (tol > 0) or not math.isfinite(tol):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    if max_iter is not None and (
+        isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1
+    ):
+        raise ValueError(f"max_iter must be None or an integer >= 1, got {max_iter!r}")
+    target = resolve_backend(backend)
+
+    out = f.copy()
+    if not unk.any():
+        return out[:, :, 0] if squeeze else out
+    solvable, boundary = _touches_known(unk)
+    isolated = unk & ~solvable
+    if isolated.any():
+        known = ~unk
+        mean = f[known].mean(axis=0, dtype=np.float64) if known.any() else np.zeros(c)
+        out[isolated] = mean.astype(np.float32)
+    if boundary.any():
+        # By the maximum principle the solution stays within the range of the
+        # known pixels that touch the hole, so that range sets the scale.
+        bv = f[boundary]
+        scale = float(bv.max() - bv.min()) or 1.0
+        ex = _CpuExec() if target == "cpu" else _CudaExec()
+        cycles = 50 if max_iter is None else int(max_iter)
+        out[solvable] = bv.mean(axis=0)
+        out = _solve(ex, out, solvable, wts, float(tol) * scale, cycles)
+    return out[:, :, 0] if squeeze else out
+
+
+def _touches_known(unk: np.ndarray):
+    """Unknown pixels 4-connected to a known pixel, and the known pixels touching them."""
+    import cv2
+
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    boundary = cv2.dilate(unk.view(np.uint8), cross).view(bool) & ~unk
+    n, labels = cv2.connectedComponents(unk.view(np.uint8), connectivity=4)
+    if n <= 2:  # background and at most one region
+        return (unk if boundary.any() else np.zeros_like(unk)), boundary
+    inner = cv2.dilate(boundary.view(np.uint8), cross).view(bool) & unk
+    good = np.zeros(n, bool)
+    good[labels[inner]] = True
+    good[0] = False
+    return good[labels], boundary
+
+
+def _coarser(unk: np.ndarray, wts: np.ndarray):
+    """The next level's unknowns and diffusivities.
+
+    A coarse cell is unknown when at least three of its 2x2 children are:
+    "any child" grows the domain level by level and the corrections
+    overshoot (measured: V-cycles diverge on a disk), "all children" shrinks
+    it and they converge slowly; three of four measured best on disks,
+    strokes and boxes.
+    """
+    h, w = unk.shape
+    ph, pw = h + (h % 2), w + (w % 2)
+    u = np.zeros((ph, pw), np.uint8)
+    u[:h, :w] = unk
+    cu = (u[0::2, 0::2] + u[1::2, 0::2] + u[0::2, 1::2] + u[1::2, 1::2]) >= 3
+    wp = np.pad(wts, ((0, ph - h), (0, pw - w)), mode="edge")
+    cw = (wp[0::2, 0::2] + wp[1::2, 0::2] + wp[0::2, 1::2] + wp[1::2, 1::2]) * np.float32(0.25)
+    return cu, np.ascontiguousarray(cw, dtype=np.float32)
+
+
+def _omega(n_unknown: int) -> float:
+    # Optimal SOR factor for a square domain of side L, L from the hole's area.
+    side = max(2.0, math.sqrt(n_unknown))
+    return 2.0 / (1.0 + math.sin(math.pi / side))
+
+
+class _Level:
+    """Index lists and work arrays of one pyramid level, on the executing device."""
+
+    def __init__(self, ex, field, unk, wts):
+        ys, xs = np.nonzero(unk)
+        ys = ys.astype(np.int64)
+        xs = xs.astype(np.int64)
+        red = ((ys + xs) % 2) == 0
+        self.n = ys.size
+        self.shape = unk.shape
+        self.all = (ex.put(ys), ex.put(xs))
+        self.red = (ex.put(np.ascontiguousarray(ys[red])), ex.put(np.ascontiguousarray(xs[red])))
+        self.black = (ex.put(np.ascontiguousarray(ys[~red])), ex.put(np.ascontiguousarray(xs[~red])))
+        self.n_red = int(red.sum())
+        self.n_black = self.n - self.n_red
+        self.field = ex.put(field)
+        self.weights = ex.put(wts)
+        self.rhs = ex.zeros(field.shape)
+        self.resid = ex.zeros(field.shape)
+        self.d_red = ex.zeros((max(self.n_red, 1),))
+        self.d_black = ex.zeros((max(self.n_black, 1),))
+
+
+# Red-black Gauss-Seidel sweeps before and after each coarse-grid correction.
+_PRE, _POST = 2, 2
+# Slight over-relaxation makes red-black Gauss-Seidel a better multigrid
+# smoother (Yavneh 1996); measured here: 6 V-cycles instead of 7.
+_SMOOTH_OMEGA = 1.15
+
+
+def _solve(ex, out, unk, wts, tol_abs, max_cycles):
+    """Multigrid V-cycles (correction scheme) on ``out`` in place."""
+    c = out.shape[2]
+    levels = [_Level(ex, out, unk, wts)]
+    u, w = unk, wts
+    while levels[-1].n > _COARSEST_UNKNOWN and min(u.shape) >= 4:
+        u, w = _coarser(u, w)
+        levels.append(_Level(ex, np.zeros(u.shape + (c,), np.float32), u, w))
+    for _ in range(max_cycles):
+        if _vcycle(ex, levels, 0, tol_abs) < tol_abs:
+            break
+    return ex.get(levels[0].field)
+
+
+def _vcycle(ex, levels, depth, tol_abs):
+    """One V-cycle from ``depth`` down; returns the last sweep's largest change."""
+    lv = levels[depth]
+    if depth == len(levels) - 1:
+        return ex.relax(lv, 20 * int(math.sqrt(lv.n)) + 100, _omega(lv.n), tol_abs)
+    ex.relax(lv, _PRE, _SMOOTH_OMEGA, 0.0)
+    ex.run("residual_px", lv.n, *lv.all, lv.field, lv.weights, lv.rhs, lv.resid)
+    nxt = levels[depth + 1]
+    ex.run("restrict_px", nxt.n, *nxt.all, lv.resid, nxt.rhs, nxt.field)
+    _vcycle(ex, levels, depth + 1, tol_abs)
+    ex.run("prolong_add_px", lv.n, *lv.all, nxt.field, lv.field)
+    return ex.relax(lv, _POST, _SMOOTH_OMEGA, 0.0)
+
+
+class _CpuExec:
+    put = staticmethod(lambda a: np.ascontiguousarray(a))
+    zeros = staticmethod(lambda shape: np.zeros(shape, np.float32))
+    get = staticmethod(lambda a: a)
+
+    def run(self, name, n, *args):
+        if n:
+            run_cpu(name, (n,), *args)
+
+    def relax(self, lv, sweeps, omega, tol):
+        """Up to ``sweeps`` red-black sweeps; the last sweep's largest change."""
+        if sweeps <= 0 or lv.n == 0:
+            return math.inf if sweeps <= 0 else 0.0
+        return float(
+            _cpu_relax()(*lv.red, *lv.black, lv.field, lv.weights, lv.rhs, np.float32(omega),
+                         np.float32(tol), sweeps, lv.d_red[: lv.n_red], lv.d_black[: lv.n_black])
+        )
+
+
+class _CudaExec:
+    def __init__(self):
+        from numba import cuda
+
+        self.cuda = cuda
+
+    def put(self, a):
+        return self.cuda.to_device(np.ascontiguousarray(a))
+
+    def zeros(self, shape):
+        return self.cuda.to_device(np.zeros(shape, np.float32))
+
+    def get(self, a):
+        return a.copy_to_host()
+
+    def run(self, name, n, *args):
+        if n:
+            launch_cuda(name, (n,), *args)
+
+    def relax(self, lv, sweeps, omega, tol):
+        if sweeps <= 0 or lv.n == 0:
+            return math.inf if sweeps <= 0 else 0.0
+        om = np.float32(omega)
+        biggest = math.inf
+        for it in range(sweeps):
+            self.run("sor_px", lv.n_red, *lv.red, lv.field, lv.weights, lv.rhs, om, lv.d_red)
+            self.run("sor_px", lv.n_black, *lv.black, lv.field, lv.weights, lv.rhs, om, lv.d_black)
+            # Reading the change back costs a sync; do it every few sweeps.
+            if it + 1 == sweeps or (tol > 0 and (it + 1) % _CUDA_CHECK_EVERY == 0):
+                biggest = max(
+                    float(lv.d_red.copy_to_host()[: lv.n_red].max()) if lv.n_red else 0.0,
+                    float(lv.d_black.copy_to_host()[: lv.n_black].max()) if lv.n_black else 0.0,
+                )
+                if biggest < tol:
+                    break
+        return biggest
+
+
+_CUDA_CHECK_EVERY = 8
+
+
+@functools.cache
+def _cpu_relax():
+    import numba
+
+    sor = device_function("sor_px", "cpu")
+    prange = numba.prange
+
+    @numba.njit(parallel=True)
+    def relax(yr, xr, yb, xb, field, weights, rhs, omega, tol, sweeps, dr, db):
+        biggest = np.float32(0.0)
+        for _ in range(sweeps):
+            for k in prange(yr.shape[0]):
+                sor(k, yr, xr, field, weights, rhs, omega, dr)
+            for k in prange(yb.shape[0]):
+                sor(k, yb, xb, field, weights, rhs, omega, db)
+            biggest = np.float32(0.0)
+            if dr.shape[0] > 0:
+                biggest = max(biggest, dr.max())
+            if db.shape[0] > 0:
+                biggest = max(biggest, db.max())
+            if biggest < tol:
+                break
+        return biggest
+
+    return relax

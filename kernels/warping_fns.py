@@ -1,0 +1,72 @@
+"""Kernel bodies for warping: bilinear gather and bilinear splat.
+
+Plain Python, compiled per target by :mod:`._accelerate`. Coordinates are
+float32 so the CPU and CUDA builds do the same arithmetic.
+"""
+
+import numpy as np
+
+from ._accelerate import body
+
+
+@body
+def warp_backward_px(i, j, image, flow, out, valid):
+    h = image.shape[0]
+    w = image.shape[1]
+    sx = np.float32(j) + flow[i, j, 0]
+    sy = np.float32(i) + flow[i, j, 1]
+    inside = sx >= 0 and sy >= 0 and sx <= w - 1 and sy <= h - 1
+    valid[i, j] = 1 if inside else 0
+    # Outside the frame sample the nearest border pixel (valid says so).
+    sx = min(max(sx, np.float32(0.0)), np.float32(w - 1))
+    sy = min(max(sy, np.float32(0.0)), np.float32(h - 1))
+    x0 = int(sx)  # sx >= 0 here, so truncation is floor
+    y0 = int(sy)
+    fx = sx - np.float32(x0)
+    fy = sy - np.float32(y0)
+    x1 = min(x0 + 1, w - 1)
+    y1 = min(y0 + 1, h - 1)
+    gx = np.float32(1.0) - fx
+    gy = np.float32(1.0) - fy
+    for c in range(image.shape[2]):
+        top = gx * image[y0, x0, c] + fx * image[y0, x1, c]
+        bot = gx * image[y1, x0, c] + fx * image[y1, x1, c]
+        out[i, j, c] = gy * top + fy * bot
+
+
+@body
+def splat_corner(image, acc, wacc, i, j, yy, xx, wgt):
+    if wgt > 0 and yy >= 0 and xx >= 0 and yy < acc.shape[0] and xx < acc.shape[1]:
+        atomic_add(wacc, (yy, xx), wgt)  # noqa: F821 - a target primitive
+        for c in range(image.shape[2]):
+            atomic_add(acc, (yy, xx, c), wgt * image[i, j, c])  # noqa: F821
+
+
+@body
+def splat_px(i, j, image, flow, acc, wacc):
+    tx = np.float32(j) + flow[i, j, 0]
+    ty = np.float32(i) + flow[i, j, 1]
+    # Far-off targets would overflow int conversion; they land nowhere anyway.
+    if not (tx > -1 and ty > -1 and tx < acc.shape[1] and ty < acc.shape[0]):
+        return
+    x0 = int(tx + np.float32(1.0)) - 1  # floor, as tx + 1 > 0 ...
+    y0 = int(ty + np.float32(1.0)) - 1
+    if np.float32(x0) > tx:  # ... unless tx + 1 rounded up to an integer
+        x0 -= 1
+    if np.float32(y0) > ty:
+        y0 -= 1
+    fx = tx - np.float32(x0)
+    fy = ty - np.float32(y0)
+    gx = np.float32(1.0) - fx
+    gy = np.float32(1.0) - fy
+    splat_corner(image, acc, wacc, i, j, y0, x0, gy * gx)
+    splat_corner(image, acc, wacc, i, j, y0, x0 + 1, gy * fx)
+    splat_corner(image, acc, wacc, i, j, y0 + 1, x0, fy * gx)
+    splat_corner(image, acc, wacc, i, j, y0 + 1, x0 + 1, fy * fx)
+
+
+@body
+def normalise_px(i, j, acc, wacc, out):
+    wgt = wacc[i, j]
+    for c in range(acc.shape[2]):
+        out[i, j, c] = acc[i, j, c] / wgt if wgt > 0 else np.float32(0.0)
