@@ -49,9 +49,10 @@ def diffuse(field, unknown, *, weights=None, tol=1e-5, max_iter=None, backend="a
     Returns
     -------
     ndarray, float32, shape of ``field``
-        Known pixels are the input's float32 values, bit for bit. Unknown
-        pixels of a region that touches no known pixel get the mean of all
-        known values (per channel), or 0 if nothing is known.
+        Known pixels are the input's float32 values, bit for bit. Every
+        4-connected unknown region borders a known pixel (the frame edge is a
+        no-flux boundary), except when nothing at all is known: then the
+        result is 0 everywhere.
 
     References
     ----------
@@ -91,38 +92,29 @@ def diffuse(field, unknown, *, weights=None, tol=1e-5, max_iter=None, backend="a
     out = f.copy()
     if not unk.any():
         return out[:, :, 0] if squeeze else out
-    solvable, boundary = _touches_known(unk)
-    isolated = unk & ~solvable
-    if isolated.any():
-        known = ~unk
-        mean = f[known].mean(axis=0, dtype=np.float64) if known.any() else np.zeros(c)
-        out[isolated] = mean.astype(np.float32)
-    if boundary.any():
+    # Every 4-connected unknown region borders a known pixel unless nothing
+    # at all is known (the frame edge is no-flux, not a boundary value).
+    boundary = _boundary(unk)
+    if not boundary.any():
+        out[unk] = 0.0
+    else:
         # By the maximum principle the solution stays within the range of the
         # known pixels that touch the hole, so that range sets the scale.
         bv = f[boundary]
         scale = float(bv.max() - bv.min()) or 1.0
         ex = _CpuExec() if target == "cpu" else _CudaExec()
         cycles = 50 if max_iter is None else int(max_iter)
-        out[solvable] = bv.mean(axis=0)
-        out = _solve(ex, out, solvable, wts, float(tol) * scale, cycles)
+        out[unk] = bv.mean(axis=0)
+        out = _solve(ex, out, unk, wts, float(tol) * scale, cycles)
     return out[:, :, 0] if squeeze else out
 
 
-def _touches_known(unk: np.ndarray):
-    """Unknown pixels 4-connected to a known pixel, and the known pixels touching them."""
+def _boundary(unk: np.ndarray) -> np.ndarray:
+    """Known pixels with an unknown 4-neighbour."""
     import cv2
 
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    boundary = cv2.dilate(unk.view(np.uint8), cross).view(bool) & ~unk
-    n, labels = cv2.connectedComponents(unk.view(np.uint8), connectivity=4)
-    if n <= 2:  # background and at most one region
-        return (unk if boundary.any() else np.zeros_like(unk)), boundary
-    inner = cv2.dilate(boundary.view(np.uint8), cross).view(bool) & unk
-    good = np.zeros(n, bool)
-    good[labels[inner]] = True
-    good[0] = False
-    return good[labels], boundary
+    return cv2.dilate(unk.view(np.uint8), cross).view(bool) & ~unk
 
 
 def _coarser(unk: np.ndarray, wts: np.ndarray):

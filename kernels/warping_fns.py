@@ -15,7 +15,8 @@ def warp_backward_px(i, j, image, flow, out, valid):
     w = image.shape[1]
     sx = np.float32(j) + flow[i, j, 0]
     sy = np.float32(i) + flow[i, j, 1]
-    inside = sx >= 0 and sy >= 0 and sx <= w - 1 and sy <= h - 1
+    zero = np.float32(0.0)
+    inside = sx >= zero and sy >= zero and sx <= np.float32(w - 1) and sy <= np.float32(h - 1)
     valid[i, j] = 1 if inside else 0
     # Outside the frame sample the nearest border pixel (valid says so).
     sx = min(max(sx, np.float32(0.0)), np.float32(w - 1))
@@ -36,7 +37,7 @@ def warp_backward_px(i, j, image, flow, out, valid):
 
 @body
 def splat_corner(image, acc, wacc, i, j, yy, xx, wgt):
-    if wgt > 0 and yy >= 0 and xx >= 0 and yy < acc.shape[0] and xx < acc.shape[1]:
+    if wgt > np.float32(0.0) and yy >= 0 and xx >= 0 and yy < acc.shape[0] and xx < acc.shape[1]:
         atomic_add(wacc, (yy, xx), wgt)  # noqa: F821 - a target primitive
         for c in range(image.shape[2]):
             atomic_add(acc, (yy, xx, c), wgt * image[i, j, c])  # noqa: F821
@@ -47,7 +48,8 @@ def splat_px(i, j, image, flow, acc, wacc):
     tx = np.float32(j) + flow[i, j, 0]
     ty = np.float32(i) + flow[i, j, 1]
     # Far-off targets would overflow int conversion; they land nowhere anyway.
-    if not (tx > -1 and ty > -1 and tx < acc.shape[1] and ty < acc.shape[0]):
+    one = np.float32(1.0)
+    if not (tx > -one and ty > -one and tx < np.float32(acc.shape[1]) and ty < np.float32(acc.shape[0])):
         return
     x0 = int(tx + np.float32(1.0)) - 1  # floor, as tx + 1 > 0 ...
     y0 = int(ty + np.float32(1.0)) - 1

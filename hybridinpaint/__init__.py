@@ -1,0 +1,28 @@
+"""hybridinpaint: explainable video inpainting on the CPU and NVIDIA GPUs.
+
+Importing the package is cheap: it loads neither torch nor numba's
+compiler. Submodules load on first use.
+"""
+
+import importlib
+
+try:
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("hybridinpaint")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+_SUBMODULES = {"kernels", "cli", "doctor"}
+
+__all__ = ["kernels", "__version__"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

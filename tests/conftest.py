@@ -1,0 +1,29 @@
+"""Test configuration.
+
+CUDA kernels run under Numba's CUDA simulator unless the environment says
+otherwise (``NUMBA_ENABLE_CUDASIM=0`` on a machine with a GPU runs them on
+the device). The simulator runs each thread in Python, so blocks are kept
+tiny (``HYBRIDINPAINT_CUDA_THREADS``), which also makes small test images
+cross block edges.
+"""
+
+import os
+import sys
+
+# The helpers (reference.py, strategies.py) sit beside the tests.
+sys.path.insert(0, os.path.dirname(__file__))
+
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+os.environ.setdefault("HYBRIDINPAINT_CUDA_THREADS", "4")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# JIT compilation makes first examples slow: no deadlines anywhere.
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "sim", max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,0 +1,174 @@
+"""Plain numpy/scipy/OpenCV references for the kernels (slow, obvious, small inputs)."""
+
+import cv2
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spl
+from scipy import ndimage
+
+
+def warp_backward(image, flow):
+    """Bilinear gather with border clamping, by scipy.ndimage.map_coordinates."""
+    img = np.asarray(image, np.float64)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    h, w, c = img.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    sx = xx + flow[..., 0]
+    sy = yy + flow[..., 1]
+    valid = (sx >= 0) & (sy >= 0) & (sx <= w - 1) & (sy <= h - 1)
+    sxc = np.clip(sx, 0, w - 1)
+    syc = np.clip(sy, 0, h - 1)
+    out = np.stack(
+        [ndimage.map_coordinates(img[..., k], [syc, sxc], order=1, mode="nearest") for k in range(c)], -1
+    )
+    return out, valid
+
+
+def warp_backward_cv2(image, flow):
+    """The same gather with cv2.remap (float maps, replicated border)."""
+    h, w = image.shape[:2]
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(
+        np.asarray(image, np.float32), xx + flow[..., 0], yy + flow[..., 1], cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def warp_forward(image, flow):
+    """Bilinear splat with np.add.at, normalised where weight > 0."""
+    img = np.asarray(image, np.float64)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    h, w, c = img.shape
+    acc = np.zeros((h, w, c))
+    wacc = np.zeros((h, w))
+    yy, xx = np.mgrid[0:h, 0:w]
+    tx = xx + flow[..., 0].astype(np.float64)
+    ty = yy + flow[..., 1].astype(np.float64)
+    x0 = np.floor(tx).astype(int)
+    y0 = np.floor(ty).astype(int)
+    fx = tx - x0
+    fy = ty - y0
+    for dy, dx, wt in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        ty_, tx_ = y0 + dy, x0 + dx
+        ok = (wt > 0) & (ty_ >= 0) & (tx_ >= 0) & (ty_ < h) & (tx_ < w)
+        np.add.at(wacc, (ty_[ok], tx_[ok]), wt[ok])
+        for k in range(c):
+            np.add.at(acc[..., k], (ty_[ok], tx_[ok]), wt[ok] * img[..., k][ok])
+    out = np.where(wacc[..., None] > 0, acc / np.where(wacc > 0, wacc, 1)[..., None], 0.0)
+    return out, wacc
+
+
+def laplace_operator(unknown, weights=None):
+    """Sparse weighted Laplacian rows for the unknown pixels: (A, index, boundary map)."""
+    h, w = unknown.shape
+    wts = np.ones((h, w)) if weights is None else np.asarray(weights, np.float64)
+    ys, xs = np.nonzero(unknown)
+    idx = -np.ones((h, w), int)
+    idx[ys, xs] = np.arange(ys.size)
+    rows, cols, vals = [], [], []
+    bnd = []  # (row, y, x, weight) of known neighbours
+    for k, (y, x) in enumerate(zip(ys, xs)):
+        diag = 0.0
+        for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+            if 0 <= ny < h and 0 <= nx < w:
+                wq = 0.5 * (wts[y, x] + wts[ny, nx])
+                diag += wq
+                if unknown[ny, nx]:
+                    rows.append(k)
+                    cols.append(idx[ny, nx])
+                    vals.append(-wq)
+                else:
+                    bnd.append((k, ny, nx, wq))
+        rows.append(k)
+        cols.append(k)
+        vals.append(diag)
+    a = sp.csr_matrix((vals, (rows, cols)), shape=(ys.size, ys.size))
+    return a, (ys, xs), bnd
+
+
+def diffuse(field, unknown, weights=None):
+    """Solve the (weighted) Laplace equation exactly with scipy.sparse.linalg.spsolve.
+
+    Every unknown region must touch a known pixel.
+    """
+    f = np.asarray(field, np.float64)
+    if f.ndim == 2:
+        f = f[:, :, None]
+    a, (ys, xs), bnd = laplace_operator(unknown, weights)
+    b = np.zeros((ys.size, f.shape[2]))
+    for k, ny, nx, wq in bnd:
+        b[k] += wq * f[ny, nx]
+    sol = spl.spsolve(a.tocsc(), b)
+    out = f.copy()
+    out[ys, xs] = sol.reshape(ys.size, f.shape[2])
+    return out
+
+
+def laplacian_residual(u, unknown, weights=None):
+    """``sum_q w_pq (u_p - u_q)`` at each unknown pixel (0 for an exact solution)."""
+    u = np.asarray(u, np.float64)
+    if u.ndim == 2:
+        u = u[:, :, None]
+    a, (ys, xs), bnd = laplace_operator(unknown, weights)
+    r = a @ u[ys, xs]
+    for k, ny, nx, wq in bnd:
+        r[k] -= wq * u[ny, nx]
+    return r
+
+
+def patch_cost(target, weight, sources, y, x, s, sy, sx, r):
+    """Weighted SSD / total weight of the target patch, as patchmatch defines it."""
+    h, w = target.shape[:2]
+    tot = 0.0
+    wsum = 0.0
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            ty, tx = y + dy, x + dx
+            if 0 <= ty < h and 0 <= tx < w:
+                wt = float(weight[ty, tx])
+                wsum += wt
+                if wt > 0:
+                    d = target[ty, tx].astype(np.float64) - sources[s, sy + dy, sx + dx]
+                    tot += wt * float(np.sum(d * d))
+    return tot / wsum if wsum > 0 else 0.0
+
+
+def valid_centres(source_valid, r):
+    s, h, w = source_valid.shape
+    ok = np.zeros((s, h, w), bool)
+    for k in range(s):
+        for y in range(r, h - r):
+            for x in range(r, w - r):
+                ok[k, y, x] = source_valid[k, y - r : y + r + 1, x - r : x + r + 1].all()
+    return ok
+
+
+def best_costs(target, weight, sources, source_valid, region, r):
+    """Brute force: the lowest cost over every valid source centre, per region pixel."""
+    ok = valid_centres(source_valid, r)
+    cands = np.argwhere(ok)
+    best = np.full(target.shape[:2], np.nan)
+    for y, x in zip(*np.nonzero(region)):
+        best[y, x] = min(patch_cost(target, weight, sources, y, x, s, sy, sx, r) for s, sy, sx in cands)
+    return best
+
+
+def vote(nnf, cost, sources, hole, r, inv_sigma2):
+    h, w = hole.shape
+    c = sources.shape[3]
+    out = np.zeros((h, w, c))
+    for y, x in zip(*np.nonzero(hole)):
+        acc = np.zeros(c)
+        wsum = 0.0
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                qy, qx = y + dy, x + dx
+                if 0 <= qy < h and 0 <= qx < w and nnf[qy, qx, 0] >= 0:
+                    s, sy, sx = nnf[qy, qx]
+                    wt = np.exp(-float(cost[qy, qx]) * inv_sigma2)
+                    acc += wt * sources[s, sy - dy, sx - dx]
+                    wsum += wt
+        out[y, x] = acc / wsum
+    return out
