@@ -5,6 +5,18 @@ compiler. Submodules load on first use.
 """
 
 import importlib
+import os
+
+# Installed, kernels/ lives inside this package (pyproject maps it to
+# hybridinpaint.kernels). In a source checkout put first on sys.path (by
+# ``python -m`` or ``python -c`` run from its root) it sits beside it: look
+# there too, so the checkout imports the same way.
+_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not os.path.isdir(os.path.join(__path__[0], "kernels")) and os.path.isfile(
+    os.path.join(_root, "kernels", "_accelerate.py")
+):
+    __path__.append(_root)
+del _root
 
 try:
     from importlib.metadata import PackageNotFoundError, version

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import pytest
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
     )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
