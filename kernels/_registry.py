@@ -30,9 +30,10 @@ def kernels() -> dict[str, tuple[int, tuple]]:
         "splat_px": (2, (img, flow, _f32(4, 5, 3), _f32(4, 5))),
         "normalise_px": (2, (_f32(4, 5, 3), _f32(4, 5), _f32(4, 5, 3))),
         "sor_px": (1, (_i64(3), _i64(3), img, _f32(4, 5), img, np.float32(1.0), _f32(3))),
-        "residual_px": (1, (_i64(3), _i64(3), img, _f32(4, 5), img, img)),
-        "restrict_px": (1, (_i64(3), _i64(3), img, img, img)),
-        "prolong_add_px": (1, (_i64(3), _i64(3), img, img)),
+        "restrict_px": (
+            1, (_i64(3), _i64(3), img, _f32(4, 5), img, np.zeros((4, 5), np.uint8), _f32(2, 3, 3), _f32(2, 3, 3))
+        ),
+        "prolong_px": (1, (_i64(3), _i64(3), img, img, np.float32(1.0))),
         "pm_cost_px": (1, (_i64(3), _i64(3), img, _f32(4, 5), _f32(2, 4, 5, 3), nnf, 1, _f32(4, 5))),
         "pm_iterate_px": (
             1,

@@ -1,4 +1,4 @@
-"""Kernel bodies for diffusion: red-black Gauss-Seidel/SOR, residual,
+"""Kernel bodies for diffusion: red-black Gauss-Seidel/SOR, residual
 restriction and prolongation of a multigrid V-cycle.
 
 The problem on one level is ``sum_q w_pq (u_p - u_q) = f_p`` for each
@@ -16,41 +16,45 @@ from ._accelerate import body
 
 
 @body
-def edge_sums(field, weights, y, x, c):
-    """``(sum_q w_pq, sum_q w_pq u_q)`` over the in-frame 4-neighbours of ``(y, x)``."""
-    h = field.shape[0]
-    w = field.shape[1]
-    wself = weights[y, x]
+def edge_weights(weights, y, x):
+    """Weights of the edges to the up, down, left, right neighbours (0 off the frame)."""
+    h = weights.shape[0]
+    w = weights.shape[1]
     half = np.float32(0.5)
-    den = np.float32(0.0)
+    zero = np.float32(0.0)
+    wself = weights[y, x]
+    up = half * (wself + weights[y - 1, x]) if y > 0 else zero
+    down = half * (wself + weights[y + 1, x]) if y < h - 1 else zero
+    left = half * (wself + weights[y, x - 1]) if x > 0 else zero
+    right = half * (wself + weights[y, x + 1]) if x < w - 1 else zero
+    return up, down, left, right
+
+
+@body
+def neighbour_sum(field, y, x, c, up, down, left, right):
+    """``sum_q w_pq u_q`` for channel ``c`` (zero-weight neighbours are not read)."""
     num = np.float32(0.0)
-    if y > 0:
-        wq = half * (wself + weights[y - 1, x])
-        den += wq
-        num += wq * field[y - 1, x, c]
-    if y < h - 1:
-        wq = half * (wself + weights[y + 1, x])
-        den += wq
-        num += wq * field[y + 1, x, c]
-    if x > 0:
-        wq = half * (wself + weights[y, x - 1])
-        den += wq
-        num += wq * field[y, x - 1, c]
-    if x < w - 1:
-        wq = half * (wself + weights[y, x + 1])
-        den += wq
-        num += wq * field[y, x + 1, c]
-    return den, num
+    if up > 0:
+        num += up * field[y - 1, x, c]
+    if down > 0:
+        num += down * field[y + 1, x, c]
+    if left > 0:
+        num += left * field[y, x - 1, c]
+    if right > 0:
+        num += right * field[y, x + 1, c]
+    return num
 
 
 @body
 def sor_px(k, ys, xs, field, weights, rhs, omega, delta):
     y = ys[k]
     x = xs[k]
+    up, down, left, right = edge_weights(weights, y, x)
+    den = up + down + left + right
     biggest = np.float32(0.0)
-    for c in range(field.shape[2]):
-        den, num = edge_sums(field, weights, y, x, c)
-        if den > 0:
+    if den > 0:
+        for c in range(field.shape[2]):
+            num = neighbour_sum(field, y, x, c, up, down, left, right)
             old = field[y, x, c]
             step = omega * ((num + rhs[y, x, c]) / den - old)
             field[y, x, c] = old + step
@@ -59,33 +63,31 @@ def sor_px(k, ys, xs, field, weights, rhs, omega, delta):
 
 
 @body
-def residual_px(k, ys, xs, field, weights, rhs, resid):
+def restrict_px(k, ys, xs, field, weights, rhs, unknown, rhs_c, field_c):
+    """Coarse right-hand side at coarse cell k: the sum of its children's residuals.
+
+    The residual ``f - sum_q w_pq (u_p - u_q)`` is computed here, for the
+    unknown children only (known pixels have none); the sum matches the
+    unscaled coarse operator, about four times the fine one. The coarse
+    correction starts at zero.
+    """
     y = ys[k]
     x = xs[k]
-    for c in range(field.shape[2]):
-        den, num = edge_sums(field, weights, y, x, c)
-        resid[y, x, c] = rhs[y, x, c] - (den * field[y, x, c] - num)
-
-
-@body
-def restrict_px(k, ys, xs, resid, rhs, field):
-    # Coarse right-hand side: the sum of the children's residuals (the
-    # unscaled coarse operator is about four times the fine one). The coarse
-    # correction starts at zero.
-    y = ys[k]
-    x = xs[k]
-    h = resid.shape[0]
-    w = resid.shape[1]
-    for c in range(rhs.shape[2]):
-        total = np.float32(0.0)
-        for dy in range(2):
-            for dx in range(2):
-                fy = 2 * y + dy
-                fx = 2 * x + dx
-                if fy < h and fx < w:
-                    total += resid[fy, fx, c]
-        rhs[y, x, c] = total
-        field[y, x, c] = np.float32(0.0)
+    h = field.shape[0]
+    w = field.shape[1]
+    for c in range(rhs_c.shape[2]):
+        rhs_c[y, x, c] = np.float32(0.0)
+        field_c[y, x, c] = np.float32(0.0)
+    for dy in range(2):
+        for dx in range(2):
+            fy = 2 * y + dy
+            fx = 2 * x + dx
+            if fy < h and fx < w and unknown[fy, fx] != 0:
+                up, down, left, right = edge_weights(weights, fy, fx)
+                den = up + down + left + right
+                for c in range(rhs_c.shape[2]):
+                    num = neighbour_sum(field, fy, fx, c, up, down, left, right)
+                    rhs_c[y, x, c] += rhs[fy, fx, c] - (den * field[fy, fx, c] - num)
 
 
 @body
@@ -107,9 +109,14 @@ def bilinear(image, sy, sx, c):
 
 
 @body
-def prolong_add_px(k, ys, xs, coarse, field):
+def prolong_px(k, ys, xs, coarse, field, keep):
+    """``field = keep * field + bilinear(coarse)`` at the listed pixels.
+
+    ``keep`` 1 adds a coarse correction; 0 replaces the value (a coarse
+    solution as a starting guess).
+    """
     # Fine pixel centre y sits at coarse coordinate (y - 0.5) / 2.
     sy = (np.float32(ys[k]) - np.float32(0.5)) * np.float32(0.5)
     sx = (np.float32(xs[k]) - np.float32(0.5)) * np.float32(0.5)
     for c in range(field.shape[2]):
-        field[ys[k], xs[k], c] += bilinear(coarse, sy, sx, c)
+        field[ys[k], xs[k], c] = keep * field[ys[k], xs[k], c] + bilinear(coarse, sy, sx, c)
