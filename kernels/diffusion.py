@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from . import diffusion_fns  # noqa: F401 - registers the bodies
-from ._accelerate import device_function, launch_cuda, resolve_backend, run_cpu
+from ._accelerate import CPU_OPTIONS, device_function, launch_cuda, resolve_backend, run_cpu
 from ._validate import bool_mask, image_hwc, real_float32
 
 __all__ = ["diffuse"]
@@ -302,7 +302,7 @@ def _cpu_relax():
     sor = device_function("sor_px", "cpu")
     prange = numba.prange
 
-    @numba.njit(parallel=True)
+    @numba.njit(**CPU_OPTIONS, parallel=True)
     def relax(yr, xr, yb, xb, field, weights, rhs, omega, tol, sweeps, dr, db):
         biggest = np.float32(0.0)
         for _ in range(sweeps):

@@ -27,12 +27,20 @@ def warp_backward_px(i, j, image, flow, out, valid):
     fy = sy - np.float32(y0)
     x1 = min(x0 + 1, w - 1)
     y1 = min(y0 + 1, h - 1)
-    gx = np.float32(1.0) - fx
-    gy = np.float32(1.0) - fy
-    for c in range(image.shape[2]):
-        top = gx * image[y0, x0, c] + fx * image[y0, x1, c]
-        bot = gx * image[y1, x0, c] + fx * image[y1, x1, c]
-        out[i, j, c] = gy * top + fy * bot
+    one = np.float32(1.0)
+    w00 = (one - fx) * (one - fy)
+    w01 = fx * (one - fy)
+    w10 = (one - fx) * fy
+    w11 = fx * fy
+    if image.shape[2] == 3:
+        # A fixed trip count lets the compiler unroll the common RGB case.
+        for c in range(3):
+            out[i, j, c] = (w00 * image[y0, x0, c] + w01 * image[y0, x1, c]
+                            + w10 * image[y1, x0, c] + w11 * image[y1, x1, c])
+    else:
+        for c in range(image.shape[2]):
+            out[i, j, c] = (w00 * image[y0, x0, c] + w01 * image[y0, x1, c]
+                            + w10 * image[y1, x0, c] + w11 * image[y1, x1, c])
 
 
 @body
