@@ -27,8 +27,12 @@ HERE = Path(__file__).resolve().parent
 CLIP = HERE.parent.parent / "shared" / "data" / "clips" / "bmx-trees" / "frames"
 SIZES = [(432, 240), (1920, 1080)]
 # Targets from issue 2, at 432x240 on the 2-core CPU (ms).
-TARGETS = {"diffuse (2-ch flow)": 10.0, "warp_backward": 1.0, "warp_forward": 2.0,
-           "patchmatch, 1 iteration, 8 sources": 60.0}
+TARGETS = {
+    "diffuse (2-ch flow)": 10.0,
+    "warp_backward": 1.0,
+    "warp_forward": 2.0,
+    "patchmatch, 1 iteration, 8 sources": 60.0,
+}
 
 
 def frames(n: int, size: tuple[int, int]) -> tuple[np.ndarray, str]:
@@ -58,12 +62,12 @@ def dis_flow(a, b):
     return dis.calc(ga, gb, None)
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # JIT warm-up
+def median_ms(fn, *args, repeats: int, **kwargs) -> float:
+    fn(*args, **kwargs)  # JIT warm-up
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - t)
     return 1e3 * statistics.median(times)
 
@@ -82,18 +86,18 @@ def run(repeats: int):
         valid = np.ones(srcs.shape[:3], bool)
         label = f"{size[0]}x{size[1]}"
         r = max(3, repeats // (1 if size[0] < 1000 else 4))
-        for name, fn in [
-            ("warp_backward", lambda b: warp_backward(fr[1], flow, backend=b)),
-            ("warp_forward", lambda b: warp_forward(fr[0], flow, backend=b)),
-            ("diffuse (2-ch flow)", lambda b: diffuse(flow, hole, backend=b)),
+        for name, fn, args in [
+            ("warp_backward", warp_backward, (fr[1], flow)),
+            ("warp_forward", warp_forward, (fr[0], flow)),
+            ("diffuse (2-ch flow)", diffuse, (flow, hole)),
         ]:
-            rows.append((name, label, {b: median_ms(lambda: fn(b), r) for b in backends}))
+            rows.append((name, label, {b: median_ms(fn, *args, repeats=r, backend=b) for b in backends}))
         # PatchMatch: the cost of one more iteration, setup (validity, init, first costs) apart.
-        pm = {}
-        pm_total = {}
+        pm, pm_total = {}, {}
         for b in backends:
-            t0 = median_ms(lambda: patchmatch(target, hole, srcs, valid, patch=7, iterations=0, backend=b), r)
-            t5 = median_ms(lambda: patchmatch(target, hole, srcs, valid, patch=7, iterations=5, backend=b), r)
+            args = (target, hole, srcs, valid)
+            t0 = median_ms(patchmatch, *args, repeats=r, patch=7, iterations=0, backend=b)
+            t5 = median_ms(patchmatch, *args, repeats=r, patch=7, iterations=5, backend=b)
             pm[b] = (t5 - t0) / 5
             pm_total[b] = t5
         rows.append(("patchmatch, 1 iteration, 8 sources", label, pm))
@@ -111,9 +115,12 @@ def table(rows, backends, source) -> str:
         mark = ""
         if tgt is not None:
             mark = f"<= {tgt:g} ms: {'met' if res['cpu'] <= tgt else 'NOT met'}"
-        lines.append(f"| {name} | {label} | " + " | ".join(f"{res[b]:.2f}" for b in backends) + f" | {mark} |")
-    cuda_note = "" if "cuda" in backends else (
-        "\nNo CUDA device in this run: the CUDA column is missing (see the GPU section below).\n"
+        cells = " | ".join(f"{res[b]:.2f}" for b in backends)
+        lines.append(f"| {name} | {label} | {cells} | {mark} |")
+    cuda_note = (
+        ""
+        if "cuda" in backends
+        else ("\nNo CUDA device in this run: the CUDA column is missing (see the GPU section below).\n")
     )
     return (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {numba.get_num_threads()} numba "

@@ -7,8 +7,15 @@ import sys
 from importlib import metadata
 
 _PACKAGES = (
-    "hybridinpaint", "numpy", "numba", "numba-cuda", "llvmlite", "scipy",
-    "opencv-contrib-python-headless", "scikit-image", "torch",
+    "hybridinpaint",
+    "numpy",
+    "numba",
+    "numba-cuda",
+    "llvmlite",
+    "scipy",
+    "opencv-contrib-python-headless",
+    "scikit-image",
+    "torch",
 )
 PTX_TARGETS = ((8, 0), (9, 0))
 
@@ -41,8 +48,10 @@ def report(out=None) -> int:
         from numba import cuda
 
         dev = cuda.get_current_device()
-        say(f"CUDA device: usable: {dev.name.decode() if isinstance(dev.name, bytes) else dev.name}, "
-            f"compute capability {dev.compute_capability}")
+        say(
+            f"CUDA device: usable: {dev.name.decode() if isinstance(dev.name, bytes) else dev.name}, "
+            f"compute capability {dev.compute_capability}"
+        )
     else:
         say("CUDA device: none usable (kernels run on the CPU)")
 

@@ -256,4 +256,3 @@ def resolve_backend(backend) -> str:
 
 def registered_bodies():
     return dict(_BODIES)
-

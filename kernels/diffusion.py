@@ -249,8 +249,18 @@ class _CpuExec:
         # Always parallel: numba compiles the serial loop of this body about
         # four times slower per pixel (measured), so even small levels gain.
         return float(
-            _cpu_relax()(*lv.red, *lv.black, lv.field, lv.weights, lv.rhs, np.float32(omega),
-               np.float32(tol), sweeps, lv.d_red[: lv.n_red], lv.d_black[: lv.n_black])
+            _cpu_relax()(
+                *lv.red,
+                *lv.black,
+                lv.field,
+                lv.weights,
+                lv.rhs,
+                np.float32(omega),
+                np.float32(tol),
+                sweeps,
+                lv.d_red[: lv.n_red],
+                lv.d_black[: lv.n_black],
+            )
         )
 
 

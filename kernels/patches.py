@@ -15,9 +15,7 @@ def _sources(sources, name, channels, squeeze):
     src = real_float32(sources, name, ndim=(3, 4))
     if src.ndim == 3:
         if not squeeze:
-            raise ValueError(
-                f"{name} must be 4-D (S, Hs, Ws, C) for a colour target, got {_describe(src)}"
-            )
+            raise ValueError(f"{name} must be 4-D (S, Hs, Ws, C) for a colour target, got {_describe(src)}")
         src = src[..., None]
     if src.shape[3] != channels:
         raise ValueError(f"{name} must have {channels} channel(s) like the target, got {_describe(src)}")
@@ -56,8 +54,9 @@ def _valid_centres(valid, r):
     return ok
 
 
-def patchmatch(target, hole, sources, source_valid, *, patch=7, iterations=5, seed=0, init=None,
-               target_weight=None, backend="auto"):
+def patchmatch(
+    target, hole, sources, source_valid, *, patch=7, iterations=5, seed=0, init=None, target_weight=None, backend="auto"
+):
     """Nearest-neighbour field from the patches around a hole to patches of source frames.
 
     For every pixel whose ``patch`` x ``patch`` neighbourhood overlaps
@@ -152,10 +151,7 @@ def patchmatch(target, hole, sources, source_valid, *, patch=7, iterations=5, se
     ok = _valid_centres(sv, r)
     centres = np.flatnonzero(ok)
     if centres.size == 0:
-        raise ValueError(
-            f"source_valid has no {p}x{p} patch of valid pixels inside the frame; "
-            "nothing can be copied"
-        )
+        raise ValueError(f"source_valid has no {p}x{p} patch of valid pixels inside the frame; nothing can be copied")
     target_kind = resolve_backend(backend)
 
     region = _region(hl, r)
@@ -172,8 +168,12 @@ def patchmatch(target, hole, sources, source_valid, *, patch=7, iterations=5, se
             raise ValueError(f"init must be an integer array of shape {(h, w, 3)}, got {_describe(ini)}")
         cand = ini[ys, xs].astype(np.int64)
         good = (
-            (cand[:, 0] >= 0) & (cand[:, 0] < ns) & (cand[:, 1] >= 0) & (cand[:, 1] < hs)
-            & (cand[:, 2] >= 0) & (cand[:, 2] < ws)
+            (cand[:, 0] >= 0)
+            & (cand[:, 0] < ns)
+            & (cand[:, 1] >= 0)
+            & (cand[:, 1] < hs)
+            & (cand[:, 2] >= 0)
+            & (cand[:, 2] < ws)
         )
         good[good] = ok[cand[good, 0], cand[good, 1], cand[good, 2]] != 0
         start[good] = cand[good]
@@ -186,8 +186,9 @@ def patchmatch(target, hole, sources, source_valid, *, patch=7, iterations=5, se
         run_cpu("pm_cost_px", (ys.size,), ys, xs, tgt, wt, src, nnf, r, cost)
         nnf2, cost2 = nnf.copy(), cost.copy()
         for it in range(its):
-            run_cpu("pm_iterate_px", (ys.size,), ys, xs, it, seed32, jumps[it], tgt, wt, src, ok, r,
-                    nnf, cost, nnf2, cost2)
+            run_cpu(
+                "pm_iterate_px", (ys.size,), ys, xs, it, seed32, jumps[it], tgt, wt, src, ok, r, nnf, cost, nnf2, cost2
+            )
             nnf, nnf2, cost, cost2 = nnf2, nnf, cost2, cost
         return nnf, cost
     from numba import cuda
@@ -197,8 +198,24 @@ def patchmatch(target, hole, sources, source_valid, *, patch=7, iterations=5, se
     launch_cuda("pm_cost_px", (ys.size,), d["ys"], d["xs"], d["tgt"], d["wt"], d["src"], d_nnf, r, d_cost)
     d_nnf2, d_cost2 = cuda.to_device(nnf), cuda.to_device(cost)
     for it in range(its):
-        launch_cuda("pm_iterate_px", (ys.size,), d["ys"], d["xs"], it, seed32, jumps[it], d["tgt"], d["wt"],
-                    d["src"], d["ok"], r, d_nnf, d_cost, d_nnf2, d_cost2)
+        launch_cuda(
+            "pm_iterate_px",
+            (ys.size,),
+            d["ys"],
+            d["xs"],
+            it,
+            seed32,
+            jumps[it],
+            d["tgt"],
+            d["wt"],
+            d["src"],
+            d["ok"],
+            r,
+            d_nnf,
+            d_cost,
+            d_nnf2,
+            d_cost2,
+        )
         d_nnf, d_nnf2, d_cost, d_cost2 = d_nnf2, d_nnf, d_cost2, d_cost
     return d_nnf.copy_to_host(), d_cost.copy_to_host()
 
@@ -278,11 +295,16 @@ def vote(nnf, cost, sources, hole, *, patch=7, sigma=None, backend="auto"):
     matched = f[:, :, 0] >= 0
     fm = f[matched]
     if fm.size and (
-        (fm[:, 0] >= ns).any() or (fm[:, 1] < r).any() or (fm[:, 1] >= hs - r).any()
-        or (fm[:, 2] < r).any() or (fm[:, 2] >= ws - r).any()
+        (fm[:, 0] >= ns).any()
+        or (fm[:, 1] < r).any()
+        or (fm[:, 1] >= hs - r).any()
+        or (fm[:, 2] < r).any()
+        or (fm[:, 2] >= ws - r).any()
     ):
-        raise ValueError(f"nnf points outside the sources for patch={p} (centres must be >= patch // 2 "
-                         "from the border of a frame that exists)")
+        raise ValueError(
+            f"nnf points outside the sources for patch={p} (centres must be >= patch // 2 "
+            "from the border of a frame that exists)"
+        )
     if sigma is None:
         s2 = float(np.percentile(cst[matched], 75)) if matched.any() else 0.0
     else:
@@ -302,7 +324,17 @@ def vote(nnf, cost, sources, hole, *, patch=7, sigma=None, backend="auto"):
             from numba import cuda
 
             d_out = cuda.to_device(out)
-            launch_cuda("vote_px", (ys.size,), cuda.to_device(ys), cuda.to_device(xs), cuda.to_device(f),
-                        cuda.to_device(cst), cuda.to_device(src), r, inv, d_out)
+            launch_cuda(
+                "vote_px",
+                (ys.size,),
+                cuda.to_device(ys),
+                cuda.to_device(xs),
+                cuda.to_device(f),
+                cuda.to_device(cst),
+                cuda.to_device(src),
+                r,
+                inv,
+                d_out,
+            )
             out = d_out.copy_to_host()
     return out[:, :, 0] if squeeze else out

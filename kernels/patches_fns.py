@@ -85,8 +85,7 @@ def pm_cost_px(k, ys, xs, target, weight, sources, nnf, r, cost):
     x = xs[k]
     wsum = patch_weight(weight, y, x, r)
     if wsum > 0:
-        raw = patch_cost(target, weight, sources, y, x, nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2], r,
-                         np.float32(np.inf))
+        raw = patch_cost(target, weight, sources, y, x, nnf[y, x, 0], nnf[y, x, 1], nnf[y, x, 2], r, np.float32(np.inf))
         cost[y, x] = raw / wsum
     else:
         cost[y, x] = np.float32(0.0)
@@ -98,8 +97,7 @@ def centre_ok(ok, s, cy, cx):
 
 
 @body
-def pm_iterate_px(k, ys, xs, it, seed, jump, target, weight, sources, ok, r,
-                  nnf_in, cost_in, nnf_out, cost_out):
+def pm_iterate_px(k, ys, xs, it, seed, jump, target, weight, sources, ok, r, nnf_in, cost_in, nnf_out, cost_out):
     y = ys[k]
     x = xs[k]
     h = nnf_in.shape[0]

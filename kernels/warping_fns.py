@@ -35,12 +35,14 @@ def warp_backward_px(i, j, image, flow, out, valid):
     if image.shape[2] == 3:
         # A fixed trip count lets the compiler unroll the common RGB case.
         for c in range(3):
-            out[i, j, c] = (w00 * image[y0, x0, c] + w01 * image[y0, x1, c]
-                            + w10 * image[y1, x0, c] + w11 * image[y1, x1, c])
+            out[i, j, c] = (
+                w00 * image[y0, x0, c] + w01 * image[y0, x1, c] + w10 * image[y1, x0, c] + w11 * image[y1, x1, c]
+            )
     else:
         for c in range(image.shape[2]):
-            out[i, j, c] = (w00 * image[y0, x0, c] + w01 * image[y0, x1, c]
-                            + w10 * image[y1, x0, c] + w11 * image[y1, x1, c])
+            out[i, j, c] = (
+                w00 * image[y0, x0, c] + w01 * image[y0, x1, c] + w10 * image[y1, x0, c] + w11 * image[y1, x1, c]
+            )
 
 
 @body

@@ -19,9 +19,7 @@ def warp_backward(image, flow):
     valid = (sx >= 0) & (sy >= 0) & (sx <= w - 1) & (sy <= h - 1)
     sxc = np.clip(sx, 0, w - 1)
     syc = np.clip(sy, 0, h - 1)
-    out = np.stack(
-        [ndimage.map_coordinates(img[..., k], [syc, sxc], order=1, mode="nearest") for k in range(c)], -1
-    )
+    out = np.stack([ndimage.map_coordinates(img[..., k], [syc, sxc], order=1, mode="nearest") for k in range(c)], -1)
     return out, valid
 
 
@@ -30,7 +28,10 @@ def warp_backward_cv2(image, flow):
     h, w = image.shape[:2]
     xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(
-        np.asarray(image, np.float32), xx + flow[..., 0], yy + flow[..., 1], cv2.INTER_LINEAR,
+        np.asarray(image, np.float32),
+        xx + flow[..., 0],
+        yy + flow[..., 1],
+        cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
 

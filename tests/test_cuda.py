@@ -91,8 +91,9 @@ def test_patchmatch_and_vote(h, w):
     for y, x in zip(*np.nonzero(region)):
         s, sy, sx = nnf_g[y, x]
         assert ok[s, sy, sx]
-        assert cost_g[y, x] == pytest.approx(ref.patch_cost(target, weight, src, y, x, s, sy, sx, 1),
-                                             rel=1e-4, abs=1e-6)
+        assert cost_g[y, x] == pytest.approx(
+            ref.patch_cost(target, weight, src, y, x, s, sy, sx, 1), rel=1e-4, abs=1e-6
+        )
     out_c = vote(nnf_c, cost_c, src, hole, patch=3, sigma=0.5, backend="cpu")
     out_g = vote(nnf_c, cost_c, src, hole, patch=3, sigma=0.5, backend="cuda")
     np.testing.assert_allclose(out_g, out_c, atol=1e-6)

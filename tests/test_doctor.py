@@ -13,8 +13,12 @@ pytest.importorskip("numba.cuda", reason="numba-cuda (the 'cuda' extra) is not i
 def test_doctor_compiles_every_kernel_for_sm80_and_sm90(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     proc = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "doctor"], capture_output=True, text=True, env=env,
-        timeout=600, cwd=tmp_path,
+        [sys.executable, "-m", "hybridinpaint.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     from hybridinpaint.kernels import _registry
@@ -35,8 +39,9 @@ def test_ptx_targets_the_requested_architecture(tmp_path):
         "    ptx = _registry.compile_ptx('splat_px', cc)\n"
         "    print([l for l in ptx.splitlines() if l.startswith('.target')][0], 'atom.global.add.f32' in ptx)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
-                          cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:2] == [".target sm_80 True", ".target sm_90 True"]
 
@@ -45,7 +50,11 @@ def test_doctor_fails_loudly_when_it_cannot_compile(tmp_path):
     # Under the simulator there is no compiler: every kernel must report an error and the exit code says so.
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "doctor"], capture_output=True, text=True, env=env, timeout=300,
+        [sys.executable, "-m", "hybridinpaint.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
         cwd=tmp_path,
     )
     assert proc.returncode != 0

@@ -9,7 +9,10 @@ import pytest
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        check=True, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
     )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 

@@ -38,8 +38,7 @@ def test_patchmatch_properties(problem, iterations, seed):
     for a in (target, hole, sources, valid):
         a.setflags(write=False)
     r = patch // 2
-    nnf, cost = patchmatch(target, hole, sources, valid, patch=patch, iterations=iterations, seed=seed,
-                           backend="cpu")
+    nnf, cost = patchmatch(target, hole, sources, valid, patch=patch, iterations=iterations, seed=seed, backend="cpu")
     region = _region(hole, r)
     assert (nnf[~region] == -1).all() and (cost[~region] == 0).all()
     ok = ref.valid_centres(valid, r)
@@ -47,18 +46,19 @@ def test_patchmatch_properties(problem, iterations, seed):
     for y, x in zip(*np.nonzero(region)):
         s, sy, sx = nnf[y, x]
         assert ok[s, sy, sx], "source patch touches an invalid pixel or leaves the frame"
-        assert cost[y, x] == pytest.approx(ref.patch_cost(target, weight, sources, y, x, s, sy, sx, r),
-                                           rel=1e-4, abs=1e-5)
+        assert cost[y, x] == pytest.approx(
+            ref.patch_cost(target, weight, sources, y, x, s, sy, sx, r), rel=1e-4, abs=1e-5
+        )
     # Cost never rises with more iterations (same seed: the same first iterations).
-    nnf2, cost2 = patchmatch(target, hole, sources, valid, patch=patch, iterations=iterations + 1, seed=seed,
-                             backend="cpu")
+    nnf2, cost2 = patchmatch(
+        target, hole, sources, valid, patch=patch, iterations=iterations + 1, seed=seed, backend="cpu"
+    )
     assert (cost2 <= cost + 1e-6).all()
     # Never below the true minimum.
     best = ref.best_costs(target, weight, sources, valid, region, r)
     assert (cost[region] >= best[region] - 1e-5).all()
     # Reproducible from the seed.
-    again = patchmatch(target, hole, sources, valid, patch=patch, iterations=iterations, seed=seed,
-                       backend="cpu")
+    again = patchmatch(target, hole, sources, valid, patch=patch, iterations=iterations, seed=seed, backend="cpu")
     np.testing.assert_array_equal(again[0], nnf)
     np.testing.assert_array_equal(again[1], cost)
 
@@ -74,8 +74,9 @@ def test_finds_the_exact_source_of_a_shifted_copy(shift):
     hole = np.zeros((h, w), bool)
     hole[12:24, 15:27] = True
     target[hole] = 0.0
-    nnf, cost = patchmatch(target, hole, src, np.ones(src.shape[:3], bool), patch=5, iterations=12, seed=3,
-                           backend="cpu")
+    nnf, cost = patchmatch(
+        target, hole, src, np.ones(src.shape[:3], bool), patch=5, iterations=12, seed=3, backend="cpu"
+    )
     region = _region(hole, 2)
     # Pixels whose patch has known pixels must find the true offset (cost 0).
     has_known = _region(~hole, 2) & region
@@ -85,8 +86,16 @@ def test_finds_the_exact_source_of_a_shifted_copy(shift):
     assert (cost[has_known] < 1e-10).all()
     # With the whole target known (a full weight map) every pixel finds it.
     full = src[0, y0 : y0 + h, x0 : x0 + w]
-    nnf_f, cost_f = patchmatch(full, hole, src, np.ones(src.shape[:3], bool), patch=5, iterations=12,
-                               target_weight=np.ones((h, w), np.float32), backend="cpu")
+    nnf_f, cost_f = patchmatch(
+        full,
+        hole,
+        src,
+        np.ones(src.shape[:3], bool),
+        patch=5,
+        iterations=12,
+        target_weight=np.ones((h, w), np.float32),
+        backend="cpu",
+    )
     ry, rx = np.nonzero(region)
     np.testing.assert_array_equal(nnf_f[ry, rx, 1], ry + y0)
     np.testing.assert_array_equal(nnf_f[ry, rx, 2], rx + x0)
@@ -98,8 +107,7 @@ def test_finds_the_right_frame():
     target = frames[2, 5:25, 5:25].copy()
     hole = np.zeros((20, 20), bool)
     hole[8:12, 8:12] = True
-    nnf, cost = patchmatch(target, hole, frames, np.ones((4, 30, 30), bool), patch=5, iterations=20,
-                           backend="cpu")
+    nnf, cost = patchmatch(target, hole, frames, np.ones((4, 30, 30), bool), patch=5, iterations=20, backend="cpu")
     ring = _region(hole, 2) & _region(~hole, 2)
     assert (nnf[ring, 0] == 2).all()
     assert (cost[ring] < 1e-10).all()
@@ -115,8 +123,9 @@ def test_init_is_used_and_bad_entries_replaced():
     yy, xx = np.mgrid[0:16, 0:16]
     ideal[..., 0], ideal[..., 1], ideal[..., 2] = 0, yy + 2, xx + 2
     ideal[0, 0] = (5, 100, 100)  # nonsense entry
-    nnf, cost = patchmatch(target, hole, src, np.ones((1, 20, 20), bool), patch=3, iterations=0, init=ideal,
-                           backend="cpu")
+    nnf, cost = patchmatch(
+        target, hole, src, np.ones((1, 20, 20), bool), patch=3, iterations=0, init=ideal, backend="cpu"
+    )
     region = _region(hole, 1)
     np.testing.assert_array_equal(nnf[region], ideal[region])
     assert (cost[region & _region(~hole, 1)] == 0).all()
@@ -128,8 +137,7 @@ def test_vote_matches_reference():
     hole = np.zeros((10, 11), bool)
     hole[3:7, 4:8] = True
     target = rng.random((10, 11, 3)).astype(np.float32)
-    nnf, cost = patchmatch(target, hole, src, np.ones((2, 12, 14), bool), patch=3, iterations=3,
-                           backend="cpu")
+    nnf, cost = patchmatch(target, hole, src, np.ones((2, 12, 14), bool), patch=3, iterations=3, backend="cpu")
     for sigma in (None, 0.3, 0.0):
         out = vote(nnf, cost, src, hole, patch=3, sigma=sigma, backend="cpu")
         matched = nnf[..., 0] >= 0
@@ -145,8 +153,16 @@ def test_vote_reconstructs_an_exact_match():
     target = src[0, 3:27, 4:28].copy()
     hole = np.zeros((24, 24), bool)
     hole[8:14, 9:15] = True
-    nnf, cost = patchmatch(target, hole, src, np.ones((1, 30, 30), bool), patch=5, iterations=10,
-                           target_weight=np.ones((24, 24), np.float32), backend="cpu")
+    nnf, cost = patchmatch(
+        target,
+        hole,
+        src,
+        np.ones((1, 30, 30), bool),
+        patch=5,
+        iterations=10,
+        target_weight=np.ones((24, 24), np.float32),
+        backend="cpu",
+    )
     out = vote(nnf, cost, src, hole, patch=5, backend="cpu")
     np.testing.assert_allclose(out[hole], target[hole], atol=1e-6)
 
