@@ -25,14 +25,17 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-_SUBMODULES = {"kernels", "cli", "doctor"}
+_SUBMODULES = {"kernels", "cli", "doctor", "flow", "propagate", "visualize"}
+_FUNCTIONS = {"inpaint": ".inpaint", "InpaintResult": ".inpaint", "Provenance": ".inpaint"}
 
-__all__ = ["kernels", "__version__"]
+__all__ = ["inpaint", "InpaintResult", "Provenance", "kernels", "visualize", "__version__"]
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(_FUNCTIONS[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

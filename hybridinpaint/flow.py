@@ -1,0 +1,106 @@
+"""Optical flow between neighbouring frames, and its completion inside holes.
+
+Flow follows OpenCV's layout: ``(H, W, 2)`` float32, ``[..., 0] = dx``,
+``[..., 1] = dy``. ``forward[t]`` maps frame ``t`` to ``t + 1`` (defined on
+frame ``t``'s pixels), ``backward[t]`` maps frame ``t + 1`` back to ``t``
+(defined on frame ``t + 1``'s pixels).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+METHODS = ("dis", "farneback", "dualtvl1", "rlof")
+
+# Above this width flow is estimated on a downscaled copy, then scaled back.
+_MAX_FLOW_WIDTH = 640
+
+
+def _grey_u8(frame: np.ndarray) -> np.ndarray:
+    """A float32 [0, 1] ``(H, W, C)`` frame as 8-bit grey."""
+    if frame.shape[2] >= 3:
+        g = frame[:, :, 0] * 0.299 + frame[:, :, 1] * 0.587 + frame[:, :, 2] * 0.114
+    else:
+        g = frame[:, :, 0]
+    return np.clip(g * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def prefill(frames: np.ndarray, masks: np.ndarray, backend: str) -> np.ndarray:
+    """Grey 8-bit frames with holes filled smoothly, so the estimator does not see black.
+
+    The fill is the membrane (Laplace) interpolation of the surrounding grey
+    values; it is only for flow estimation, never shown.
+    """
+    from hybridinpaint.kernels import diffuse
+
+    out = np.empty(frames.shape[:3], np.uint8)
+    for t in range(frames.shape[0]):
+        g = _grey_u8(frames[t])
+        if masks[t].any() and not masks[t].all():
+            g = np.clip(diffuse(g.astype(np.float32), masks[t], tol=1e-3, backend=backend) + 0.5, 0, 255)
+            g = g.astype(np.uint8)
+        out[t] = g
+    return out
+
+
+def _estimator(method: str):
+    if method == "dis":
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        return lambda a, b: dis.calc(a, b, None)
+    if method == "farneback":
+        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 15, 3, 5, 1.2, 0)
+    if method == "dualtvl1":
+        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
+        return lambda a, b: tvl1.calc(a, b, None)
+    if method == "rlof":
+        return lambda a, b: cv2.optflow.calcOpticalFlowDenseRLOF(
+            cv2.cvtColor(a, cv2.COLOR_GRAY2BGR), cv2.cvtColor(b, cv2.COLOR_GRAY2BGR), None
+        )
+    raise ValueError(f"flow must be one of {METHODS!r}, got {method!r}")
+
+
+def estimate(grey: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward flow between neighbours of 8-bit grey frames ``(T, H, W)``.
+
+    Returns two ``(T - 1, H, W, 2)`` float32 arrays.
+    """
+    if method not in METHODS:
+        raise ValueError(f"flow must be one of {METHODS!r}, got {method!r}")
+    calc = _estimator(method)
+    t, h, w = grey.shape
+    scale = min(1.0, _MAX_FLOW_WIDTH / w)
+    if scale < 1.0:
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        small = np.stack([cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in grey])
+    else:
+        small = grey
+    fwd = np.empty((max(t - 1, 0), h, w, 2), np.float32)
+    bwd = np.empty_like(fwd)
+    for k in range(t - 1):
+        for out, a, b in ((fwd, small[k], small[k + 1]), (bwd, small[k + 1], small[k])):
+            f = calc(a, b).astype(np.float32)
+            if scale < 1.0:
+                f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / f.shape[1])
+            out[k] = f
+    return fwd, bwd
+
+
+def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
+    """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside."""
+    from hybridinpaint.kernels import diffuse
+
+    out = flows.copy()
+    for k in range(flows.shape[0]):
+        if unknown[k].any() and not unknown[k].all():
+            w = None if weights is None else weights[k]
+            out[k] = diffuse(flows[k], unknown[k], weights=w, tol=1e-4, backend=backend)
+    return out
+
+
+def dilate(masks: np.ndarray, radius: int) -> np.ndarray:
+    """Each mask grown by ``radius`` pixels (a disc)."""
+    if radius <= 0:
+        return masks.copy()
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.stack([cv2.dilate(m.view(np.uint8), k).view(bool) for m in masks])
