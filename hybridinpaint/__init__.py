@@ -26,7 +26,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 _SUBMODULES = {"kernels", "cli", "doctor", "flow", "propagate", "visualize"}
-_FUNCTIONS = {"inpaint": ".inpaint", "InpaintResult": ".inpaint", "Provenance": ".inpaint"}
+_FUNCTIONS = {"inpaint": ".pipeline", "InpaintResult": ".pipeline", "Provenance": ".pipeline"}
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "kernels", "visualize", "__version__"]
 

@@ -86,15 +86,56 @@ def estimate(grey: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndar
     return fwd, bwd
 
 
+# Boundary pixels this close to a hole are checked against the background motion.
+_RING = 32
+
+
+def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int = _RING) -> np.ndarray:
+    """Pixels near ``unknown`` whose flow disagrees with the background motion.
+
+    The background motion is a homography fitted by RANSAC to the flow
+    outside the hole. Objects moving on their own at the hole's edge are its
+    outliers; were they kept as boundary values, the completed flow would
+    carry them into the hole (and their colours with it). Returns an empty
+    mask when no homography explains most of the frame.
+    """
+    h, w = unknown.shape
+    step = max(4, int(np.sqrt(h * w / 2500)))
+    ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
+    keep = ~unknown[ys, xs]
+    ys, xs = ys[keep], xs[keep]
+    if ys.size < 16:
+        return np.zeros_like(unknown)
+    src = np.stack([xs, ys], -1).astype(np.float32)
+    dst = src + flow[ys, xs]
+    hom, inl = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
+    if hom is None or inl.mean() < 0.5:
+        return np.zeros_like(unknown)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    band = cv2.dilate(unknown.view(np.uint8), k).view(bool) & ~unknown
+    by, bx = np.nonzero(band)
+    pts = np.stack([bx, by], -1).astype(np.float32)[None]
+    model = cv2.perspectiveTransform(pts, hom)[0] - pts[0]
+    dev = np.hypot(*(flow[by, bx] - model).T)
+    out = np.zeros_like(unknown)
+    out[by, bx] = dev > np.maximum(1.0, 0.1 * np.hypot(*model.T))
+    return out
+
+
 def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
-    """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside."""
+    """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside.
+
+    Foreground motion next to the hole (see :func:`foreground_near`) is
+    treated as unknown too, so only background motion fills the hole.
+    """
     from hybridinpaint.kernels import diffuse
 
     out = flows.copy()
     for k in range(flows.shape[0]):
         if unknown[k].any() and not unknown[k].all():
+            unk = unknown[k] | foreground_near(flows[k], unknown[k])
             w = None if weights is None else weights[k]
-            out[k] = diffuse(flows[k], unknown[k], weights=w, tol=1e-4, backend=backend)
+            out[k] = diffuse(flows[k], unk, weights=w, tol=1e-4, backend=backend)
     return out
 
 

@@ -100,6 +100,7 @@ def inpaint(
     mask_dilation=0,
     flow_dilation=8,
     spatial="telea",
+    seams=True,
     backend="auto",
     progress=False,
     return_result=False,
@@ -133,6 +134,9 @@ def inpaint(
     spatial : {"telea", "ns", "fsr"}, keyword-only
         Classical fill for pixels no frame shows (OpenCV TELEA or
         Navier-Stokes, or xphoto's FSR).
+    seams : bool, keyword-only
+        Spread the colour mismatch along each fill's border into the fill
+        (Laplace diffusion), so exposure changes between frames leave no edge.
     backend : {"auto", "cpu", "cuda"}, keyword-only
         Where the kernels run.
     progress : bool, keyword-only
@@ -229,9 +233,8 @@ def inpaint(
             break
         k = int(np.argmax(left.reshape(t, -1).sum(axis=1)))
         key_frames.append(k)
-        composite = work[k].copy()
-        composite[filled[k]] = images[k][filled[k]]
-        guess = _spatial_fill(composite, left[k], spatial)
+        # work[k] holds the originals and everything propagated so far.
+        guess = _spatial_fill(work[k], left[k], spatial)
         work[k][left[k]] = guess[left[k]]
         images[k] = work[k]
         spatial_px[k] = left[k]
@@ -240,6 +243,10 @@ def inpaint(
         confidence[k][left[k]] = 0.3
         filled[k] |= left[k]
         stage("key frames")
+
+    if seams and t > 1:
+        _remove_seams(work, images, known, hole, src_frame, src_xy, target)
+        stage("seams")
 
     out = original.copy()
     fill = _arrays.to_dtype(work, original.dtype)
@@ -295,6 +302,51 @@ def _combine(images, known, todo, fw, bw, spatial_px, work, method, src_frame, s
     src_xy[ts, ys, xs] = sxy
     confidence[ts, ys, xs] = np.exp(-steps / 30.0).astype(np.float32) * np.where(from_guess, 0.3, 1.0)
     filled[ts, ys, xs] = True
+
+
+# Border mismatches larger than this (in [0, 1] units) are taken for
+# something other than an exposure change (an object at the edge) and ignored.
+_SEAM_MAX = 0.08
+
+
+def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
+    """Add to each frame's fill the Laplace interpolation of its border mismatch.
+
+    For a known pixel q next to a hole pixel p whose colour came from another
+    frame, the source predicts q's colour at the same offset from p's source
+    position; the difference from q's real colour is the mismatch there.
+    """
+    from hybridinpaint.kernels import diffuse
+
+    t, h, w, c = work.shape
+    for k in range(t):
+        borrowed = hole[k] & (src_frame[k] != k)
+        if not borrowed.any():
+            continue
+        total = np.zeros((h, w, c), np.float32)
+        count = np.zeros((h, w), np.float32)
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            # p in the fill, q = p + (dy, dx) outside the hole.
+            py, px = np.nonzero(borrowed)
+            qy, qx = py + dy, px + dx
+            ok = (qy >= 0) & (qx >= 0) & (qy < h) & (qx < w)
+            py, px, qy, qx = py[ok], px[ok], qy[ok], qx[ok]
+            ok = ~hole[k][qy, qx]
+            py, px, qy, qx = py[ok], px[ok], qy[ok], qx[ok]
+            if py.size == 0:
+                continue
+            sf = src_frame[k][py, px]
+            sxy = src_xy[k][py, px]
+            pred = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy)
+            diff = work[k][qy, qx] - pred
+            diff[np.abs(diff).max(axis=1) > _SEAM_MAX] = 0.0
+            np.add.at(total, (qy, qx), diff)
+            np.add.at(count, (qy, qx), 1.0)
+        if not count.any():
+            continue
+        field = total / np.maximum(count, 1)[:, :, None]
+        corr = diffuse(field, hole[k], tol=1e-3, backend=backend)
+        work[k][borrowed] = np.clip(work[k][borrowed] + corr[borrowed], 0.0, 1.0)
 
 
 def _result(out, work, hole, fwd, bwd, timings):

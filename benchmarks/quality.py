@@ -1,0 +1,235 @@
+"""Video-completion quality on the shared clips, against per-frame OpenCV TELEA and NS.
+
+Each clip is resized to 432x240 and cut to 40 frames. Two synthetic hole
+kinds, with the original frames as ground truth: a stationary blob (~12% of
+the frame, the same in every frame) and a moving blob (~8%, moving 1.5-4 px
+per frame). Reports hole PSNR (MSE pooled over all hole pixels), full-frame
+PSNR and SSIM (per-frame means, the papers' convention), flow warping error
+in the hole, pixels changed outside the hole, and seconds per frame. Writes
+the table into RESULTS.md between its ``quality`` markers.
+
+    python benchmarks/quality.py [--clips a,b] [--frames 40] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage.metrics import structural_similarity
+
+import hybridinpaint
+from hybridinpaint.kernels import warp_backward
+
+HERE = Path(__file__).resolve().parent
+CLIPS = HERE.parent.parent / "shared" / "data" / "clips"
+SIZE = (432, 240)
+
+
+def load_clip(name: str, n: int) -> np.ndarray:
+    files = sorted((CLIPS / name / "frames").glob("*.png"))[:n]
+    return np.stack([cv2.resize(cv2.imread(str(f))[:, :, ::-1], SIZE, interpolation=cv2.INTER_AREA) for f in files])
+
+
+def blob(h, w, frac, centre, rng) -> np.ndarray:
+    """A smooth irregular blob of about ``frac`` of the frame around ``centre``."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ang = np.arctan2(yy - centre[1], xx - centre[0])
+    # Radius wobbles with a few random harmonics.
+    wobble = 1 + sum(0.12 * rng.uniform(-1, 1) * np.cos(k * ang + rng.uniform(0, 6.3)) for k in (2, 3, 5))
+    r = np.hypot((xx - centre[0]) / 1.3, yy - centre[1]) / wobble
+    rad = np.sqrt(frac * h * w / (np.pi * 1.3))
+    for _ in range(20):  # adjust the radius to hit the area
+        m = r < rad
+        rad *= np.sqrt(frac / max(m.mean(), 1e-6))
+    return r < rad
+
+
+def masks_for(kind: str, t: int, h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "stationary":
+        c = (w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.65))
+        return np.broadcast_to(blob(h, w, 0.12, c, rng), (t, h, w)).copy()
+    speed = rng.uniform(1.5, 4.0)
+    ang = rng.uniform(0, 2 * np.pi)
+    vx, vy = speed * np.cos(ang), speed * np.sin(ang)
+    x, y = w * rng.uniform(0.3, 0.7), h * rng.uniform(0.3, 0.7)
+    shape_rng_seed = rng.integers(1 << 30)
+    out = np.zeros((t, h, w), bool)
+    for k in range(t):
+        out[k] = blob(h, w, 0.08, (x, y), np.random.default_rng(shape_rng_seed))
+        x, y = x + vx, y + vy
+        if not 0.2 * w < x < 0.8 * w:
+            vx = -vx
+        if not 0.25 * h < y < 0.75 * h:
+            vy = -vy
+    return out
+
+
+def per_frame(frames, masks, flag):
+    out = frames.copy()
+    for k in range(len(frames)):
+        fill = cv2.inpaint(np.ascontiguousarray(frames[k]), masks[k].astype(np.uint8) * 255, 5, flag)
+        out[k][masks[k]] = fill[masks[k]]
+    return out
+
+
+def gt_flows(truth):
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in truth]
+    return [(dis.calc(grey[k], grey[k + 1], None), dis.calc(grey[k + 1], grey[k], None)) for k in range(len(grey) - 1)]
+
+
+def warp_error(result, masks, flows):
+    """Mean squared difference between frame t and frame t+1 warped back, over consistent hole pixels."""
+    errs = []
+    for k, (fwd, bwd) in enumerate(flows):
+        a = result[k].astype(np.float32) / 255
+        b = result[k + 1].astype(np.float32) / 255
+        warped, valid = warp_backward(b, fwd, backend="cpu")
+        back, _ = warp_backward(bwd, fwd, backend="cpu")
+        consistent = np.hypot(*(fwd + back).transpose(2, 0, 1)) < 1.0
+        sel = masks[k] & valid & consistent
+        if sel.any():
+            errs.append(float(((warped - a)[sel] ** 2).mean()))
+    return float(np.mean(errs)) if errs else float("nan")
+
+
+def metrics(result, truth, masks, flows, original_input):
+    diff = result.astype(np.float64) - truth
+    mse_hole = (diff[masks] ** 2).mean() / 255.0**2
+    psnr_frames, ssim_frames = [], []
+    for k in range(len(truth)):
+        mse = (diff[k] ** 2).mean() / 255.0**2
+        psnr_frames.append(10 * np.log10(1 / max(mse, 1e-12)))
+        ssim_frames.append(structural_similarity(result[k], truth[k], channel_axis=2, data_range=255))
+    changed = int((result[~masks] != original_input[~masks]).any(axis=-1).sum())
+    return {
+        "hole_psnr": 10 * np.log10(1 / mse_hole),
+        "psnr": float(np.mean(psnr_frames)),
+        "ssim": float(np.mean(ssim_frames)),
+        "warp": 1000 * warp_error(result, masks, flows),
+        "changed": changed,
+    }
+
+
+def run(clips, n):
+    rows = []
+    for i, name in enumerate(clips):
+        truth = load_clip(name, n)
+        t, h, w, _ = truth.shape
+        flows = gt_flows(truth)
+        for kind in ("stationary", "moving"):
+            masks = masks_for(kind, t, h, w, seed=1000 * i + (kind == "moving"))
+            video = truth.copy()
+            video[masks] = 0  # what a user would hand in: the hole's content is gone
+            for method in ("hybridinpaint", "telea", "ns"):
+                start = time.perf_counter()
+                if method == "hybridinpaint":
+                    res = hybridinpaint.inpaint(video, masks, backend="cpu", return_result=True)
+                    out = res.frames
+                else:
+                    out = per_frame(video, masks, cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS)
+                sec = (time.perf_counter() - start) / t
+                m = metrics(out, truth, masks, flows, video)
+                m.update(clip=name, kind=kind, method=method, sec=sec)
+                if method == "hybridinpaint":
+                    m["stages"] = {k: v / t for k, v in res.stats["seconds"].items()}
+                rows.append(m)
+                print(
+                    f"{name:24s} {kind:10s} {method:14s} hole {m['hole_psnr']:6.2f} dB  psnr {m['psnr']:6.2f} "
+                    f"ssim {m['ssim']:.4f}  warp {m['warp']:7.3f}  changed {m['changed']}  {sec:.3f} s/frame",
+                    flush=True,
+                )
+    return rows
+
+
+def table(rows, n) -> str:
+    kinds = ("stationary", "moving")
+    methods = ("hybridinpaint", "telea", "ns")
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')}, hybridinpaint {hybridinpaint.__version__}, {n} frames per clip at "
+        f"{SIZE[0]}x{SIZE[1]}, CPU backend. Hole PSNR pools all hole pixels; PSNR/SSIM are per-frame means over "
+        "whole frames; warp = 1000 x mean squared difference between consecutive result frames aligned by the "
+        "ground truth's DIS flow, over consistent hole pixels; changed = pixels outside the hole that differ "
+        "from the input (must be 0).",
+        "",
+        "| clip | holes | method | hole PSNR dB | PSNR dB | SSIM | warp err | changed | s/frame |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['clip']} | {r['kind']} | {r['method']} | {r['hole_psnr']:.2f} | {r['psnr']:.2f} | {r['ssim']:.4f} "
+            f"| {r['warp']:.3f} | {r['changed']} | {r['sec']:.3f} |"
+        )
+    lines += [
+        "",
+        "Averages over the clips:",
+        "",
+        "| holes | method | hole PSNR dB | PSNR dB | SSIM | warp err | s/frame |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for kind in kinds:
+        for m in methods:
+            sel = [r for r in rows if r["kind"] == kind and r["method"] == m]
+            if sel:
+                avg = {k: np.mean([r[k] for r in sel]) for k in ("hole_psnr", "psnr", "ssim", "warp", "sec")}
+                lines.append(
+                    f"| {kind} | {m} | {avg['hole_psnr']:.2f} | {avg['psnr']:.2f} | {avg['ssim']:.4f} | "
+                    f"{avg['warp']:.3f} | {avg['sec']:.3f} |"
+                )
+    ours = [r for r in rows if r["method"] == "hybridinpaint"]
+    if ours:
+        stages = {}
+        for r in ours:
+            for k, v in r["stages"].items():
+                stages.setdefault(k, []).append(v)
+        lines += [
+            "",
+            "hybridinpaint, seconds per frame by stage (mean over runs): "
+            + ", ".join(f"{k} {np.mean(v):.4f}" for k, v in stages.items()),
+        ]
+        worst = []
+        for r in ours:
+            tel = next(x for x in rows if x["clip"] == r["clip"] and x["kind"] == r["kind"] and x["method"] == "telea")
+            worst.append((r["hole_psnr"] - tel["hole_psnr"], r["clip"], r["kind"]))
+        d, c, k = min(worst)
+        lines += ["", f"Worst clip against TELEA: {c} ({k}), {d:+.2f} dB hole PSNR."]
+    return "\n".join(lines) + "\n"
+
+
+def write(md: str):
+    path = HERE / "RESULTS.md"
+    start, end = "<!-- quality:start -->", "<!-- quality:end -->"
+    text = path.read_text()
+    if start not in text:
+        text += (
+            f"\n## Video completion quality (issue 3)\n\nCommand: `python benchmarks/quality.py`.\n\n{start}\n{end}\n"
+        )
+    pre, rest = text.split(start, 1)
+    _, post = rest.split(end, 1)
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(f"{pre}{start}\n{md}{end}{post}")
+    tmp.replace(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", default=None, help="comma-separated clip names (default: all shared clips)")
+    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    if not CLIPS.is_dir():
+        raise SystemExit(f"shared clips not found at {CLIPS}")
+    clips = args.clips.split(",") if args.clips else sorted(p.name for p in CLIPS.iterdir() if (p / "frames").is_dir())
+    md = table(run(clips, args.frames), args.frames)
+    print(md)
+    if not args.no_write:
+        write(md)
+
+
+if __name__ == "__main__":
+    main()
