@@ -10,6 +10,7 @@ MODULES = [
     "hybridinpaint.kernels.diffusion",
     "hybridinpaint.kernels.patches",
     "hybridinpaint.kernels._backends",
+    "hybridinpaint.pipeline",
 ]
 
 

@@ -1,0 +1,184 @@
+"""End-to-end tests of hybridinpaint.inpaint on procedural videos with known motion."""
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hybridinpaint
+from hybridinpaint.pipeline import PROPAGATED, SPATIAL
+
+SPEED = 2  # the camera pans this many pixels per frame
+
+
+def panning_video(t=10, h=48, w=72, seed=0):
+    """A textured plane panning right-to-left, and the scene x of each pixel."""
+    rng = np.random.default_rng(seed)
+    scene = cv2.GaussianBlur(rng.random((h, w + SPEED * t, 3)).astype(np.float32), (0, 0), 1.2)
+    scene = (scene - scene.min()) / (scene.max() - scene.min())
+    frames = np.stack([scene[:, SPEED * k : SPEED * k + w] for k in range(t)])
+    return frames, scene
+
+
+def moving_hole(t, h, w, size=14):
+    """A square drifting left 4 px per frame: 2 px per frame across the scene, so every point shows up."""
+    masks = np.zeros((t, h, w), bool)
+    for k in range(t):
+        y0, x0 = h // 2 - size // 2, max(0, w - size - 4 - 4 * k)
+        masks[k, y0 : y0 + size, x0 : x0 + size] = True
+    return masks
+
+
+@pytest.fixture(scope="module")
+def panned():
+    frames, scene = panning_video()
+    masks = moving_hole(*frames.shape[:3])
+    res = hybridinpaint.inpaint(frames, masks, backend="cpu", return_result=True)
+    return frames, masks, res
+
+
+def test_fill_matches_the_truth(panned):
+    frames, masks, res = panned
+    err = np.abs(res.frames - frames)[masks]
+    assert err.mean() < 0.02, err.mean()
+    assert np.percentile(err, 95) < 0.06
+
+
+def test_outside_is_bit_identical_and_input_untouched(panned):
+    frames, masks, res = panned
+    assert res.frames.dtype == frames.dtype and res.frames.shape == frames.shape
+    np.testing.assert_array_equal(res.frames[~masks], frames[~masks])
+
+
+def test_seen_pixels_are_propagated_from_a_frame_that_shows_them(panned):
+    frames, masks, res = panned
+    t, h, w = masks.shape
+    prov = res.provenance
+    # Scene column of pixel (t, x) is x + SPEED * t; it is seen in frame s if not masked there.
+    seen_somewhere = np.zeros_like(masks)
+    for k in range(t):
+        for x in range(w):
+            col = x + SPEED * k
+            for s in range(t):
+                xs = col - SPEED * s
+                if 0 <= xs < w:
+                    seen_somewhere[k, :, x] |= ~masks[s, :, xs]
+    target = masks & seen_somewhere
+    assert (prov.method[target] == PROPAGATED).all()
+    ts, ys, xs = np.nonzero(target)
+    sf = prov.source_frame[ts, ys, xs]
+    sxy = prov.source_xy[ts, ys, xs]
+    assert (sf != ts).all()
+    # The source position shows the same scene point...
+    np.testing.assert_allclose(sxy[:, 0] + SPEED * sf, xs + SPEED * ts, atol=0.5)
+    np.testing.assert_allclose(sxy[:, 1], ys, atol=0.5)
+    # ...and is a real (unmasked) pixel of that frame.
+    assert not masks[sf, np.rint(sxy[:, 1]).astype(int), np.rint(sxy[:, 0]).astype(int)].any()
+    assert (prov.method[~masks] == 0).all()
+    assert set(np.unique(prov.method[masks])) <= {PROPAGATED, SPATIAL}
+    assert res.stats["pixels"]["propagated along flow"] == int((prov.method[masks] == PROPAGATED).sum())
+    assert res.flows["forward"].shape == (t - 1, h, w, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("grey", [False, True])
+def test_dtypes_and_grey(dtype, grey):
+    frames, _ = panning_video(t=4, h=24, w=32)
+    if grey:
+        frames = frames[..., 1]
+    if dtype in (np.uint8, np.uint16):
+        frames = np.round(frames * np.iinfo(dtype).max).astype(dtype)
+    else:
+        frames = frames.astype(dtype)
+    masks = moving_hole(4, 24, 32, size=6)
+    frames.setflags(write=False)
+    masks.setflags(write=False)
+    out = hybridinpaint.inpaint(frames, masks, backend="cpu")
+    assert out.dtype == frames.dtype and out.shape == frames.shape
+    np.testing.assert_array_equal(out[~masks], frames[~masks])
+    assert not np.array_equal(out[masks], np.zeros_like(out[masks]))
+
+
+def test_single_frame_is_a_spatial_fill():
+    frames, _ = panning_video(t=1, h=30, w=40)
+    masks = np.zeros((1, 30, 40), bool)
+    masks[0, 10:16, 12:20] = True
+    res = hybridinpaint.inpaint(frames, masks, backend="cpu", return_result=True)
+    assert (res.provenance.method[masks] == SPATIAL).all()
+    assert np.abs(res.frames - frames)[masks].mean() < 0.15
+    np.testing.assert_array_equal(res.frames[~masks], frames[~masks])
+
+
+def test_empty_mask_returns_a_copy():
+    frames, _ = panning_video(t=3, h=16, w=20)
+    out = hybridinpaint.inpaint(frames, np.zeros((16, 20), bool), backend="cpu")
+    np.testing.assert_array_equal(out, frames)
+    assert out is not frames and not np.shares_memory(out, frames)
+
+
+def test_two_dimensional_mask_and_0_255_masks():
+    frames, _ = panning_video(t=4, h=24, w=32)
+    m = np.zeros((24, 32), np.uint8)
+    m[8:14, 10:18] = 255
+    out = hybridinpaint.inpaint(frames, m, backend="cpu")
+    np.testing.assert_array_equal(out[:, m == 0], frames[:, m == 0])
+
+
+def test_mask_dilation_grows_the_hole():
+    frames, _ = panning_video(t=4, h=24, w=32)
+    m = np.zeros((4, 24, 32), bool)
+    m[:, 10:12, 14:16] = True
+    res = hybridinpaint.inpaint(frames, m, mask_dilation=2, backend="cpu", return_result=True)
+    assert res.masks.sum() > m.sum()
+    np.testing.assert_array_equal(res.frames[~res.masks], frames[~res.masks])
+
+
+@pytest.mark.parametrize(
+    "frames, masks, kwargs, match",
+    [
+        (np.zeros((0, 8, 8, 3)), np.zeros((0, 8, 8), bool), {}, "frames"),
+        (np.zeros((2, 8, 8, 3)), np.zeros((2, 8, 9), bool), {}, "masks"),
+        (np.zeros((2, 8, 8, 3)), np.zeros((3, 8, 8), bool), {}, "masks"),
+        (np.full((2, 8, 8, 3), np.nan), np.zeros((2, 8, 8), bool), {}, "frames"),
+        (np.full((2, 8, 8, 3), 2.0), np.zeros((2, 8, 8), bool), {}, "frames"),
+        (np.zeros((2, 8, 8, 3), np.int32), np.zeros((2, 8, 8), bool), {}, "frames"),
+        (np.zeros((2, 8), np.uint8), np.zeros((2, 8), bool), {}, "frames"),
+        (np.zeros((2, 8, 8, 3)), np.ones((2, 8, 8), bool), {}, "masks"),
+        (np.zeros((2, 8, 8, 3)), np.full((2, 8, 8), 7), {}, "masks"),
+        (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"flow": "magic"}, "flow"),
+        (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"mask_dilation": -1}, "mask_dilation"),
+        (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"spatial": "paint"}, "spatial"),
+        (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"backend": "gpu"}, "backend"),
+    ],
+)
+def test_bad_input(frames, masks, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        hybridinpaint.inpaint(frames, masks, **{"backend": "cpu", **kwargs})
+
+
+@settings(max_examples=6)
+@given(st.integers(1, 4), st.integers(8, 20), st.integers(8, 20), st.integers(0, 2**31 - 1))
+def test_random_videos_keep_known_pixels(t, h, w, seed):
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, (t, h, w, 3), dtype=np.uint8)
+    masks = rng.random((t, h, w)) < 0.2
+    masks[:, 0, 0] = False  # never a whole frame
+    out = hybridinpaint.inpaint(frames, masks, backend="cpu")
+    np.testing.assert_array_equal(out[~masks], frames[~masks])
+
+
+def test_never_seen_pixels_are_filled_once_and_held_still():
+    # Static camera, stationary hole: no frame shows the hole; one key frame is
+    # filled spatially and that fill is propagated to every other frame.
+    frames, _ = panning_video(t=6, h=32, w=40)
+    frames = np.repeat(frames[:1], 6, axis=0)
+    masks = np.zeros((6, 32, 40), bool)
+    masks[:, 12:20, 14:24] = True
+    res = hybridinpaint.inpaint(frames, masks, backend="cpu", return_result=True)
+    assert len(res.stats["key_frames"]) == 1
+    key = res.stats["key_frames"][0]
+    assert (res.provenance.method[masks] == SPATIAL).all()
+    assert (res.provenance.source_frame[masks] == key).all()
+    fills = res.frames[:, 12:20, 14:24]
+    assert np.abs(fills - fills[key]).max() < 0.02  # still in time
