@@ -25,7 +25,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-_SUBMODULES = {"kernels", "cli", "doctor", "flow", "propagate", "visualize"}
+_SUBMODULES = {"kernels", "cli", "doctor", "demo", "flow", "propagate", "pipeline", "visualize"}
 _FUNCTIONS = {"inpaint": ".pipeline", "InpaintResult": ".pipeline", "Provenance": ".pipeline"}
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "kernels", "visualize", "__version__"]

@@ -14,6 +14,10 @@ def _parser() -> argparse.ArgumentParser:
         "doctor",
         help="versions, threads, CUDA device, and a PTX build of every CUDA kernel (sm_80, sm_90)",
     )
+    demo = sub.add_parser("demo", help="fill a moving hole in a bundled real clip and write the results")
+    demo.add_argument("--out", default="hybridinpaint-demo", help="folder to create (default: %(default)s)")
+    demo.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    demo.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
     return p
 
 
@@ -29,6 +33,16 @@ def main(argv=None) -> int:
         from hybridinpaint.doctor import report
 
         return report()
+    if args.command == "demo":
+        from hybridinpaint.demo import run
+
+        try:
+            out = run(args.out, backend=args.backend, overwrite=args.overwrite)
+        except FileExistsError as exc:
+            print(f"hybridinpaint demo: {exc}", file=sys.stderr)
+            return 1
+        print(f"hybridinpaint demo: wrote {out}/ (side_by_side/ shows input | result | provenance)")
+        return 0
     parser.print_help()
     return 2
 

@@ -11,6 +11,7 @@ MODULES = [
     "hybridinpaint.kernels.patches",
     "hybridinpaint.kernels._backends",
     "hybridinpaint.pipeline",
+    "hybridinpaint.visualize",
 ]
 
 
