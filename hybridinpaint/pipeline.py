@@ -283,9 +283,15 @@ def _combine(images, known, todo, fw, bw, spatial_px, work, method, src_frame, s
         if has.any():
             f = src.frame[ts[has], ys[has], xs[has]]
             xy = src.xy[ts[has], ys[has], xs[has]]
-            col[has] = propagate.sample(images, known, f, xy[:, 0], xy[:, 1])
+            col[has], ok = propagate.sample(images, known, f, xy[:, 0], xy[:, 1])
             # Nearer sources in time are trusted more.
-            wt[has] = 1.0 / np.maximum(src.steps[ts[has], ys[has], xs[has]], 1)
+            wt[has] = np.where(ok, 1.0 / np.maximum(src.steps[ts[has], ys[has], xs[has]], 1), 0.0)
+            idx = np.flatnonzero(has)[~ok]
+            has[idx] = False  # drifted into a hole: no source after all
+    keep = hf | hb
+    ts, ys, xs, cf, cb, wf, wb, hf, hb = (a[keep] for a in (ts, ys, xs, cf, cb, wf, wb, hf, hb))
+    if ts.size == 0:
+        return
     colour = (cf * wf[:, None] + cb * wb[:, None]) / (wf + wb)[:, None]
     work[ts, ys, xs] = colour
     # Provenance: the nearer of the two sources.
@@ -337,9 +343,9 @@ def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
                 continue
             sf = src_frame[k][py, px]
             sxy = src_xy[k][py, px]
-            pred = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy)
+            pred, ok = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy)
             diff = work[k][qy, qx] - pred
-            diff[np.abs(diff).max(axis=1) > _SEAM_MAX] = 0.0
+            diff[(np.abs(diff).max(axis=1) > _SEAM_MAX) | ~ok] = 0.0
             np.add.at(total, (qy, qx), diff)
             np.add.at(count, (qy, qx), 1.0)
         if not count.any():

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 # A step is trusted when the flow there and the flow back agree to within
-# TAU_ABS + TAU_REL * |flow| pixels.
-TAU_ABS = 0.75
-TAU_REL = 0.05
+# TAU_ABS + TAU_REL * |flow| pixels. Measured on 4 shared clips x 2 hole kinds
+# (mean hole PSNR): 0.75 + 0.05|f| 15.80 dB, 2 + 0.1|f| 15.84 (16.26 with the
+# background-motion check of flow.complete), 4 + 0.2|f| 15.73. Completed flows
+# in fast aerial motion disagree by 1-3 px, and a strict check breaks chains.
+TAU_ABS = 2.0
+TAU_REL = 0.1
 
 
 @dataclass
@@ -90,8 +93,13 @@ def sweep(known: np.ndarray, step_flows: np.ndarray, check_flows: np.ndarray, fo
     return src
 
 
-def sample(images: np.ndarray, known: np.ndarray, frame: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Colours at ``(frame, x, y)``, bilinear over the *known* neighbours only: (N, C)."""
+def sample(images: np.ndarray, known: np.ndarray, frame: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """Colours at ``(frame, x, y)``, bilinear over the *known* neighbours only.
+
+    Returns ``(colours (N, C), ok (N,))``; ``ok`` is False where no pixel of
+    the 2x2 footprint is known (the position drifted into a hole), and the
+    colour there is meaningless.
+    """
     t, h, w, c = images.shape
     x = np.clip(x, 0, w - 1)
     y = np.clip(y, 0, h - 1)
@@ -112,12 +120,5 @@ def sample(images: np.ndarray, known: np.ndarray, frame: np.ndarray, x: np.ndarr
         wt = wt * known[frame, yy, xx]
         acc += wt[:, None] * images[frame, yy, xx]
         wsum += wt
-    # A chain only ends on a known pixel, so at least the nearest is known;
-    # fall back to it if every weighted neighbour is masked.
-    none = wsum <= 1e-6
-    if none.any():
-        nx = np.rint(x[none]).astype(np.int64)
-        ny = np.rint(y[none]).astype(np.int64)
-        acc[none] = images[frame[none], ny, nx]
-        wsum[none] = 1.0
-    return acc / wsum[:, None]
+    ok = wsum > 1e-3
+    return acc / np.where(ok, wsum, 1.0)[:, None], ok
