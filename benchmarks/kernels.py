@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +25,9 @@ import hybridinpaint
 from hybridinpaint.kernels import available_backends, diffuse, patchmatch, warp_backward, warp_forward
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import write_section  # noqa: E402
+
 CLIP = HERE.parent.parent / "shared" / "data" / "clips" / "bmx-trees" / "frames"
 SIZES = [(432, 240), (1920, 1080)]
 # Targets from issue 2, at 432x240 on the 2-core CPU (ms).
@@ -131,19 +135,6 @@ def table(rows, backends, source) -> str:
     )
 
 
-def write(md: str):
-    path = HERE / "RESULTS.md"
-    start, end = "<!-- kernels:start -->", "<!-- kernels:end -->"
-    text = path.read_text() if path.exists() else f"# Benchmark results\n\n## Kernels\n\n{start}\n{end}\n"
-    if start not in text:
-        text += f"\n## Kernels\n\n{start}\n{end}\n"
-    pre, rest = text.split(start, 1)
-    _, post = rest.split(end, 1)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(f"{pre}{start}\n{md}{end}{post}")
-    tmp.replace(path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=21)
@@ -152,7 +143,7 @@ def main():
     md = table(*run(args.repeats))
     print(md)
     if not args.no_write:
-        write(md)
+        write_section("kernels", md, heading="Kernels (issue 2)", command="python benchmarks/kernels.py")
 
 
 if __name__ == "__main__":

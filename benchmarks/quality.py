@@ -14,6 +14,7 @@ the table into RESULTS.md between its ``quality`` markers.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +26,9 @@ import hybridinpaint
 from hybridinpaint.kernels import warp_backward
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import write_section  # noqa: E402
+
 CLIPS = HERE.parent.parent / "shared" / "data" / "clips"
 SIZE = (432, 240)
 
@@ -206,21 +210,6 @@ def table(rows, n) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(md: str):
-    path = HERE / "RESULTS.md"
-    start, end = "<!-- quality:start -->", "<!-- quality:end -->"
-    text = path.read_text()
-    if start not in text:
-        text += (
-            f"\n## Video completion quality (issue 3)\n\nCommand: `python benchmarks/quality.py`.\n\n{start}\n{end}\n"
-        )
-    pre, rest = text.split(start, 1)
-    _, post = rest.split(end, 1)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(f"{pre}{start}\n{md}{end}{post}")
-    tmp.replace(path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", default=None, help="comma-separated clip names (default: all shared clips)")
@@ -233,7 +222,9 @@ def main():
     md = table(run(clips, args.frames), args.frames)
     print(md)
     if not args.no_write:
-        write(md)
+        write_section(
+            "quality", md, heading="Video completion quality (issue 3)", command="python benchmarks/quality.py"
+        )
 
 
 if __name__ == "__main__":

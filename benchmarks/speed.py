@@ -22,6 +22,7 @@ import hybridinpaint
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import quality  # noqa: E402 - the same clip loading and masks
+from _results import write_section  # noqa: E402
 
 SIZES = [(432, 240), (1920, 1080)]
 
@@ -58,17 +59,7 @@ def main():
         print(lines[-1], flush=True)
     md = "\n".join(lines) + "\n"
     if not args.no_write:
-        path = HERE / "RESULTS.md"
-        start_m, end_m = "<!-- speed:start -->", "<!-- speed:end -->"
-        text = path.read_text()
-        if start_m not in text:
-            head = "\n## Video completion speed (issue 3)\n\nCommand: `python benchmarks/speed.py`.\n\n"
-            text += f"{head}{start_m}\n{end_m}\n"
-        pre, rest = text.split(start_m, 1)
-        _, post = rest.split(end_m, 1)
-        tmp = path.with_suffix(".md.tmp")
-        tmp.write_text(f"{pre}{start_m}\n{md}{end_m}{post}")
-        tmp.replace(path)
+        write_section("speed", md, heading="Video completion speed (issue 3)", command="python benchmarks/speed.py")
 
 
 if __name__ == "__main__":
