@@ -196,7 +196,7 @@ def inpaint(
 
     if not hole.any():
         out = original.copy()
-        return _result(out, work, hole, None, None, timings) if return_result else out
+        return _result(out, hole, None, None, timings) if return_result else out
 
     # Flow on pre-filled frames, completed inside the grown holes.
     fwd = bwd = np.zeros((0, h, w, 2), np.float32)
@@ -256,7 +256,7 @@ def inpaint(
     stage("composite")
     if not return_result:
         return out
-    res = _result(out, work, hole, fwd, bwd, timings)
+    res = _result(out, hole, fwd, bwd, timings)
     res.provenance = Provenance(method, src_frame, src_xy, confidence)
     res.stats["pixels"] = {METHOD_NAMES[m]: int((method[hole] == m).sum()) for m in (PROPAGATED, SPATIAL)}
     res.stats["key_frames"] = key_frames
@@ -355,7 +355,7 @@ def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
         work[k][borrowed] = np.clip(work[k][borrowed] + corr[borrowed], 0.0, 1.0)
 
 
-def _result(out, work, hole, fwd, bwd, timings):
+def _result(out, hole, fwd, bwd, timings):
     t, h, w = hole.shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     prov = Provenance(
