@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hybridinpaint.kernels._validate import _describe
+
 _INT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-def _describe(x) -> str:
-    if isinstance(x, np.ndarray):
-        return f"array of shape {x.shape} and dtype {x.dtype}"
-    return type(x).__name__
 
 
 def frames_float(frames) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from hybridinpaint import _arrays, propagate
 from hybridinpaint import flow as flowmod
+from hybridinpaint.kernels._validate import positive_int
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "METHOD_NAMES"]
 
@@ -48,6 +49,12 @@ class Provenance:
     source_xy: np.ndarray
     confidence: np.ndarray
 
+    @classmethod
+    def identity(cls, t: int, h: int, w: int) -> Provenance:
+        """Every pixel original, from itself, with full confidence."""
+        frame, xy = propagate.own_positions(t, h, w)
+        return cls(np.zeros((t, h, w), np.uint8), frame, xy, np.ones((t, h, w), np.float32))
+
 
 @dataclass
 class InpaintResult:
@@ -58,12 +65,6 @@ class InpaintResult:
     flows: dict = field(default_factory=dict)  # "forward", "backward": completed (T-1, H, W, 2)
     stats: dict = field(default_factory=dict)  # pixels per method, seconds per stage
     masks: np.ndarray | None = None  # the (dilated) hole actually filled
-
-
-def _check_int(value, name, minimum=0):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _spatial_fill(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
@@ -180,8 +181,8 @@ def inpaint(
     original, work, grey = _arrays.frames_float(frames)
     t, h, w, c = work.shape
     hole = _arrays.masks_bool(masks, (t, h, w))
-    mask_dilation = _check_int(mask_dilation, "mask_dilation")
-    flow_dilation = _check_int(flow_dilation, "flow_dilation")
+    mask_dilation = positive_int(mask_dilation, "mask_dilation", minimum=0)
+    flow_dilation = positive_int(flow_dilation, "flow_dilation", minimum=0)
     if flow not in flowmod.METHODS:
         raise ValueError(f"flow must be one of {flowmod.METHODS!r}, got {flow!r}")
     if spatial not in SPATIAL_FILLS:
@@ -197,9 +198,10 @@ def inpaint(
         )
     stage("validate")
 
+    prov = Provenance.identity(t, h, w)
     if not hole.any():
         out = original.copy()
-        return _result(out, hole, None, None, timings) if return_result else out
+        return _result(out, prov, hole, None, None, timings) if return_result else out
 
     # Flow on pre-filled frames, completed inside the grown holes.
     fwd = bwd = np.zeros((0, h, w, 2), np.float32)
@@ -216,11 +218,7 @@ def inpaint(
     images = work.copy()
     known = ~hole
     spatial_px = np.zeros_like(hole)  # pixels of `images` that hold a spatial guess
-    method = np.zeros((t, h, w), np.uint8)
-    src_frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    src_xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
-    confidence = np.ones((t, h, w), np.float32)
+    method, src_frame, src_xy, confidence = prov.method, prov.source_frame, prov.source_xy, prov.confidence
     filled = np.zeros_like(hole)
     key_frames = []
     while True:
@@ -259,8 +257,7 @@ def inpaint(
     stage("composite")
     if not return_result:
         return out
-    res = _result(out, hole, fwd, bwd, timings)
-    res.provenance = Provenance(method, src_frame, src_xy, confidence)
+    res = _result(out, prov, hole, fwd, bwd, timings)
     res.stats["pixels"] = {METHOD_NAMES[m]: int((method[hole] == m).sum()) for m in (PROPAGATED, SPATIAL)}
     res.stats["key_frames"] = key_frames
     return res
@@ -359,14 +356,6 @@ def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
         work[k][borrowed] = np.clip(work[k][borrowed] + corr[borrowed], 0.0, 1.0)
 
 
-def _result(out, hole, fwd, bwd, timings):
-    t, h, w = hole.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    prov = Provenance(
-        np.zeros((t, h, w), np.uint8),
-        np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy(),
-        np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy(),
-        np.ones((t, h, w), np.float32),
-    )
+def _result(out, prov, hole, fwd, bwd, timings):
     flows = {} if fwd is None else {"forward": fwd, "backward": bwd}
     return InpaintResult(out, prov, flows, {"seconds": dict(timings), "pixels": {}}, hole)

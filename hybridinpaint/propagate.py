@@ -31,11 +31,19 @@ class Sources:
 
     @classmethod
     def own(cls, known: np.ndarray) -> Sources:
+        """Every known pixel is its own source; the others have none yet."""
         t, h, w = known.shape
-        frame = np.where(known, np.arange(t, dtype=np.int32)[:, None, None], np.int32(-1)).astype(np.int32)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
+        frame, xy = own_positions(t, h, w)
+        frame[~known] = -1
         return cls(frame, xy, np.zeros((t, h, w), np.int32))
+
+
+def own_positions(t: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's own frame index ``(T, H, W)`` int32 and ``(x, y)`` ``(T, H, W, 2)`` float32."""
+    frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
+    return frame, xy
 
 
 def bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -125,25 +125,21 @@ def _launcher_source(name: str, params: list[str], ndim: int, target: str, mode:
         # the rows one band can write to, no two running bands touch the same
         # output, and each output sums its inputs in an order that depends
         # neither on the scheduler nor on the number of threads.
-        inner = ", ".join(f"n{i}" for i in range(1, ndim))
         lines = [f"def {name}_cpu({sizes}, band, {args}):"]
         lines.append("    nb = (n0 + band - 1) // band")
         lines.append("    for phase in range(2):")
         lines.append("        for k in prange((nb - phase + 1) // 2):")
         lines.append("            b = 2 * k + phase")
         lines.append("            for i0 in range(b * band, min((b + 1) * band, n0)):")
-        body_lines = [f"_px({idx}, {args})"]
         depth = 4
         for d in range(1, ndim):
             lines.append("    " * depth + f"for i{d} in range(n{d}):")
             depth += 1
-        lines.extend("    " * depth + b for b in body_lines)
-        _ = inner
+        lines.append("    " * depth + f"_px({idx}, {args})")
     else:
-        loop = "prange" if mode == "parallel" else "range"
         lines = [f"def {name}_cpu({sizes}, {args}):"]
         for d in range(ndim):
-            rng = loop if d == 0 else "range"
+            rng = "prange" if d == 0 else "range"
             lines.append("    " * (d + 1) + f"for i{d} in {rng}(n{d}):")
         lines.append("    " * (ndim + 1) + f"_px({idx}, {args})")
     return "\n".join(lines) + "\n"
@@ -171,8 +167,8 @@ def launcher_function(name: str, ndim: int, target: str, mode: str = "parallel")
 def launcher(name: str, ndim: int, target: str, mode: str = "parallel"):
     """Compiled entry point running body ``name`` over an ``ndim``-D index space.
 
-    ``mode`` (CPU only): ``"parallel"`` (outer loop a ``prange``),
-    ``"serial"``, or ``"bands"`` (for scatter bodies, see the source).
+    ``mode`` (CPU only): ``"parallel"`` (outer loop a ``prange``) or
+    ``"bands"`` (for scatter bodies, see the source).
     Call it as ``f(n0, ..., *arrays)`` on the CPU (``f(n0, n1, band,
     *arrays)`` for bands), or through :func:`launch_cuda` for CUDA.
     """
@@ -180,7 +176,7 @@ def launcher(name: str, ndim: int, target: str, mode: str = "parallel"):
         mode = "parallel"
     fn = launcher_function(name, ndim, target, mode)
     if target == "cpu":
-        return _numba().njit(**CPU_OPTIONS, parallel=(mode != "serial"))(fn)
+        return _numba().njit(**CPU_OPTIONS, parallel=True)(fn)
     return _cuda().jit(fn)
 
 
@@ -252,7 +248,3 @@ def resolve_backend(backend) -> str:
             "the driver with `hybridinpaint doctor`); use backend='cpu' or 'auto'"
         )
     return backend
-
-
-def registered_bodies():
-    return dict(_BODIES)
