@@ -15,6 +15,8 @@ METHODS = ("dis", "farneback", "dualtvl1", "rlof")
 
 # Above this width flow is estimated on a downscaled copy, then scaled back.
 _MAX_FLOW_WIDTH = 640
+# Smallest side the estimators accept (DIS needs 12 px in width or height).
+_MIN_FLOW_SIDE = 16
 
 
 def _grey_u8(frame: np.ndarray) -> np.ndarray:
@@ -75,11 +77,16 @@ def estimate(grey: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndar
         small = np.stack([cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in grey])
     else:
         small = grey
+    # DIS refuses frames under 12 px on both sides: pad tiny ones by replication.
+    sh, sw = small.shape[1:]
+    pad_y, pad_x = max(0, _MIN_FLOW_SIDE - sh), max(0, _MIN_FLOW_SIDE - sw)
+    if pad_y or pad_x:
+        small = np.pad(small, ((0, 0), (0, pad_y), (0, pad_x)), mode="edge")
     fwd = np.empty((max(t - 1, 0), h, w, 2), np.float32)
     bwd = np.empty_like(fwd)
     for k in range(t - 1):
         for out, a, b in ((fwd, small[k], small[k + 1]), (bwd, small[k + 1], small[k])):
-            f = calc(a, b).astype(np.float32)
+            f = calc(a, b).astype(np.float32)[:sh, :sw]
             if scale < 1.0:
                 f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / f.shape[1])
             out[k] = f
