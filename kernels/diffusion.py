@@ -112,7 +112,10 @@ def diffuse(field, unknown, *, weights=None, tol=1e-5, max_iter=None, backend="a
         ex = _CpuExec() if target == "cpu" else _CudaExec()
         cycles = 50 if max_iter is None else int(max_iter)
         sub[sub_unk] = bv.mean(axis=0)
-        sol = _solve(ex, sub, sub_unk, np.ascontiguousarray(wts[box]), float(tol) * scale, cycles)
+        sub_w = np.ascontiguousarray(wts[box])
+        sol = _solve(ex, sub.copy(), sub_unk, sub_w, float(tol) * scale, cycles, _NEED_FAST)
+        if sol is None:
+            sol = _solve(ex, sub, sub_unk, sub_w, float(tol) * scale, cycles, 4)
         out[box][sub_unk] = sol[sub_unk]
     return out[:, :, 0] if squeeze else out
 
@@ -125,20 +128,24 @@ def _boundary(unk: np.ndarray) -> np.ndarray:
     return cv2.dilate(unk.view(np.uint8), cross).view(bool) & ~unk
 
 
-def _coarser(unk: np.ndarray, wts: np.ndarray, vals: np.ndarray):
-    """The next level's unknowns and diffusivities.
+# A coarse cell is unknown when at least this many of its 2x2 children are.
+# "Any child" grows the domain level by level and the corrections overshoot
+# (measured: V-cycles diverge on a disk); "all children" shrinks it, so the
+# coarse problem sees the boundary nearer than it is and the corrections
+# undershoot (always safe, but slower); three of four measured best on disks,
+# strokes and boxes. On ragged holes (a blob plus the foreground fringe that
+# flow completion adds) three of four can still diverge slowly, so a solve
+# that stops converging is redone with four of four.
+_NEED_FAST = 3
 
-    A coarse cell is unknown when at least three of its 2x2 children are:
-    "any child" grows the domain level by level and the corrections
-    overshoot (measured: V-cycles diverge on a disk), "all children" shrinks
-    it and they converge slowly; three of four measured best on disks,
-    strokes and boxes.
-    """
+
+def _coarser(unk: np.ndarray, wts: np.ndarray, vals: np.ndarray, need: int = _NEED_FAST):
+    """The next level's unknowns (``need`` of 4 children unknown) and diffusivities."""
     h, w = unk.shape
     ph, pw = h + (h % 2), w + (w % 2)
     u = np.zeros((ph, pw), np.uint8)
     u[:h, :w] = unk
-    cu = _sum2x2(u) >= 3
+    cu = _sum2x2(u) >= need
     wp = np.pad(wts, ((0, ph - h), (0, pw - w)), mode="edge")
     cw = _sum2x2(wp) * np.float32(0.25)
     # Known coarse values: the mean of the known children (a known cell has >= 2).
@@ -191,13 +198,21 @@ _PRE, _POST = 2, 2
 _SMOOTH_OMEGA = 1.15
 
 
-def _solve(ex, out, unk, wts, tol_abs, max_cycles):
-    """Full multigrid start, then V-cycles (correction scheme), on ``out``."""
+# A V-cycle whose last sweep changes more than this multiple of the smallest
+# change so far is diverging.
+_DIVERGED = 4.0
+
+
+def _solve(ex, out, unk, wts, tol_abs, max_cycles, need):
+    """Full multigrid start, then V-cycles (correction scheme), on ``out``.
+
+    Returns None when the V-cycles diverge (possible only with ``need`` < 4).
+    """
     levels = [_Level(ex, out, unk, wts)]
     values = [out]
     u, w, v = unk, wts, out
     while levels[-1].n > _COARSEST_UNKNOWN and min(u.shape) >= 4:
-        u, w, v = _coarser(u, w, v)
+        u, w, v = _coarser(u, w, v, need)
         levels.append(_Level(ex, v, u, w))
         values.append(v)
     # Full multigrid: solve the coarsest version of the problem itself, then at
@@ -214,9 +229,14 @@ def _solve(ex, out, unk, wts, tol_abs, max_cycles):
         below.field, below.rhs = ex.zeros(values[depth + 1].shape), ex.zeros(values[depth + 1].shape)
         if depth > 0:
             _vcycle(ex, levels, depth, tol_abs)
+    best = math.inf
     for _ in range(max_cycles):
-        if _vcycle(ex, levels, 0, tol_abs) < tol_abs:
+        change = _vcycle(ex, levels, 0, tol_abs)
+        if change < tol_abs:
             break
+        if need < 4 and (change > _DIVERGED * best or not math.isfinite(change)):
+            return None
+        best = min(best, change)
     return ex.get(levels[0].field)
 
 
