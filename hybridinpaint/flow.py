@@ -129,6 +129,44 @@ def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int = _RING) ->
     return out
 
 
+def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: float, tau_rel: float) -> np.ndarray:
+    """Pixels where following ``flow`` then ``back`` does not return home.
+
+    ``flow`` is defined on one frame, ``back`` on the frame it points into;
+    a pixel fails when ``|flow + back(p + flow)| > tau_abs + tau_rel |flow|``
+    or when ``flow`` leaves the frame.
+    """
+    from hybridinpaint.kernels import warp_backward
+
+    there, valid = warp_backward(back, flow, backend=backend)
+    err = np.hypot(flow[..., 0] + there[..., 0], flow[..., 1] + there[..., 1])
+    return ~valid | (err > tau_abs + tau_rel * np.hypot(flow[..., 0], flow[..., 1]))
+
+
+def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING):
+    """Complete forward and backward flows inside ``unknown`` (``(T, H, W)``).
+
+    Besides the holes themselves, two kinds of pixels near a hole (within
+    ``ring``) are completed rather than trusted: foreground motion (see
+    :func:`foreground_near`) and pixels whose forward and backward flows
+    disagree. The estimator's coarse levels see the pre-filled hole, and
+    around it under fast motion its flow is wrong by several pixels; such
+    wrong boundary values would be carried into the whole hole.
+    """
+    from hybridinpaint.propagate import TAU_ABS, TAU_REL
+
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    near = np.stack([cv2.dilate(m.view(np.uint8), k).view(bool) for m in unknown])
+    unk_f = unknown[:-1].copy()
+    unk_b = unknown[1:].copy()
+    for t in range(fwd.shape[0]):
+        if near[t].any():
+            unk_f[t] |= near[t] & inconsistent(fwd[t], bwd[t], backend, TAU_ABS, TAU_REL)
+        if near[t + 1].any():
+            unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, TAU_ABS, TAU_REL)
+    return complete(fwd, unk_f, backend), complete(bwd, unk_b, backend)
+
+
 def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
     """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside.
 

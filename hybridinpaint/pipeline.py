@@ -211,8 +211,7 @@ def inpaint(
         fwd, bwd = flowmod.estimate(grey8, flow)
         stage("flow")
         grown = flowmod.dilate(hole, flow_dilation)
-        fwd = flowmod.complete(fwd, grown[:-1], target)
-        bwd = flowmod.complete(bwd, grown[1:], target)
+        fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, target)
         stage("flow completion")
 
     images = work.copy()
@@ -223,11 +222,25 @@ def inpaint(
     key_frames = []
     while True:
         if t > 1:
-            fw = propagate.sweep(known, bwd, fwd, forward=True)
-            bw = propagate.sweep(known, fwd, bwd, forward=False)
+            fw = propagate.sweep(known, bwd, fwd, True, target)
+            bw = propagate.sweep(known, fwd, bwd, False, target)
         else:
             fw = bw = propagate.Sources.own(known)
-        _combine(images, known, hole & ~filled, fw, bw, spatial_px, work, method, src_frame, src_xy, confidence, filled)
+        _combine(
+            images,
+            known,
+            hole & ~filled,
+            fw,
+            bw,
+            spatial_px,
+            work,
+            method,
+            src_frame,
+            src_xy,
+            confidence,
+            filled,
+            target,
+        )
         stage("propagation")
         left = hole & ~filled
         if not left.any():
@@ -263,7 +276,7 @@ def inpaint(
     return res
 
 
-def _combine(images, known, todo, fw, bw, spatial_px, work, method, src_frame, src_xy, confidence, filled):
+def _combine(images, known, todo, fw, bw, spatial_px, work, method, src_frame, src_xy, confidence, filled, backend):
     """Colour the pixels of ``todo`` that a sweep reached; record their provenance."""
     for s in (fw, bw):
         s.frame[~todo] = -1
@@ -283,7 +296,7 @@ def _combine(images, known, todo, fw, bw, spatial_px, work, method, src_frame, s
         if has.any():
             f = src.frame[ts[has], ys[has], xs[has]]
             xy = src.xy[ts[has], ys[has], xs[has]]
-            col[has], ok = propagate.sample(images, known, f, xy[:, 0], xy[:, 1])
+            col[has], ok = propagate.sample(images, known, f, xy[:, 0], xy[:, 1], backend)
             # Nearer sources in time are trusted more. Blending both sweeps beat
             # taking the nearer alone: 16.31 vs 16.18 dB mean hole PSNR on 5 clips x 2 hole kinds.
             wt[has] = np.where(ok, 1.0 / np.maximum(src.steps[ts[has], ys[has], xs[has]], 1), 0.0)
@@ -344,7 +357,7 @@ def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
                 continue
             sf = src_frame[k][py, px]
             sxy = src_xy[k][py, px]
-            pred, ok = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy)
+            pred, ok = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy, backend)
             diff = work[k][qy, qx] - pred
             diff[(np.abs(diff).max(axis=1) > _SEAM_MAX) | ~ok] = 0.0
             np.add.at(total, (qy, qx), diff)

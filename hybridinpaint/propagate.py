@@ -4,6 +4,8 @@ Sweeps carry, for each hole pixel, *where* its colour can be found — a
 source frame and a sub-pixel position there — not the colour itself. Each
 step checks forward-backward consistency; the colour is sampled once, at the
 end, from the source frame, so it stays sharp and its provenance is known.
+The loops are the kernels :func:`hybridinpaint.kernels.propagate_sources`
+and :func:`~hybridinpaint.kernels.sample_known`.
 """
 
 from __future__ import annotations
@@ -46,87 +48,18 @@ def own_positions(t: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return frame, xy
 
 
-def bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``img`` (H, W, C) at float positions (clamped to the frame): (N, C)."""
-    h, w = img.shape[:2]
-    x = np.clip(x, 0, w - 1)
-    y = np.clip(y, 0, h - 1)
-    x0 = np.minimum(x.astype(np.int64), w - 2) if w > 1 else np.zeros(x.shape, np.int64)
-    y0 = np.minimum(y.astype(np.int64), h - 2) if h > 1 else np.zeros(y.shape, np.int64)
-    fx = (x - x0)[:, None]
-    fy = (y - y0)[:, None]
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
-    bot = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
-    return top * (1 - fy) + bot * fy
+def sweep(known: np.ndarray, step_flows: np.ndarray, check_flows: np.ndarray, forward: bool, backend: str) -> Sources:
+    """One sweep through the video (see :func:`hybridinpaint.kernels.propagate_sources`)."""
+    from hybridinpaint.kernels.propagation import _propagate
+
+    # The pipeline's arrays are checked once up front; the kernels' public
+    # wrappers would re-check the whole video on every call.
+    return Sources(*_propagate(known, step_flows, check_flows, forward, TAU_ABS, TAU_REL, backend))
 
 
-def sweep(known: np.ndarray, step_flows: np.ndarray, check_flows: np.ndarray, forward: bool) -> Sources:
-    """One sweep through the video.
+def sample(images, known, frame, x, y, backend: str):
+    """Colours at ``(frame, x, y)`` over known pixels only: ``(colours (N, C), ok (N,))``."""
+    from hybridinpaint.kernels.propagation import _sample
 
-    ``forward=True`` visits frames 1..T-1 and looks one frame back: for frame
-    ``t`` the step flow maps ``t -> t - 1`` (``backward[t - 1]``) and the check
-    flow maps back (``forward[t - 1]``). ``forward=False`` visits T-2..0 and
-    looks one frame ahead with ``forward[t]`` / ``backward[t]``.
-    """
-    src = Sources.own(known)
-    t_count, h, w = known.shape
-    order = range(1, t_count) if forward else range(t_count - 2, -1, -1)
-    for t in order:
-        u = t - 1 if forward else t + 1
-        k = t - 1 if forward else t
-        ys, xs = np.nonzero(~known[t])
-        if ys.size == 0:
-            continue
-        step = step_flows[k][ys, xs]
-        qx = xs + step[:, 0]
-        qy = ys + step[:, 1]
-        ok = (qx >= 0) & (qy >= 0) & (qx <= w - 1) & (qy <= h - 1)
-        back = bilinear(check_flows[k], qx, qy)
-        err = np.hypot(step[:, 0] + back[:, 0], step[:, 1] + back[:, 1])
-        ok &= err <= TAU_ABS + TAU_REL * np.hypot(step[:, 0], step[:, 1])
-        nx = np.clip(np.rint(qx), 0, w - 1).astype(np.int64)
-        ny = np.clip(np.rint(qy), 0, h - 1).astype(np.int64)
-        ok &= src.frame[u, ny, nx] >= 0
-        if not ok.any():
-            continue
-        ys, xs, qx, qy, nx, ny = ys[ok], xs[ok], qx[ok], qy[ok], nx[ok], ny[ok]
-        # Follow the chain from the nearest pixel of frame u, keeping the
-        # sub-pixel offset (locally the motion is a translation).
-        src.frame[t, ys, xs] = src.frame[u, ny, nx]
-        src.xy[t, ys, xs, 0] = src.xy[u, ny, nx, 0] + (qx - nx)
-        src.xy[t, ys, xs, 1] = src.xy[u, ny, nx, 1] + (qy - ny)
-        src.steps[t, ys, xs] = src.steps[u, ny, nx] + 1
-    return src
-
-
-def sample(images: np.ndarray, known: np.ndarray, frame: np.ndarray, x: np.ndarray, y: np.ndarray):
-    """Colours at ``(frame, x, y)``, bilinear over the *known* neighbours only.
-
-    Returns ``(colours (N, C), ok (N,))``; ``ok`` is False where no pixel of
-    the 2x2 footprint is known (the position drifted into a hole), and the
-    colour there is meaningless.
-    """
-    t, h, w, c = images.shape
-    x = np.clip(x, 0, w - 1)
-    y = np.clip(y, 0, h - 1)
-    x0 = np.floor(x).astype(np.int64)
-    y0 = np.floor(y).astype(np.int64)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fx = (x - x0).astype(np.float32)
-    fy = (y - y0).astype(np.float32)
-    acc = np.zeros((x.size, c), np.float32)
-    wsum = np.zeros(x.size, np.float32)
-    for yy, xx, wt in (
-        (y0, x0, (1 - fy) * (1 - fx)),
-        (y0, x1, (1 - fy) * fx),
-        (y1, x0, fy * (1 - fx)),
-        (y1, x1, fy * fx),
-    ):
-        wt = wt * known[frame, yy, xx]
-        acc += wt[:, None] * images[frame, yy, xx]
-        wsum += wt
-    ok = wsum > 1e-3
-    return acc / np.where(ok, wsum, 1.0)[:, None], ok
+    f32 = np.float32
+    return _sample(images, known, frame.astype(np.int64), x.astype(f32), y.astype(f32), backend)

@@ -7,7 +7,16 @@ until a kernel is first called on a target.
 
 import importlib
 
-__all__ = ["diffuse", "warp_backward", "warp_forward", "patchmatch", "vote", "available_backends"]
+__all__ = [
+    "diffuse",
+    "warp_backward",
+    "warp_forward",
+    "patchmatch",
+    "vote",
+    "propagate_sources",
+    "sample_known",
+    "available_backends",
+]
 
 _WHERE = {
     "diffuse": ".diffusion",
@@ -15,6 +24,8 @@ _WHERE = {
     "warp_forward": ".warping",
     "patchmatch": ".patches",
     "vote": ".patches",
+    "propagate_sources": ".propagation",
+    "sample_known": ".propagation",
     "available_backends": "._backends",
 }
 

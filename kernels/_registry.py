@@ -21,7 +21,7 @@ def _i64(*shape):
 
 def kernels() -> dict[str, tuple[int, tuple]]:
     """``{body name: (index dimensions, example arguments after the sizes)}``."""
-    from . import diffusion_fns, patches_fns, warping_fns  # noqa: F401 - register bodies
+    from . import diffusion_fns, patches_fns, propagation_fns, warping_fns  # noqa: F401 - register bodies
 
     img, flow = _f32(4, 5, 3), _f32(4, 5, 2)
     nnf = np.zeros((4, 5, 3), np.int32)
@@ -56,6 +56,35 @@ def kernels() -> dict[str, tuple[int, tuple]]:
             ),
         ),
         "vote_px": (1, (_i64(3), _i64(3), nnf, _f32(4, 5), _f32(2, 4, 5, 3), 1, np.float32(1.0), img)),
+        "chain_px": (
+            1,
+            (
+                _i64(3),
+                _i64(3),
+                1,
+                0,
+                0,
+                _f32(2, 4, 5, 2),
+                _f32(2, 4, 5, 2),
+                np.zeros((3, 4, 5), np.int32),
+                _f32(3, 4, 5, 2),
+                np.zeros((3, 4, 5), np.int32),
+                np.float32(2.0),
+                np.float32(0.1),
+            ),
+        ),
+        "sample_known_px": (
+            1,
+            (
+                _i64(3),
+                _f32(3),
+                _f32(3),
+                _f32(2, 4, 5, 3),
+                np.zeros((2, 4, 5), np.uint8),
+                _f32(3, 3),
+                np.zeros(3, np.uint8),
+            ),
+        ),
     }
 
 

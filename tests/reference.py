@@ -173,3 +173,60 @@ def vote(nnf, cost, sources, hole, r, inv_sigma2):
                     wsum += wt
         out[y, x] = acc / wsum
     return out
+
+
+def propagate_sources(known, step_flows, check_flows, forward, tau_abs=2.0, tau_rel=0.1):
+    """Frame-by-frame numpy sweep of source chains (float32 positions, like the kernel)."""
+    t, h, w = known.shape
+    frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
+    frame[~known] = -1
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    pos = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
+    steps = np.zeros((t, h, w), np.int32)
+    for k in range(1, t) if forward else range(t - 2, -1, -1):
+        u, kf = (k - 1, k - 1) if forward else (k + 1, k)
+        ys, xs = np.nonzero(~known[k])
+        step = step_flows[kf][ys, xs]
+        qx = xs.astype(np.float32) + step[:, 0]
+        qy = ys.astype(np.float32) + step[:, 1]
+        inside = (qx >= 0) & (qy >= 0) & (qx <= w - 1) & (qy <= h - 1)
+        ys, xs, qx, qy, step = ys[inside], xs[inside], qx[inside], qy[inside], step[inside]
+        back = np.stack(
+            [ndimage.map_coordinates(check_flows[kf][..., c], [qy, qx], order=1, mode="nearest") for c in range(2)], -1
+        )
+        err = np.hypot(step[:, 0] + back[:, 0], step[:, 1] + back[:, 1])
+        ok = err <= tau_abs + tau_rel * np.hypot(step[:, 0], step[:, 1])
+        nx = np.minimum(np.floor(qx + np.float32(0.5)).astype(int), w - 1)
+        ny = np.minimum(np.floor(qy + np.float32(0.5)).astype(int), h - 1)
+        ok &= frame[u, ny, nx] >= 0
+        ys, xs, qx, qy, nx, ny = ys[ok], xs[ok], qx[ok], qy[ok], nx[ok], ny[ok]
+        frame[k, ys, xs] = frame[u, ny, nx]
+        pos[k, ys, xs, 0] = pos[u, ny, nx, 0] + (qx - nx)
+        pos[k, ys, xs, 1] = pos[u, ny, nx, 1] + (qy - ny)
+        steps[k, ys, xs] = steps[u, ny, nx] + 1
+    return frame, pos, steps
+
+
+def sample_known(images, known, frame, x, y):
+    """Bilinear over the known corners only, renormalised; ok where their weight > 1e-3."""
+    t, h, w, c = images.shape
+    x = np.clip(np.asarray(x, np.float64), 0, w - 1)
+    y = np.clip(np.asarray(y, np.float64), 0, h - 1)
+    x0 = np.floor(x).astype(int)
+    y0 = np.floor(y).astype(int)
+    x1 = np.minimum(x0 + 1, w - 1)
+    y1 = np.minimum(y0 + 1, h - 1)
+    fx, fy = x - x0, y - y0
+    acc = np.zeros((x.size, c))
+    wsum = np.zeros(x.size)
+    for yy, xx, wt in (
+        (y0, x0, (1 - fy) * (1 - fx)),
+        (y0, x1, (1 - fy) * fx),
+        (y1, x0, fy * (1 - fx)),
+        (y1, x1, fy * fx),
+    ):
+        wt = wt * known[frame, yy, xx]
+        acc += wt[:, None] * images[frame, yy, xx]
+        wsum += wt
+    ok = wsum > 1e-3
+    return np.where(ok[:, None], acc / np.where(ok, wsum, 1.0)[:, None], 0.0), ok

@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 import reference as ref
-from hybridinpaint.kernels import diffuse, patchmatch, vote, warp_backward, warp_forward
+from hybridinpaint.kernels import (
+    diffuse,
+    patchmatch,
+    propagate_sources,
+    sample_known,
+    vote,
+    warp_backward,
+    warp_forward,
+)
 from hybridinpaint.kernels._backends import available_backends
 
 pytest.importorskip("numba.cuda", reason="numba-cuda (the 'cuda' extra) is not installed")
@@ -98,3 +106,38 @@ def test_patchmatch_and_vote(h, w):
     out_g = vote(nnf_c, cost_c, src, hole, patch=3, sigma=0.5, backend="cuda")
     np.testing.assert_allclose(out_g, out_c, atol=1e-6)
     np.testing.assert_allclose(out_g, ref.vote(nnf_c, cost_c, src, hole, 1, 1 / 0.25), atol=1e-5)
+
+
+@pytest.mark.parametrize("t, h, w", [(3, 4, 5), (4, 5, 7)])
+@pytest.mark.parametrize("forward", [True, False])
+def test_propagate_sources(t, h, w, forward):
+    rng = np.random.default_rng(t * h * w)
+    known = rng.random((t, h, w)) > 0.5
+    known[0] = known[-1] = True  # somewhere for chains to end
+    fwd = 0.3 * _flow(h, w, 3)[None].repeat(t - 1, 0)
+    bwd = -fwd + np.float32(0.1)
+    step, check = (bwd, fwd) if forward else (fwd, bwd)
+    # A few large errors in the check flows break some chains.
+    check = check + np.where(rng.random(check.shape) < 0.2, 4.0, 0.0).astype(np.float32)
+    cpu = propagate_sources(known, step, check, forward=forward, backend="cpu")
+    gpu = propagate_sources(known, step, check, forward=forward, backend="cuda")
+    exp = ref.propagate_sources(known, step, check, forward)
+    for g, c, e in zip(gpu, cpu, exp):
+        np.testing.assert_allclose(g, c, atol=1e-6)
+        np.testing.assert_allclose(g, e, atol=1e-4)
+    assert ((gpu[0] >= 0) & ~known).any()  # some chains were followed
+
+
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_sample_known(n):
+    rng = np.random.default_rng(n)
+    imgs = rng.random((2, 4, 5, 3)).astype(np.float32)
+    known = rng.random((2, 4, 5)) > 0.4
+    args = (imgs, known, rng.integers(0, 2, n), rng.uniform(-1, 5, n), rng.uniform(-1, 4, n))
+    cpu = sample_known(*args, backend="cpu")
+    gpu = sample_known(*args, backend="cuda")
+    exp = ref.sample_known(*args)
+    np.testing.assert_array_equal(gpu[1], cpu[1])
+    np.testing.assert_array_equal(gpu[1], exp[1])
+    np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
+    np.testing.assert_allclose(gpu[0], exp[0], atol=1e-5)

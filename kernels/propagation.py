@@ -1,0 +1,170 @@
+"""Flow propagation of source coordinates, and sampling over known pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import propagation_fns  # noqa: F401 - registers the bodies
+from ._accelerate import launch_cuda, resolve_backend, run_cpu
+from ._validate import _describe, bool_mask, real_float32
+
+__all__ = ["propagate_sources", "sample_known"]
+
+
+def _flows(x, name, shape):
+    arr = real_float32(x, name, ndim=(4,))
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape (T - 1, H, W, 2) = {shape}, got {_describe(arr)}")
+    return arr
+
+
+def propagate_sources(known, step_flows, check_flows, *, forward, tau_abs=2.0, tau_rel=0.1, backend="auto"):
+    """Chain every unknown pixel to a known one along flow, frame by frame.
+
+    A sweep visits the frames in order (``forward=True``: 1 .. T-1, each
+    looking one frame back; ``forward=False``: T-2 .. 0, each looking one
+    frame ahead). An unknown pixel steps along the flow into the frame just
+    visited; the step counts when the flow there leads back to within
+    ``tau_abs + tau_rel * |step|`` pixels (forward-backward consistency),
+    and the pixel then inherits the source of the nearest pixel it lands on,
+    plus the sub-pixel offset. Chains carry *where* to sample, never colour,
+    so a colour is sampled once and stays sharp.
+
+    Parameters
+    ----------
+    known : ndarray of bool, shape (T, H, W)
+        Pixels that are their own source.
+    step_flows, check_flows : ndarray, shape (T - 1, H, W, 2)
+        For ``forward=True``: ``step_flows[t - 1]`` maps frame ``t`` to
+        ``t - 1`` (the backward flows) and ``check_flows[t - 1]`` maps back
+        (the forward flows). For ``forward=False``: ``step_flows[t]`` maps
+        ``t`` to ``t + 1`` (forward) and ``check_flows[t]`` back (backward).
+        OpenCV layout ``(dx, dy)``.
+    forward : bool, keyword-only
+        Sweep direction.
+    tau_abs, tau_rel : float, keyword-only
+        Consistency tolerance in pixels, absolute and relative to the step.
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Returns
+    -------
+    frame : ndarray of int32, shape (T, H, W)
+        Source frame of each pixel, -1 where the chain broke.
+    pos : ndarray of float32, shape (T, H, W, 2)
+        ``(x, y)`` in the source frame.
+    steps : ndarray of int32, shape (T, H, W)
+        Frames between pixel and source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.kernels import propagate_sources
+    >>> known = np.ones((3, 1, 4), bool)
+    >>> known[1, 0, 1:3] = known[2, 0, 2] = False  # holes in frames 1 and 2
+    >>> right = np.zeros((2, 1, 4, 2), np.float32); right[..., 0] = 1  # content moves right
+    >>> frame, pos, steps = propagate_sources(known, -right, right, forward=True, backend="cpu")
+    >>> int(frame[2, 0, 2]), pos[2, 0, 2].tolist(), int(steps[2, 0, 2])  # two frames back, two pixels left
+    (0, [0.0, 0.0], 2)
+    """
+    if not isinstance(known, np.ndarray) or known.ndim != 3:
+        raise ValueError(f"known must be a 3-D (T, H, W) boolean array, got {_describe(known)}")
+    known = bool_mask(known, "known", shape=known.shape)
+    t, h, w = known.shape
+    shape = (max(t - 1, 0), h, w, 2)
+    step = _flows(step_flows, "step_flows", shape) if t > 1 else np.zeros(shape, np.float32)
+    check = _flows(check_flows, "check_flows", shape) if t > 1 else np.zeros(shape, np.float32)
+    for name, val in (("tau_abs", tau_abs), ("tau_rel", tau_rel)):
+        if not isinstance(val, (int, float, np.floating)) or not np.isfinite(val) or val < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
+    return _propagate(known, step, check, bool(forward), float(tau_abs), float(tau_rel), resolve_backend(backend))
+
+
+def _propagate(known, step, check, forward, tau_abs, tau_rel, target):
+    """:func:`propagate_sources` on checked arrays (bool known, float32 C-contiguous flows)."""
+    t, h, w = known.shape
+    frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
+    frame[~known] = -1
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    pos = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
+    steps = np.zeros((t, h, w), np.int32)
+    order = range(1, t) if forward else range(t - 2, -1, -1)
+    lists = []
+    for k in order:
+        ys, xs = np.nonzero(~known[k])
+        if ys.size:
+            u, kf = (k - 1, k - 1) if forward else (k + 1, k)
+            lists.append((k, u, kf, ys.astype(np.int64), xs.astype(np.int64)))
+    args = (np.float32(tau_abs), np.float32(tau_rel))
+    if target == "cpu":
+        for k, u, kf, ys, xs in lists:
+            run_cpu("chain_px", (ys.size,), ys, xs, k, u, kf, step, check, frame, pos, steps, *args)
+        return frame, pos, steps
+    from numba import cuda
+
+    d = [cuda.to_device(a) for a in (step, check, frame, pos, steps)]
+    for k, u, kf, ys, xs in lists:
+        launch_cuda("chain_px", (ys.size,), cuda.to_device(ys), cuda.to_device(xs), k, u, kf, *d, *args)
+    return d[2].copy_to_host(), d[3].copy_to_host(), d[4].copy_to_host()
+
+
+def sample_known(images, known, frame, x, y, *, backend="auto"):
+    """Colours at ``(frame, x, y)``, bilinear over the *known* neighbours only.
+
+    Parameters
+    ----------
+    images : ndarray, shape (T, H, W, C)
+    known : ndarray of bool, shape (T, H, W)
+    frame : ndarray of int, shape (N,)
+        Frame of each sample, in ``[0, T)``.
+    x, y : ndarray of float, shape (N,)
+        Positions; clamped to the frame.
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Returns
+    -------
+    colours : ndarray of float32, shape (N, C)
+    ok : ndarray of bool, shape (N,)
+        False where no pixel of the 2x2 footprint is known (the position
+        drifted into a hole); the colour there is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.kernels import sample_known
+    >>> img = np.array([[[[0.0], [1.0], [9.0]]]], np.float32)  # one frame, one row
+    >>> known = np.array([[[True, True, False]]])
+    >>> sample_known(img, known, np.array([0, 0]), np.array([0.5, 1.5]), np.array([0.0, 0.0]), backend="cpu")
+    (array([[0.5],
+           [1. ]], dtype=float32), array([ True,  True]))
+    """
+    imgs = real_float32(images, "images", ndim=(4,))
+    t, h, w, c = imgs.shape
+    kn = bool_mask(known, "known", shape=(t, h, w))
+    fr = np.ascontiguousarray(frame, dtype=np.int64)
+    if fr.ndim != 1:
+        raise ValueError(f"frame must be 1-D, got {_describe(fr)}")
+    if fr.size and (fr.min() < 0 or fr.max() >= t):
+        raise ValueError(f"frame must lie in [0, {t}), got values from {fr.min()} to {fr.max()}")
+    px = real_float32(x, "x", ndim=(1,)) if fr.size else np.zeros(0, np.float32)
+    py = real_float32(y, "y", ndim=(1,)) if fr.size else np.zeros(0, np.float32)
+    if px.shape != fr.shape or py.shape != fr.shape:
+        raise ValueError(f"x and y must have the shape of frame {fr.shape}, got {px.shape} and {py.shape}")
+    return _sample(imgs, kn, fr, px, py, resolve_backend(backend))
+
+
+def _sample(imgs, kn, fr, px, py, target):
+    """:func:`sample_known` on checked arrays (float32 images, bool known, int64 frames, float32 x/y)."""
+    n, c = fr.size, imgs.shape[3]
+    out = np.zeros((n, c), np.float32)
+    ok = np.zeros(n, np.uint8)
+    if n == 0:
+        return out, ok.view(bool)
+    k8 = kn.view(np.uint8)
+    if target == "cpu":
+        run_cpu("sample_known_px", (n,), fr, px, py, imgs, k8, out, ok)
+        return out, ok.view(bool)
+    from numba import cuda
+
+    d_out, d_ok = cuda.to_device(out), cuda.to_device(ok)
+    launch_cuda("sample_known_px", (n,), *(cuda.to_device(a) for a in (fr, px, py, imgs, k8)), d_out, d_ok)
+    return d_out.copy_to_host(), d_ok.copy_to_host().view(bool)

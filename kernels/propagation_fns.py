@@ -1,0 +1,106 @@
+"""Kernel bodies for flow propagation: one step of a source-coordinate chain,
+and colour sampling over known pixels only.
+
+Plain Python, compiled per target by :mod:`._accelerate`. Positions are
+float32 so the CPU and CUDA builds do the same arithmetic.
+"""
+
+import math
+
+import numpy as np
+
+from ._accelerate import body
+
+
+@body
+def chain_px(k, ys, xs, t, u, kf, step_flows, check_flows, frame, pos, steps, tau_abs, tau_rel):
+    """Extend the chain of hole pixel ``k`` of frame ``t`` by one step into frame ``u``.
+
+    The step follows ``step_flows[kf]`` (frame t -> u); it is trusted when
+    ``check_flows[kf]`` (u -> t) brings it back to within
+    ``tau_abs + tau_rel * |step|`` pixels. The chain then continues from the
+    nearest pixel of frame ``u``: its source, with the sub-pixel offset added.
+    """
+    y = ys[k]
+    x = xs[k]
+    h = frame.shape[1]
+    w = frame.shape[2]
+    sx = step_flows[kf, y, x, 0]
+    sy = step_flows[kf, y, x, 1]
+    qx = np.float32(x) + sx
+    qy = np.float32(y) + sy
+    zero = np.float32(0.0)
+    if qx >= zero and qy >= zero and qx <= np.float32(w - 1) and qy <= np.float32(h - 1):
+        x0 = int(qx)  # qx >= 0: truncation is floor
+        y0 = int(qy)
+        x1 = min(x0 + 1, w - 1)
+        y1 = min(y0 + 1, h - 1)
+        fx = qx - np.float32(x0)
+        fy = qy - np.float32(y0)
+        one = np.float32(1.0)
+        w00 = (one - fx) * (one - fy)
+        w01 = fx * (one - fy)
+        w10 = (one - fx) * fy
+        w11 = fx * fy
+        bx = (
+            w00 * check_flows[kf, y0, x0, 0]
+            + w01 * check_flows[kf, y0, x1, 0]
+            + w10 * check_flows[kf, y1, x0, 0]
+            + w11 * check_flows[kf, y1, x1, 0]
+        )
+        by = (
+            w00 * check_flows[kf, y0, x0, 1]
+            + w01 * check_flows[kf, y0, x1, 1]
+            + w10 * check_flows[kf, y1, x0, 1]
+            + w11 * check_flows[kf, y1, x1, 1]
+        )
+        ex = sx + bx
+        ey = sy + by
+        lim = tau_abs + tau_rel * np.float32(math.sqrt(sx * sx + sy * sy))
+        if ex * ex + ey * ey <= lim * lim:
+            half = np.float32(0.5)
+            nx = min(int(qx + half), w - 1)
+            ny = min(int(qy + half), h - 1)
+            f = frame[u, ny, nx]
+            if f >= 0:
+                frame[t, y, x] = f
+                pos[t, y, x, 0] = pos[u, ny, nx, 0] + (qx - np.float32(nx))
+                pos[t, y, x, 1] = pos[u, ny, nx, 1] + (qy - np.float32(ny))
+                steps[t, y, x] = steps[u, ny, nx] + 1
+
+
+@body
+def sample_known_px(k, fr, px, py, images, known, out, ok):
+    """Bilinear colour of ``images[fr[k]]`` at ``(px[k], py[k])`` over known pixels only.
+
+    The weights of unknown corners are dropped and the rest renormalised;
+    ``ok[k]`` is 0 where no corner is known (the colour is then 0).
+    """
+    h = images.shape[1]
+    w = images.shape[2]
+    f = fr[k]
+    sx = min(max(px[k], np.float32(0.0)), np.float32(w - 1))
+    sy = min(max(py[k], np.float32(0.0)), np.float32(h - 1))
+    x0 = int(sx)
+    y0 = int(sy)
+    x1 = min(x0 + 1, w - 1)
+    y1 = min(y0 + 1, h - 1)
+    fx = sx - np.float32(x0)
+    fy = sy - np.float32(y0)
+    one = np.float32(1.0)
+    w00 = (one - fy) * (one - fx) * np.float32(known[f, y0, x0])
+    w01 = (one - fy) * fx * np.float32(known[f, y0, x1])
+    w10 = fy * (one - fx) * np.float32(known[f, y1, x0])
+    w11 = fy * fx * np.float32(known[f, y1, x1])
+    total = w00 + w01 + w10 + w11
+    good = total > np.float32(1e-3)
+    ok[k] = 1 if good else 0
+    inv = one / total if good else np.float32(0.0)
+    for c in range(images.shape[3]):
+        acc = (
+            w00 * images[f, y0, x0, c]
+            + w01 * images[f, y0, x1, c]
+            + w10 * images[f, y1, x0, c]
+            + w11 * images[f, y1, x1, c]
+        )
+        out[k, c] = acc * inv
