@@ -62,35 +62,68 @@ def _estimator(method: str):
     raise ValueError(f"flow must be one of {METHODS!r}, got {method!r}")
 
 
+def working_size(h: int, w: int) -> tuple[int, int]:
+    """``(h, w)`` at which flow is estimated and completed: at most 640 px wide."""
+    scale = min(1.0, _MAX_FLOW_WIDTH / w)
+    if scale == 1.0:
+        return h, w
+    return max(8, round(h * scale)), max(8, round(w * scale))
+
+
+def downscale(frames: np.ndarray, hole: np.ndarray, size: tuple[int, int]):
+    """Float frames ``(T, H, W, C)`` and holes at ``size``; a low-res pixel is a hole if any of it is."""
+    hs, ws = size
+    if (hs, ws) == frames.shape[1:3]:
+        return frames, hole
+    small = np.stack([cv2.resize(f, (ws, hs), interpolation=cv2.INTER_AREA).reshape(hs, ws, -1) for f in frames])
+    holes = np.stack([cv2.resize(m.astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0 for m in hole])
+    return small, holes
+
+
+def upscale(flows: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Flows ``(N, h, w, 2)`` resized to ``size = (H, W)``, vectors scaled with them."""
+    h, w = size
+    if flows.shape[1:3] == (h, w):
+        return flows
+    out = np.empty((flows.shape[0], h, w, 2), np.float32)
+    factor = np.float32([w / flows.shape[2], h / flows.shape[1]])
+    for k, f in enumerate(flows):
+        out[k] = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * factor
+    return out
+
+
 def estimate(grey: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward flow between neighbours of 8-bit grey frames ``(T, H, W)``.
 
-    Returns two ``(T - 1, H, W, 2)`` float32 arrays.
+    Returns two ``(T - 1, H, W, 2)`` float32 arrays. Callers downscale large
+    frames first (:func:`working_size`).
     """
     if method not in METHODS:
         raise ValueError(f"flow must be one of {METHODS!r}, got {method!r}")
     calc = _estimator(method)
     t, h, w = grey.shape
-    scale = min(1.0, _MAX_FLOW_WIDTH / w)
-    if scale < 1.0:
-        size = (max(8, round(w * scale)), max(8, round(h * scale)))
-        small = np.stack([cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in grey])
-    else:
-        small = grey
     # DIS refuses frames under 12 px on both sides: pad tiny ones by replication.
-    sh, sw = small.shape[1:]
-    pad_y, pad_x = max(0, _MIN_FLOW_SIDE - sh), max(0, _MIN_FLOW_SIDE - sw)
+    pad_y, pad_x = max(0, _MIN_FLOW_SIDE - h), max(0, _MIN_FLOW_SIDE - w)
     if pad_y or pad_x:
-        small = np.pad(small, ((0, 0), (0, pad_y), (0, pad_x)), mode="edge")
+        grey = np.pad(grey, ((0, 0), (0, pad_y), (0, pad_x)), mode="edge")
     fwd = np.empty((max(t - 1, 0), h, w, 2), np.float32)
     bwd = np.empty_like(fwd)
     for k in range(t - 1):
-        for out, a, b in ((fwd, small[k], small[k + 1]), (bwd, small[k + 1], small[k])):
-            f = calc(a, b).astype(np.float32)[:sh, :sw]
-            if scale < 1.0:
-                f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(w / f.shape[1])
-            out[k] = f
+        for out, a, b in ((fwd, grey[k], grey[k + 1]), (bwd, grey[k + 1], grey[k])):
+            out[k] = calc(a, b).astype(np.float32)[:h, :w]
     return fwd, bwd
+
+
+def within(masks: np.ndarray, radius: float) -> np.ndarray:
+    """Pixels at most ``radius`` from a True pixel of each ``(H, W)`` mask (the masks included)."""
+    out = np.empty_like(masks)
+    for k, m in enumerate(masks):
+        if not m.any():
+            out[k] = False
+            continue
+        dist = cv2.distanceTransform((~m).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        out[k] = dist <= radius
+    return out
 
 
 # Boundary pixels this close to a hole are checked against the background motion.
@@ -118,8 +151,7 @@ def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int = _RING) ->
     hom, inl = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
     if hom is None or inl.mean() < 0.5:
         return np.zeros_like(unknown)
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
-    band = cv2.dilate(unknown.view(np.uint8), k).view(bool) & ~unknown
+    band = within(unknown[None], ring)[0] & ~unknown
     by, bx = np.nonzero(band)
     pts = np.stack([bx, by], -1).astype(np.float32)[None]
     model = cv2.perspectiveTransform(pts, hom)[0] - pts[0]
@@ -155,8 +187,7 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING):
     """
     from hybridinpaint.propagate import TAU_ABS, TAU_REL
 
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
-    near = np.stack([cv2.dilate(m.view(np.uint8), k).view(bool) for m in unknown])
+    near = within(unknown, ring)
     unk_f = unknown[:-1].copy()
     unk_b = unknown[1:].copy()
     for t in range(fwd.shape[0]):
@@ -165,6 +196,11 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING):
         if near[t + 1].any():
             unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, TAU_ABS, TAU_REL)
     return complete(fwd, unk_f, backend), complete(bwd, unk_b, backend)
+
+
+# Flow completion stops at 0.01% of the boundary flows' range; 0.1% lost
+# 0.2 dB hole PSNR on running-car (moving) for 3 ms per frame.
+_FLOW_TOL = 1e-4
 
 
 def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
@@ -180,7 +216,7 @@ def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=No
         if unknown[k].any() and not unknown[k].all():
             unk = unknown[k] | foreground_near(flows[k], unknown[k])
             w = None if weights is None else weights[k]
-            out[k] = diffuse(flows[k], unk, weights=w, tol=1e-4, backend=backend)
+            out[k] = diffuse(flows[k], unk, weights=w, tol=_FLOW_TOL, backend=backend)
     return out
 
 

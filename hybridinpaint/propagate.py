@@ -25,19 +25,11 @@ TAU_REL = 0.1
 
 @dataclass
 class Sources:
-    """Per pixel of every frame: source frame (-1 none), position there, steps taken."""
+    """Per listed hole pixel: source frame (-1 none), ``(x, y)`` there, steps taken."""
 
-    frame: np.ndarray  # (T, H, W) int32
-    xy: np.ndarray  # (T, H, W, 2) float32
-    steps: np.ndarray  # (T, H, W) int32
-
-    @classmethod
-    def own(cls, known: np.ndarray) -> Sources:
-        """Every known pixel is its own source; the others have none yet."""
-        t, h, w = known.shape
-        frame, xy = own_positions(t, h, w)
-        frame[~known] = -1
-        return cls(frame, xy, np.zeros((t, h, w), np.int32))
+    frame: np.ndarray  # (N,) int32
+    xy: np.ndarray  # (N, 2) float32
+    steps: np.ndarray  # (N,) int32
 
 
 def own_positions(t: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,13 +40,17 @@ def own_positions(t: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return frame, xy
 
 
-def sweep(known: np.ndarray, step_flows: np.ndarray, check_flows: np.ndarray, forward: bool, backend: str) -> Sources:
-    """One sweep through the video (see :func:`hybridinpaint.kernels.propagate_sources`)."""
+def sweep(holes, frame, xy, steps, step_flows, check_flows, forward: bool, backend: str) -> Sources:
+    """One sweep over the hole pixels ``holes`` (a ``HoleList``) from the given start state.
+
+    See :func:`hybridinpaint.kernels.propagate_sources` for what a sweep does.
+    """
     from hybridinpaint.kernels.propagation import _propagate
 
     # The pipeline's arrays are checked once up front; the kernels' public
     # wrappers would re-check the whole video on every call.
-    return Sources(*_propagate(known, step_flows, check_flows, forward, TAU_ABS, TAU_REL, backend))
+    out = _propagate(holes, frame, xy, steps, step_flows, check_flows, forward, TAU_ABS, TAU_REL, backend)
+    return Sources(*out)
 
 
 def sample(images, known, frame, x, y, backend: str):

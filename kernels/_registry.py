@@ -59,6 +59,7 @@ def kernels() -> dict[str, tuple[int, tuple]]:
         "chain_px": (
             1,
             (
+                0,
                 _i64(3),
                 _i64(3),
                 1,
@@ -67,8 +68,9 @@ def kernels() -> dict[str, tuple[int, tuple]]:
                 _f32(2, 4, 5, 2),
                 _f32(2, 4, 5, 2),
                 np.zeros((3, 4, 5), np.int32),
-                _f32(3, 4, 5, 2),
-                np.zeros((3, 4, 5), np.int32),
+                np.zeros(3, np.int32),
+                _f32(3, 2),
+                np.zeros(3, np.int32),
                 np.float32(2.0),
                 np.float32(0.1),
             ),

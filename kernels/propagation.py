@@ -8,7 +8,7 @@ from . import propagation_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
 from ._validate import _describe, bool_mask, real_float32
 
-__all__ = ["propagate_sources", "sample_known"]
+__all__ = ["propagate_sources", "sample_known", "HoleList"]
 
 
 def _flows(x, name, shape):
@@ -76,35 +76,75 @@ def propagate_sources(known, step_flows, check_flows, *, forward, tau_abs=2.0, t
     for name, val in (("tau_abs", tau_abs), ("tau_rel", tau_rel)):
         if not isinstance(val, (int, float, np.floating)) or not np.isfinite(val) or val < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
-    return _propagate(known, step, check, bool(forward), float(tau_abs), float(tau_rel), resolve_backend(backend))
-
-
-def _propagate(known, step, check, forward, tau_abs, tau_rel, target):
-    """:func:`propagate_sources` on checked arrays (bool known, float32 C-contiguous flows)."""
+    target = resolve_backend(backend)
     t, h, w = known.shape
+    holes = HoleList(~known)
+    start = np.full(holes.size, -1, np.int32), holes.own_positions(), np.zeros(holes.size, np.int32)
+    src, xy, n = _propagate(holes, *start, step, check, bool(forward), float(tau_abs), float(tau_rel), target)
     frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
-    frame[~known] = -1
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     pos = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
     steps = np.zeros((t, h, w), np.int32)
+    sel = (holes.ts, holes.ys, holes.xs)
+    frame[sel], pos[sel], steps[sel] = src, xy, n
+    return frame, pos, steps
+
+
+class HoleList:
+    """The pixels of ``hole`` (``(T, H, W)`` bool) as a list, frame by frame.
+
+    ``ts, ys, xs`` (int64) are their coordinates in C order; ``starts[t]``
+    to ``starts[t + 1]`` are frame ``t``'s; ``index[t, y, x]`` (int32) is a
+    pixel's place in the list, -1 off the hole. Per-pixel state of a video
+    is then kept for the hole only, not the whole volume.
+    """
+
+    def __init__(self, hole: np.ndarray):
+        t = hole.shape[0]
+        self.ts, self.ys, self.xs = (a.astype(np.int64) for a in np.nonzero(hole))
+        self.size = self.ts.size
+        self.starts = np.searchsorted(self.ts, np.arange(t + 1)).astype(np.int64)
+        self.index = np.full(hole.shape, -1, np.int32)
+        self.index[self.ts, self.ys, self.xs] = np.arange(self.size, dtype=np.int32)
+
+    def own_positions(self) -> np.ndarray:
+        """``(x, y)`` of each listed pixel, ``(N, 2)`` float32."""
+        return np.stack([self.xs, self.ys], -1).astype(np.float32)
+
+
+def _propagate(holes, frame, pos, steps, step, check, forward, tau_abs, tau_rel, target):
+    """One sweep over ``holes`` (a :class:`HoleList`), on checked float32 flows.
+
+    ``frame``, ``pos``, ``steps`` (``(N,)``, ``(N, 2)``, ``(N,)``) hold the
+    starting state: a source for pixels known already (their own, with 0
+    steps), -1 for the rest. Returns the updated copies.
+    """
+    t = holes.index.shape[0]
+    frame, pos, steps = frame.copy(), pos.copy(), steps.copy()
     order = range(1, t) if forward else range(t - 2, -1, -1)
-    lists = []
+    runs = []
     for k in order:
-        ys, xs = np.nonzero(~known[k])
-        if ys.size:
+        a, b = int(holes.starts[k]), int(holes.starts[k + 1])
+        if b > a:
             u, kf = (k - 1, k - 1) if forward else (k + 1, k)
-            lists.append((k, u, kf, ys.astype(np.int64), xs.astype(np.int64)))
-    args = (np.float32(tau_abs), np.float32(tau_rel))
+            runs.append((b - a, a, k, u, kf))
+    if not runs:
+        return frame, pos, steps
+    tau = (np.float32(tau_abs), np.float32(tau_rel))
     if target == "cpu":
-        for k, u, kf, ys, xs in lists:
-            run_cpu("chain_px", (ys.size,), ys, xs, k, u, kf, step, check, frame, pos, steps, *args)
+        for n, a, k, u, kf in runs:
+            run_cpu(
+                "chain_px", (n,), a, holes.ys, holes.xs, k, u, kf, step, check, holes.index, frame, pos, steps, *tau
+            )
         return frame, pos, steps
     from numba import cuda
 
-    d = [cuda.to_device(a) for a in (step, check, frame, pos, steps)]
-    for k, u, kf, ys, xs in lists:
-        launch_cuda("chain_px", (ys.size,), cuda.to_device(ys), cuda.to_device(xs), k, u, kf, *d, *args)
-    return d[2].copy_to_host(), d[3].copy_to_host(), d[4].copy_to_host()
+    d_in = [cuda.to_device(x) for x in (holes.ys, holes.xs)]
+    d_fl = [cuda.to_device(x) for x in (step, check, holes.index)]
+    d_out = [cuda.to_device(x) for x in (frame, pos, steps)]
+    for n, a, k, u, kf in runs:
+        launch_cuda("chain_px", (n,), a, *d_in, k, u, kf, *d_fl, *d_out, *tau)
+    return tuple(d.copy_to_host() for d in d_out)
 
 
 def sample_known(images, known, frame, x, y, *, backend="auto"):

@@ -13,18 +13,25 @@ from ._accelerate import body
 
 
 @body
-def chain_px(k, ys, xs, t, u, kf, step_flows, check_flows, frame, pos, steps, tau_abs, tau_rel):
-    """Extend the chain of hole pixel ``k`` of frame ``t`` by one step into frame ``u``.
+def chain_px(i, start, ys, xs, t, u, kf, step_flows, check_flows, index, frame, pos, steps, tau_abs, tau_rel):
+    """Extend the chain of hole pixel ``k = start + i`` (in frame ``t``) one step into frame ``u``.
 
-    The step follows ``step_flows[kf]`` (frame t -> u); it is trusted when
-    ``check_flows[kf]`` (u -> t) brings it back to within
-    ``tau_abs + tau_rel * |step|`` pixels. The chain then continues from the
-    nearest pixel of frame ``u``: its source, with the sub-pixel offset added.
+    Hole pixels are listed sparsely (``ys``, ``xs``; ``index[t, y, x]`` is
+    a pixel's place in the list, -1 for original pixels). The step follows
+    ``step_flows[kf]`` (frame t -> u); it is trusted when ``check_flows[kf]``
+    (u -> t) brings it back to within ``tau_abs + tau_rel * |step|``
+    pixels. The chain then continues from the nearest pixel of frame ``u``:
+    an original pixel is its own source, a hole pixel passes on its source
+    with the sub-pixel offset added. Entries with ``frame >= 0`` already
+    (known hole pixels, e.g. filled key frames) are left alone.
     """
+    k = start + i
+    if frame[k] >= 0:
+        return
     y = ys[k]
     x = xs[k]
-    h = frame.shape[1]
-    w = frame.shape[2]
+    h = index.shape[1]
+    w = index.shape[2]
     sx = step_flows[kf, y, x, 0]
     sy = step_flows[kf, y, x, 1]
     qx = np.float32(x) + sx
@@ -61,12 +68,17 @@ def chain_px(k, ys, xs, t, u, kf, step_flows, check_flows, frame, pos, steps, ta
             half = np.float32(0.5)
             nx = min(int(qx + half), w - 1)
             ny = min(int(qy + half), h - 1)
-            f = frame[u, ny, nx]
-            if f >= 0:
-                frame[t, y, x] = f
-                pos[t, y, x, 0] = pos[u, ny, nx, 0] + (qx - np.float32(nx))
-                pos[t, y, x, 1] = pos[u, ny, nx, 1] + (qy - np.float32(ny))
-                steps[t, y, x] = steps[u, ny, nx] + 1
+            j = index[u, ny, nx]
+            if j < 0:
+                frame[k] = u
+                pos[k, 0] = qx
+                pos[k, 1] = qy
+                steps[k] = 1
+            elif frame[j] >= 0:
+                frame[k] = frame[j]
+                pos[k, 0] = pos[j, 0] + (qx - np.float32(nx))
+                pos[k, 1] = pos[j, 1] + (qy - np.float32(ny))
+                steps[k] = steps[j] + 1
 
 
 @body
