@@ -18,10 +18,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="hybridinpaint-demo", help="folder to create (default: %(default)s)")
     demo.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     demo.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
+    sub.add_parser(
+        "train",
+        add_help=False,
+        help="train the never-seen-pixel network on a folder of photos (see `hybridinpaint train --help`)",
+    )
     return p
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:
+        from hybridinpaint.train import main as train_main
+
+        return train_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -6,11 +6,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from hybridinpaint import _arrays, propagate
 from hybridinpaint import flow as flowmod
+from hybridinpaint import hallucinate as hallmod
 from hybridinpaint.kernels._validate import positive_int
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "METHOD_NAMES"]
@@ -23,7 +23,6 @@ METHOD_NAMES = {
     HALLUCINATED: "hallucinated by the network",
     SPATIAL: "spatial fallback",
 }
-SPATIAL_FILLS = ("telea", "ns", "fsr")
 
 
 @dataclass
@@ -67,32 +66,6 @@ class InpaintResult:
     masks: np.ndarray | None = None  # the (dilated) hole actually filled
 
 
-def _spatial_fill(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
-    """Classical single-image fill of ``hole`` in a float32 [0, 1] ``(H, W, C)`` image."""
-    c = image.shape[2]
-    u8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    m = hole.astype(np.uint8) * 255
-    chans = [u8[..., k] for k in range(c)] if c not in (1, 3) else [u8]
-    out = []
-    for ch in chans:
-        if how == "fsr":
-            src = ch if ch.ndim == 3 else ch[..., None]
-            if src.shape[2] == 3:
-                src = cv2.cvtColor(src, cv2.COLOR_RGB2Lab)
-            dst = np.empty_like(src)
-            cv2.xphoto.inpaint(src, (m == 0).astype(np.uint8), dst, cv2.xphoto.INPAINT_FSR_FAST)
-            if src.shape[2] == 3:
-                dst = cv2.cvtColor(dst, cv2.COLOR_Lab2RGB)
-            out.append(dst.reshape(ch.shape))
-        else:
-            flag = cv2.INPAINT_TELEA if how == "telea" else cv2.INPAINT_NS
-            out.append(cv2.inpaint(ch, m, 5, flag).reshape(ch.shape))
-    res = out[0] if len(out) == 1 else np.stack(out, -1)
-    res = res.reshape(image.shape).astype(np.float32) / 255.0
-    # Only the hole changes: keep the float values elsewhere exactly.
-    return np.where(hole[..., None], res, image)
-
-
 def inpaint(
     frames,
     masks,
@@ -100,7 +73,7 @@ def inpaint(
     flow="dis",
     mask_dilation=0,
     flow_dilation=8,
-    spatial="telea",
+    hallucinate="telea",
     seams=True,
     backend="auto",
     progress=False,
@@ -132,12 +105,14 @@ def inpaint(
     flow_dilation : int, keyword-only
         Flow within this distance of a hole is replaced by its completion,
         so motion of objects at the hole's edge does not leak into the fill.
-    spatial : {"telea", "ns", "fsr"}, keyword-only
-        Classical fill for pixels no frame shows (OpenCV TELEA or
-        Navier-Stokes, or xphoto's fast frequency-selective reconstruction).
-        On the 8 shared clips x 2 hole kinds FSR gave 16.06 dB mean hole PSNR
-        against 15.99 for TELEA, at about 0.05 s more per frame; TELEA stays
-        the default until the learned fill (issue 4) replaces both.
+    hallucinate : {"fsr", "telea", "ns", "patch", "net"}, keyword-only
+        Fill of a key frame's pixels that no frame shows, then propagated
+        like everything else: xphoto's fast frequency-selective
+        reconstruction (FSR), OpenCV TELEA or Navier-Stokes, ``"patch"``
+        (FSR, then coarse-to-fine PatchMatch copying real texture from the
+        frame), or ``"net"`` (FSR refined by the bundled network, then
+        PatchMatch guided by it; imports torch). The default is the one that
+        measured best in ``benchmarks/hallucination.py``.
     seams : bool, keyword-only
         Spread the colour mismatch along each fill's border into the fill
         (Laplace diffusion), so exposure changes between frames leave no edge.
@@ -185,8 +160,8 @@ def inpaint(
     flow_dilation = positive_int(flow_dilation, "flow_dilation", minimum=0)
     if flow not in flowmod.METHODS:
         raise ValueError(f"flow must be one of {flowmod.METHODS!r}, got {flow!r}")
-    if spatial not in SPATIAL_FILLS:
-        raise ValueError(f"spatial must be one of {SPATIAL_FILLS!r}, got {spatial!r}")
+    if hallucinate not in hallmod.FILLS:
+        raise ValueError(f"hallucinate must be one of {hallmod.FILLS!r}, got {hallucinate!r}")
     from hybridinpaint.kernels._accelerate import resolve_backend
 
     target = resolve_backend(backend)
@@ -223,7 +198,7 @@ def inpaint(
 
     images = work.copy()
     known = ~hole
-    spatial_px = np.zeros_like(hole)  # pixels of `images` that hold a spatial guess
+    guessed = np.zeros(hole.shape, np.uint8)  # method code of key-frame guesses in `images`, else 0
     holes = HoleList(hole)
     own = holes.own_positions()
     no_steps = np.zeros(holes.size, np.int32)
@@ -237,7 +212,7 @@ def inpaint(
             bw = propagate.sweep(holes, start, own, no_steps, fwd, bwd, False, target)
         else:
             fw = bw = propagate.Sources(start, own, no_steps)
-        _combine(images, known, holes, ~filled, fw, bw, spatial_px, work, prov, filled, target)
+        _combine(images, known, holes, ~filled, fw, bw, guessed, work, prov, filled, target)
         stage("propagation")
         if filled.all():
             break
@@ -248,13 +223,18 @@ def inpaint(
         todo = ~filled[rows]
         left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
         # work[k] holds the originals and everything propagated so far.
-        guess = _spatial_fill(work[k], left, spatial)
+        guess, nnf = hallmod.fill(work[k], left, hallucinate, backend=target)
+        code = {"net": HALLUCINATED, "patch": PATCH}.get(hallucinate, SPATIAL)
         work[k][left] = guess[left]
         images[k] = work[k]
-        spatial_px[k] = left
+        guessed[k][left] = code
         known[k] = True
-        prov.method[k][left] = SPATIAL
+        prov.method[k][left] = code
         prov.confidence[k][left] = 0.3
+        if nnf is not None:  # where each guessed pixel's patch was copied from, in this frame
+            ly, lx = np.nonzero(left)
+            prov.source_xy[k][ly, lx, 0] = nnf[ly, lx, 2]
+            prov.source_xy[k][ly, lx, 1] = nnf[ly, lx, 1]
         filled[rows] = True
         stage("key frames")
 
@@ -269,12 +249,14 @@ def inpaint(
     if not return_result:
         return out
     res = _result(out, prov, hole, fwd, bwd, timings)
-    res.stats["pixels"] = {METHOD_NAMES[m]: int((prov.method[hole] == m).sum()) for m in (PROPAGATED, SPATIAL)}
+    res.stats["pixels"] = {
+        METHOD_NAMES[m]: int((prov.method[hole] == m).sum()) for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
+    }
     res.stats["key_frames"] = key_frames
     return res
 
 
-def _combine(images, known, holes, todo, fw, bw, spatial_px, work, prov, filled, backend):
+def _combine(images, known, holes, todo, fw, bw, guessed, work, prov, filled, backend):
     """Colour the listed hole pixels of ``todo`` that a sweep reached; record their provenance."""
     has_f = todo & (fw.frame >= 0)
     has_b = todo & (bw.frame >= 0)
@@ -307,8 +289,9 @@ def _combine(images, known, holes, todo, fw, bw, spatial_px, work, prov, filled,
     h, w = known.shape[1:]
     nx = np.clip(np.rint(sxy[:, 0]), 0, w - 1).astype(np.int64)
     ny = np.clip(np.rint(sxy[:, 1]), 0, h - 1).astype(np.int64)
-    from_guess = spatial_px[sf, ny, nx]
-    prov.method[ts, ys, xs] = np.where(from_guess, SPATIAL, PROPAGATED)
+    guess_code = guessed[sf, ny, nx]
+    from_guess = guess_code > 0
+    prov.method[ts, ys, xs] = np.where(from_guess, guess_code, PROPAGATED)
     prov.source_frame[ts, ys, xs] = sf
     prov.source_xy[ts, ys, xs] = sxy
     prov.confidence[ts, ys, xs] = np.exp(-steps / 30.0).astype(np.float32) * np.where(from_guess, 0.3, 1.0)

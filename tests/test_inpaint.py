@@ -148,7 +148,7 @@ def test_mask_dilation_grows_the_hole():
         (np.zeros((2, 8, 8, 3)), np.full((2, 8, 8), 7), {}, "masks"),
         (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"flow": "magic"}, "flow"),
         (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"mask_dilation": -1}, "mask_dilation"),
-        (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"spatial": "paint"}, "spatial"),
+        (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"hallucinate": "paint"}, "hallucinate"),
         (np.zeros((2, 8, 8, 3)), np.eye(8, dtype=bool), {"backend": "gpu"}, "backend"),
     ],
 )

@@ -1,0 +1,197 @@
+"""Fills for never-seen pixels: still images, static-camera video, and key-frame time.
+
+1. Still images: frame 0 of each shared clip and the photos held out of
+   training, at 432x240, with blob, stroke and box holes of 1-10%: hole
+   PSNR, hole SSIM (the SSIM map averaged over the hole) and a sharpness
+   ratio (gradient energy in the hole over the truth's) for each fill.
+2. Video: stationary holes on the static-camera clips; hole PSNR and flow
+   warping error in the hole, beside the warping error of the original frames.
+3. CPU seconds for one key-frame fill at 432x240 and 1920x1080.
+
+    python benchmarks/hallucination.py [--no-write] [--fills telea,fsr,patch,net]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage.metrics import structural_similarity
+
+import hybridinpaint
+from hybridinpaint import hallucinate
+from hybridinpaint import train as trainmod
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import quality  # noqa: E402
+from _results import write_section  # noqa: E402
+
+IMAGES = HERE.parent.parent / "shared" / "data" / "images"
+# Photos kept out of training (train.py is run with them removed; see MODEL_CARD.md).
+HELD_OUT = ("kodak_kodim21.png", "kodak_kodim22.png", "kodak_kodim23.png", "kodak_kodim24.png")
+STATIC = ("schoolgirls", "dogs-jump", "sam2-dog")
+FILLS = ("telea", "fsr", "patch", "net")
+
+
+def still_cases():
+    """(name, truth image) pairs at 432x240."""
+    out = []
+    for clip in sorted(p.name for p in quality.CLIPS.iterdir() if (p / "frames").is_dir()):
+        out.append((clip, quality.load_clip(clip, 1)[0]))
+    for name in HELD_OUT:
+        img = cv2.imread(str(IMAGES / name))
+        if img is not None:
+            out.append((name, cv2.resize(img[:, :, ::-1], quality.SIZE, interpolation=cv2.INTER_AREA)))
+    return out
+
+
+def hole_of(kind, rng, h, w):
+    make = {"blob": trainmod.blob_mask, "stroke": trainmod.stroke_mask, "box": trainmod.box_mask}[kind]
+    for _ in range(200):
+        m = make(rng, h, w)
+        if 0.01 <= m.mean() <= 0.10:
+            return m
+    raise RuntimeError(f"could not draw a {kind} hole of 1-10%")
+
+
+def grad_energy(img, sel):
+    g = img.astype(np.float64).mean(axis=2)
+    gx = np.zeros_like(g)
+    gy = np.zeros_like(g)
+    gx[:, 1:] = g[:, 1:] - g[:, :-1]
+    gy[1:] = g[1:] - g[:-1]
+    return float((gx**2 + gy**2)[sel].mean())
+
+
+def still(fills):
+    rows = []
+    for name, truth in still_cases():
+        h, w = truth.shape[:2]
+        for kind in ("blob", "stroke", "box"):
+            rng = np.random.default_rng(zlib.crc32(f"{name}/{kind}".encode()))
+            hole = hole_of(kind, rng, h, w)
+            img = truth.astype(np.float32) / 255
+            src = img.copy()
+            src[hole] = 0
+            for how in fills:
+                out, _ = hallucinate.fill(src, hole, how, backend="cpu")
+                out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
+                mse = ((out8.astype(np.float64) - truth)[hole] ** 2).mean()
+                _, smap = structural_similarity(out8, truth, channel_axis=2, data_range=255, full=True)
+                rows.append(
+                    {
+                        "case": name,
+                        "kind": kind,
+                        "fill": how,
+                        "psnr": 10 * np.log10(255**2 / max(mse, 1e-12)),
+                        "ssim": float(smap.mean(axis=2)[hole].mean()),
+                        "sharp": grad_energy(out8, hole) / max(grad_energy(truth, hole), 1e-12),
+                    }
+                )
+        print(name, "done", flush=True)
+    return rows
+
+
+def video(fills, n=40):
+    rows = []
+    names = sorted(p.name for p in quality.CLIPS.iterdir() if (p / "frames").is_dir())
+    for clip in STATIC:
+        i = names.index(clip)
+        truth = quality.load_clip(clip, n)
+        t, h, w, _ = truth.shape
+        flows = quality.gt_flows(truth)
+        masks = quality.masks_for("stationary", t, h, w, seed=1000 * i)
+        vid = truth.copy()
+        vid[masks] = 0
+        base = quality.warp_error(truth, masks, flows) * 1000
+        for how in fills:
+            out = hybridinpaint.inpaint(vid, masks, hallucinate=how, backend="cpu")
+            m = quality.metrics(out, truth, masks, flows, vid)
+            rows.append({"clip": clip, "fill": how, "psnr": m["hole_psnr"], "warp": m["warp"], "truth_warp": base})
+            print(clip, how, f"{m['hole_psnr']:.2f} dB warp {m['warp']:.3f} (truth {base:.3f})", flush=True)
+    return rows
+
+
+def timing(fills):
+    rows = []
+    truth = quality.load_clip("bmx-trees", 1)[0]
+    for size in ((432, 240), (1920, 1080)):
+        img = cv2.resize(truth, size, interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        rng = np.random.default_rng(0)
+        hole = hole_of("blob", rng, size[1], size[0])
+        hallucinate.fill(img, hole, "net" if "net" in fills else fills[0], backend="cpu")  # warm-up
+        for how in fills:
+            start = time.perf_counter()
+            hallucinate.fill(img, hole, how, backend="cpu")
+            rows.append({"size": f"{size[0]}x{size[1]}", "fill": how, "sec": time.perf_counter() - start})
+    return rows
+
+
+def table(st, vd, tm, fills):
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')}, hybridinpaint {hybridinpaint.__version__}, CPU backend.",
+        "",
+        "Still images (frame 0 of each shared clip and 4 held-out Kodak photos at 432x240; blob, stroke and box "
+        "holes of 1-10%; means over cases). Sharpness = gradient energy in the hole over the truth's.",
+        "",
+        "| fill | hole PSNR dB | hole SSIM | sharpness |",
+        "| --- | --- | --- | --- |",
+    ]
+    for how in fills:
+        sel = [r for r in st if r["fill"] == how]
+        lines.append(
+            f"| {how} | {np.mean([r['psnr'] for r in sel]):.2f} | {np.mean([r['ssim'] for r in sel]):.3f} "
+            f"| {np.mean([r['sharp'] for r in sel]):.2f} |"
+        )
+    lines += [
+        "",
+        "Video, stationary holes (~12%) on static-camera clips, 40 frames: hole PSNR dB / hole warping error "
+        "(x1000; the original frames' own in brackets).",
+        "",
+        "| clip | " + " | ".join(fills) + " |",
+        "| --- | " + " | ".join("---" for _ in fills) + " |",
+    ]
+    for clip in STATIC:
+        cells = []
+        for how in fills:
+            r = next(x for x in vd if x["clip"] == clip and x["fill"] == how)
+            cells.append(f"{r['psnr']:.2f} / {r['warp']:.3f} ({r['truth_warp']:.3f})")
+        lines.append(f"| {clip} | " + " | ".join(cells) + " |")
+    lines += ["", "Key-frame fill, CPU seconds (one frame, blob hole):", "", "| size | " + " | ".join(fills) + " |"]
+    lines.append("| --- | " + " | ".join("---" for _ in fills) + " |")
+    for size in ("432x240", "1920x1080"):
+        lines.append(
+            f"| {size} | "
+            + " | ".join(f"{next(r['sec'] for r in tm if r['size'] == size and r['fill'] == f):.3f}" for f in fills)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fills", default=",".join(FILLS))
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    fills = tuple(args.fills.split(","))
+    if not quality.CLIPS.is_dir():
+        raise SystemExit(f"shared clips not found at {quality.CLIPS}")
+    md = table(still(fills), video(fills), timing(fills), fills)
+    print(md)
+    if not args.no_write:
+        write_section(
+            "hallucination",
+            md,
+            heading="Never-seen pixels (issue 4)",
+            command="python benchmarks/hallucination.py",
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Fills for pixels no frame shows (DESIGN.md, pipeline step 5).
+
+One key frame at a time: a classical fill (OpenCV TELEA, Navier-Stokes or
+xphoto's FSR_FAST), optionally refined by the small network
+(:mod:`hybridinpaint.net`) for structure, optionally textured by
+coarse-to-fine PatchMatch (the project's kernels), which copies real patches
+from the known part of the frame so the fill is as sharp as its
+surroundings. The pipeline propagates the result to the other frames.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FILLS = ("net", "patch", "fsr", "telea", "ns")
+
+# PatchMatch texture synthesis: patch side, EM rounds per level, PatchMatch
+# iterations per round, and the coarsest level's smaller side.
+_PATCH = 7
+_EM_ROUNDS = 2
+_PM_ITERS = 4
+_COARSEST = 40
+# Levels with more hole pixels than this get one EM round of 2 iterations.
+_BIG_LEVEL = 20000
+# Weight of the guide (classical or network fill) inside the hole when
+# matching, against 1 for known pixels: the copied texture follows it.
+_GUIDE = 0.5
+
+
+def classical(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
+    """Classical single-image fill of ``hole`` in a float32 [0, 1] ``(H, W, C)`` image."""
+    c = image.shape[2]
+    u8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    m = hole.astype(np.uint8) * 255
+    chans = [u8[..., k] for k in range(c)] if c not in (1, 3) else [u8]
+    out = []
+    for ch in chans:
+        if how == "fsr":
+            src = ch if ch.ndim == 3 else ch[..., None]
+            if src.shape[2] == 3:
+                src = cv2.cvtColor(src, cv2.COLOR_RGB2Lab)
+            dst = np.empty_like(src)
+            cv2.xphoto.inpaint(src, (m == 0).astype(np.uint8), dst, cv2.xphoto.INPAINT_FSR_FAST)
+            if src.shape[2] == 3:
+                dst = cv2.cvtColor(dst, cv2.COLOR_Lab2RGB)
+            out.append(dst.reshape(ch.shape))
+        else:
+            flag = cv2.INPAINT_TELEA if how == "telea" else cv2.INPAINT_NS
+            out.append(cv2.inpaint(ch, m, 5, flag).reshape(ch.shape))
+    res = out[0] if len(out) == 1 else np.stack(out, -1)
+    res = res.reshape(image.shape).astype(np.float32) / 255.0
+    # Only the hole changes: keep the float values elsewhere exactly.
+    return np.where(hole[..., None], res, image)
+
+
+def _pyramid_sizes(h, w, hole):
+    sizes = [(h, w)]
+    while min(sizes[-1]) // 2 >= _COARSEST:
+        sizes.append((sizes[-1][0] // 2, sizes[-1][1] // 2))
+    return sizes[::-1]
+
+
+def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, backend: str, seed: int = 0):
+    """Coarse-to-fine PatchMatch completion of ``hole`` guided by ``guide``.
+
+    Each level alternates PatchMatch (nearest source patch of every patch
+    touching the hole, the hole's pixels counted at weight ``_GUIDE`` from
+    the current estimate) and voting (each hole pixel the weighted mean of
+    the patches covering it), starting from the guide at the coarsest level
+    and from the upsampled result at finer ones (Wexler et al. 2007).
+
+    Returns ``(filled (H, W, C), nnf (H, W, 3))``; ``nnf[y, x] = (0, sy, sx)``
+    is the centre of the patch each hole pixel's own patch was copied from.
+    """
+    from hybridinpaint.kernels import patchmatch, vote
+
+    h, w, c = image.shape
+    sizes = _pyramid_sizes(h, w, hole)
+    est = None
+    nnf = None
+    for hs, ws in sizes:
+        img = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA).reshape(hs, ws, c)
+        hl = cv2.resize(hole.astype(np.float32), (ws, hs), interpolation=cv2.INTER_AREA) > 0
+        gd = cv2.resize(guide, (ws, hs), interpolation=cv2.INTER_AREA).reshape(hs, ws, c)
+        if est is None:
+            est = np.where(hl[..., None], gd, img)
+        else:
+            up = cv2.resize(est, (ws, hs), interpolation=cv2.INTER_LINEAR).reshape(hs, ws, c)
+            est = np.where(hl[..., None], 0.5 * up + 0.5 * gd, img)
+            if nnf is not None:
+                prev = nnf
+                yy, xx = np.mgrid[0:hs, 0:ws]
+                py, px = np.minimum(yy // 2, prev.shape[0] - 1), np.minimum(xx // 2, prev.shape[1] - 1)
+                nnf = prev[py, px].copy()
+                nnf[..., 1] = nnf[..., 1] * 2 + (yy % 2)
+                nnf[..., 2] = nnf[..., 2] * 2 + (xx % 2)
+        known = ~hl
+        if not known.any() or min(hs, ws) < _PATCH:
+            continue
+        weight = np.where(hl, np.float32(_GUIDE), np.float32(1.0)).astype(np.float32)
+        # Large levels start from a good upsampled field: one short round does.
+        big = nnf is not None and int(hl.sum()) > _BIG_LEVEL
+        for r in range(1 if big else _EM_ROUNDS):
+            try:
+                nnf, cost = patchmatch(
+                    est,
+                    hl,
+                    img[None],
+                    known[None],
+                    patch=_PATCH,
+                    iterations=2 if big else _PM_ITERS,
+                    seed=seed + r,
+                    init=nnf,
+                    target_weight=weight,
+                    backend=backend,
+                )
+            except ValueError:  # no whole patch of known pixels at this level
+                nnf = None
+                break
+            voted = vote(nnf, cost, img[None], hl, patch=_PATCH, backend=backend)
+            est = np.where(hl[..., None], voted, img)
+    if est is None or est.shape[:2] != (h, w):
+        return np.where(hole[..., None], guide, image), None
+    return np.where(hole[..., None], est, image).astype(np.float32), nnf
+
+
+def context_box(hole: np.ndarray, margin: float = 1.0, least: int = 32):
+    """Slices of the hole's bounding box grown by ``margin`` times its size (at least ``least`` px)."""
+    ys, xs = np.nonzero(hole)
+    h, w = hole.shape
+    my = max(least, int(margin * (ys.max() - ys.min() + 1)))
+    mx = max(least, int(margin * (xs.max() - xs.min() + 1)))
+    return (
+        slice(max(0, ys.min() - my), min(h, ys.max() + my + 1)),
+        slice(max(0, xs.min() - mx), min(w, xs.max() + mx + 1)),
+    )
+
+
+# FSR's cost grows with the number of missing pixels (about 0.1 ms each
+# here); as a guide for PatchMatch, which supplies the detail, it is computed
+# with the hole scaled down to about this many pixels.
+_GUIDE_PIXELS = 1000
+
+
+def guide_fsr(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """FSR fill at a reduced scale for large holes, upsampled into the hole."""
+    scale = min(1.0, float(np.sqrt(_GUIDE_PIXELS / max(int(hole.sum()), 1))))
+    if scale >= 0.9:
+        return classical(image, hole, "fsr")
+    h, w, c = image.shape
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], c)
+    small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    fsr = classical(small, small_hole, "fsr")
+    up = cv2.resize(fsr, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, c)
+    return np.where(hole[..., None], np.clip(up, 0, 1), image).astype(np.float32)
+
+
+def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu", weights=None):
+    """Fill ``hole`` of a float32 [0, 1] ``(H, W, C)`` key frame.
+
+    ``how``: ``"telea"``, ``"ns"``, ``"fsr"`` (classical), ``"patch"`` (FSR,
+    then PatchMatch texture), ``"net"`` (FSR refined by the network, then
+    PatchMatch texture guided by it; RGB frames only, others use
+    ``"patch"``). The PatchMatch fills work on the hole's surroundings (its
+    bounding box grown by its own size), which is what they draw on, and
+    take their FSR guide at a reduced scale for large holes, so their cost
+    does not grow with the frame. Returns ``(filled, nnf or None)``, the
+    field in the frame's coordinates.
+    """
+    if how not in FILLS:
+        raise ValueError(f"hallucinate must be one of {FILLS!r}, got {how!r}")
+    if how in ("telea", "ns", "fsr"):
+        return classical(image, hole, how), None
+    out = image.copy()
+    if not hole.any():
+        return out, None
+    by, bx = context_box(hole)
+    img, hl = np.ascontiguousarray(image[by, bx]), np.ascontiguousarray(hole[by, bx])
+    guide = guide_fsr(img, hl)
+    if how == "net" and image.shape[2] == 3:
+        guide = _net_guide(guide, hl, weights)
+    part, nnf = texture(img, hl, guide, backend=backend)
+    out[by, bx] = part
+    if nnf is None:
+        return out, None
+    full = np.full(hole.shape + (3,), -1, np.int32)
+    nnf = nnf.copy()
+    nnf[..., 1] += by.start
+    nnf[..., 2] += bx.start
+    full[by, bx] = nnf
+    return out, full
+
+
+# The network sees at most this many pixels on its longer side: it gives the
+# structure, PatchMatch the detail, so a 1080p frame is refined at a third.
+_NET_MAX_SIDE = 640
+
+
+def _net_guide(guide, hole, weights):
+    from hybridinpaint import net
+
+    ys, xs = np.nonzero(hole)
+    h, w = hole.shape
+    margin = 32
+    y0, y1 = max(0, ys.min() - margin), min(h, ys.max() + margin + 1)
+    x0, x1 = max(0, xs.min() - margin), min(w, xs.max() + margin + 1)
+    crop, hc = guide[y0:y1, x0:x1], hole[y0:y1, x0:x1]
+    alt = classical(np.where(hc[..., None], 0.0, crop).astype(np.float32), hc, "telea")
+    ch, cw = hc.shape
+    scale = min(1.0, _NET_MAX_SIDE / max(ch, cw))
+    if scale < 1.0:
+        size = (max(8, round(cw * scale)), max(8, round(ch * scale)))
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        small_alt = cv2.resize(alt, size, interpolation=cv2.INTER_AREA)
+        hs = cv2.resize(hc.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        corr = net.refine(small, small_alt, hs, weights=weights) - small
+        corr = cv2.resize(corr, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        refined = np.clip(crop + corr, 0, 1)
+    else:
+        refined = net.refine(crop, alt, hc, weights=weights)
+    out = guide.copy()
+    out[y0:y1, x0:x1] = np.where(hc[..., None], refined, crop)
+    return out

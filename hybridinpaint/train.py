@@ -1,0 +1,293 @@
+"""Train the refinement network on a folder of photos (reproducible, resumable).
+
+    python -m hybridinpaint.train IMAGES_DIR --out RUN_DIR --minutes 60
+    python -m hybridinpaint.train IMAGES_DIR --out RUN_DIR --minutes 60 --resume
+    python -m hybridinpaint.train --export RUN_DIR/checkpoint.pt hybridinpaint/data/refine_net.pt
+
+Each step draws random crops of the photos (random scale and flips), cuts a
+random hole into each (strokes, blobs, boxes or object-like silhouettes,
+1-15% of the crop), fills it with OpenCV's FSR_FAST and TELEA as the
+inference path does, and trains the network to correct the FSR fill. Loss, over the hole:
+L1 on colour, optionally plus L1 on horizontal and vertical differences
+(``--grad-weight``; it trades PSNR for edges, and the texture is PatchMatch's
+job, so the shipped weights use 0). A checkpoint (model, optimiser, step,
+random states) is written atomically every ``--every`` seconds and at the
+end, so a killed run resumes where it stopped with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+
+
+def load_images(folder: Path, exclude=()) -> list[np.ndarray]:
+    """Every photo in ``folder`` (but the file names in ``exclude``) as float32 RGB in [0, 1]."""
+    files = sorted(
+        p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.name not in set(exclude)
+    )
+    if not files:
+        raise ValueError(f"images folder {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    out = []
+    for f in files:
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"cannot read image file {f}")
+        out.append(img[:, :, ::-1].astype(np.float32) / 255.0)
+    return out
+
+
+# --- hole masks -----------------------------------------------------------
+
+
+def stroke_mask(rng, h, w):
+    m = np.zeros((h, w), np.uint8)
+    for _ in range(rng.integers(1, 4)):
+        x, y = rng.uniform(0, w), rng.uniform(0, h)
+        width = int(rng.integers(3, max(4, min(h, w) // 10)))
+        for _ in range(rng.integers(2, 6)):
+            ang = rng.uniform(0, 2 * np.pi)
+            length = rng.uniform(0.1, 0.4) * min(h, w)
+            nx, ny = x + length * np.cos(ang), y + length * np.sin(ang)
+            cv2.line(m, (int(x), int(y)), (int(nx), int(ny)), 1, width)
+            x, y = nx, ny
+    return m.astype(bool)
+
+
+def blob_mask(rng, h, w):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    ang = np.arctan2(yy - cy, xx - cx)
+    wobble = 1 + sum(0.15 * rng.uniform(-1, 1) * np.cos(k * ang + rng.uniform(0, 6.3)) for k in (2, 3, 5))
+    rad = rng.uniform(0.08, 0.22) * min(h, w)
+    return np.hypot(xx - cx, (yy - cy) * rng.uniform(0.7, 1.4)) < rad * wobble
+
+
+def box_mask(rng, h, w):
+    m = np.zeros((h, w), bool)
+    bh, bw = int(rng.uniform(0.1, 0.35) * h), int(rng.uniform(0.1, 0.35) * w)
+    y, x = int(rng.integers(0, h - bh)), int(rng.integers(0, w - bw))
+    m[y : y + bh, x : x + bw] = True
+    return m
+
+
+def silhouette_mask(rng, h, w):
+    """A person- or animal-like shape: a body ellipse with a head and limbs."""
+    m = np.zeros((h, w), np.uint8)
+    s = rng.uniform(0.15, 0.35) * min(h, w)
+    cx, cy = int(rng.uniform(0.3, 0.7) * w), int(rng.uniform(0.35, 0.65) * h)
+    upright = rng.random() < 0.5
+    axes = (int(s * 0.3), int(s * 0.6)) if upright else (int(s * 0.6), int(s * 0.3))
+    cv2.ellipse(m, (cx, cy), axes, float(rng.uniform(-20, 20)), 0, 360, 1, -1)
+    hx, hy = (cx, cy - axes[1] - int(s * 0.15)) if upright else (cx + axes[0], cy - int(s * 0.2))
+    cv2.circle(m, (hx, hy), max(2, int(s * 0.18)), 1, -1)
+    for _ in range(4):
+        x0 = cx + int(rng.uniform(-0.5, 0.5) * axes[0])
+        y0 = cy + int(rng.uniform(-0.2, 0.5) * axes[1])
+        x1 = x0 + int(rng.uniform(-0.3, 0.3) * s)
+        y1 = y0 + int(rng.uniform(0.3, 0.7) * s)
+        cv2.line(m, (x0, y0), (x1, y1), 1, max(2, int(s * 0.08)))
+    return m.astype(bool)
+
+
+MASKS = (stroke_mask, blob_mask, box_mask, silhouette_mask)
+
+
+def random_mask(rng, h, w, lo=0.01, hi=0.15):
+    """One of the four kinds, redrawn until it covers ``lo``-``hi`` of the frame."""
+    for _ in range(50):
+        m = MASKS[rng.integers(len(MASKS))](rng, h, w)
+        if lo <= m.mean() <= hi:
+            return m
+    return box_mask(rng, h, w)
+
+
+def classical_fills(image: np.ndarray, hole: np.ndarray):
+    """FSR_FAST and TELEA fills of a float32 RGB image (the network's inputs)."""
+    from hybridinpaint.hallucinate import classical
+
+    return classical(image, hole, "fsr"), classical(image, hole, "telea")
+
+
+def make_batch(rng, images, batch, crop):
+    xs, alts, ms, ys = [], [], [], []
+    for _ in range(batch):
+        img = images[rng.integers(len(images))]
+        scale = rng.uniform(0.35, 1.0)
+        h, w = img.shape[:2]
+        sh, sw = max(crop, int(h * scale)), max(crop, int(w * scale))
+        small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+        y, x = rng.integers(0, sh - crop + 1), rng.integers(0, sw - crop + 1)
+        patch = small[y : y + crop, x : x + crop]
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        patch = np.ascontiguousarray(patch)
+        hole = random_mask(rng, crop, crop)
+        fsr, telea = classical_fills(patch, hole)
+        xs.append(fsr)
+        alts.append(telea)
+        ms.append(hole)
+        ys.append(patch)
+    return np.stack(xs), np.stack(alts), np.stack(ms), np.stack(ys)
+
+
+def losses(torch, out, truth, hole):
+    """L1 colour + L1 of neighbour differences, both over the hole (per hole pixel)."""
+    area = hole.sum().clamp(min=1.0)
+    l1 = ((out - truth).abs() * hole).sum() / (3 * area)
+    gx = lambda a: a[..., :, 1:] - a[..., :, :-1]  # noqa: E731
+    gy = lambda a: a[..., 1:, :] - a[..., :-1, :]  # noqa: E731
+    hx = hole[..., :, 1:] * hole[..., :, :-1]
+    hy = hole[..., 1:, :] * hole[..., :-1, :]
+    grad = ((gx(out) - gx(truth)).abs() * hx).sum() / (3 * area) + ((gy(out) - gy(truth)).abs() * hy).sum() / (3 * area)
+    return l1, grad
+
+
+def _save_atomic(torch, obj, path: Path):
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    images_dir,
+    out_dir,
+    *,
+    minutes,
+    resume=False,
+    batch=8,
+    crop=96,
+    lr=5e-4,
+    grad_weight=0.0,
+    seed=0,
+    every=60,
+    exclude=(),
+):
+    import torch
+
+    from hybridinpaint.net import WIDTHS, RefineNet
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    images = load_images(Path(images_dir), exclude)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = RefineNet()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    step, seconds = 0, 0.0
+    config = {"widths": list(WIDTHS), "batch": batch, "crop": crop, "lr": lr, "grad_weight": grad_weight, "seed": seed}
+    config["exclude"] = sorted(exclude)
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, seconds = int(ck["step"]), float(ck["seconds"])
+        torch.set_rng_state(ck["torch_rng"])
+        rng.bit_generator.state = json.loads(ck["numpy_rng"])
+        print(f"resumed at step {step} ({seconds / 60:.1f} min trained)", file=sys.stderr)
+    elif ckpt_path.exists():
+        raise FileExistsError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    log = open(out / "log.tsv", "a")
+    budget = minutes * 60.0
+    last_save = time.monotonic()
+    start = time.monotonic() - seconds
+
+    def save():
+        state = {
+            "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "seconds": time.monotonic() - start,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": json.dumps(rng.bit_generator.state),
+            "config": config,
+        }
+        _save_atomic(torch, state, ckpt_path)
+
+    net.train()
+    while time.monotonic() - start < budget:
+        x, alt, m, y = make_batch(rng, images, batch, crop)
+        xt, at, yt = (torch.from_numpy(a.transpose(0, 3, 1, 2).copy()) for a in (x, alt, y))
+        mt = torch.from_numpy(m[:, None].astype(np.float32))
+        pred = net(xt, at, mt)
+        l1, grad = losses(torch, pred, yt, mt)
+        base, _ = losses(torch, xt, yt, mt)
+        loss = l1 + grad_weight * grad
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        log.write(f"{step}\t{time.monotonic() - start:.1f}\t{l1.item():.5f}\t{grad.item():.5f}\t{base.item():.5f}\n")
+        if step % 20 == 0:
+            log.flush()
+            print(f"step {step}: L1 {l1.item():.4f} (FSR {base.item():.4f}), grad {grad.item():.4f}", file=sys.stderr)
+        if time.monotonic() - last_save > every:
+            save()
+            last_save = time.monotonic()
+    save()
+    log.close()
+    return ckpt_path
+
+
+def export(checkpoint, dest):
+    """Write the model of ``checkpoint`` as fp16 weights (what the package ships), atomically."""
+    import torch
+
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = {k: v.half() for k, v in ck["model"].items()}
+    widths = ck.get("config", {}).get("widths")
+    blob = {"state_dict": state, "config": {"widths": tuple(widths)} if widths else {}, "step": ck["step"]}
+    _save_atomic(torch, blob, Path(dest))
+    return Path(dest)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="hybridinpaint train", description=__doc__.splitlines()[0])
+    ap.add_argument("images", nargs="?", help="folder of training photos")
+    ap.add_argument("--out", help="run folder (checkpoint.pt, log.tsv)")
+    ap.add_argument("--minutes", type=float, default=60.0, help="training time budget, in total over resumes")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=96)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--grad-weight", type=float, default=0.0, help="weight of the L1 loss on image differences")
+    ap.add_argument("--every", type=float, default=60.0, help="seconds between checkpoints")
+    ap.add_argument("--exclude", default="", help="comma-separated file names to hold out of training")
+    ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "WEIGHTS"), help="write fp16 weights and exit")
+    args = ap.parse_args(argv)
+    if args.export:
+        print(export(*args.export))
+        return 0
+    if not args.images or not args.out:
+        ap.error("IMAGES and --out are required for training")
+    ck = train(
+        args.images,
+        args.out,
+        minutes=args.minutes,
+        resume=args.resume,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        grad_weight=args.grad_weight,
+        seed=args.seed,
+        every=args.every,
+        exclude=tuple(x for x in args.exclude.split(",") if x),
+    )
+    print(ck)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

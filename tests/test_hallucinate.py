@@ -1,0 +1,166 @@
+"""Fills for never-seen pixels: classical, PatchMatch texture, the network, and training."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import hybridinpaint
+from hybridinpaint import hallucinate
+from hybridinpaint.pipeline import HALLUCINATED, PATCH, SPATIAL
+
+
+def stripes(h=48, w=64, period=6):
+    xx = np.arange(w)[None, :].repeat(h, 0)
+    g = (0.2 + 0.6 * ((xx // (period // 2)) % 2)).astype(np.float32)
+    return np.stack([g, g * 0.8, 1 - g], -1)
+
+
+def hole_box(h=48, w=64):
+    m = np.zeros((h, w), bool)
+    m[18:30, 24:40] = True
+    return m
+
+
+@pytest.mark.parametrize("how", ["telea", "ns", "fsr", "patch"])
+def test_fills_change_only_the_hole(how):
+    img, hole = stripes(), hole_box()
+    src = img.copy()
+    src[hole] = 0.0
+    out, _ = hallucinate.fill(src, hole, how, backend="cpu")
+    np.testing.assert_array_equal(out[~hole], src[~hole])
+    assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+    np.testing.assert_array_equal(src[hole], 0.0)  # the input is not modified
+
+
+def test_patch_fill_copies_texture_that_smooth_fills_blur():
+    img, hole = stripes(), hole_box()
+    src = img.copy()
+    src[hole] = 0.0
+    patch, nnf = hallucinate.fill(src, hole, "patch", backend="cpu")
+    fsr, _ = hallucinate.fill(src, hole, "fsr", backend="cpu")
+    err = lambda a: float(np.abs(a - img)[hole].mean())  # noqa: E731
+    assert err(patch) < 0.5 * err(fsr)
+    # Every hole pixel names a source patch centre on known pixels of the frame.
+    ys, xs = np.nonzero(hole)
+    sy, sx = nnf[ys, xs, 1], nnf[ys, xs, 2]
+    assert (nnf[ys, xs, 0] == 0).all() and not hole[sy, sx].any()
+
+
+def test_inpaint_records_patch_provenance():
+    # A static camera and a stationary hole: nothing is ever seen, all is synthesised.
+    frames = np.repeat(stripes()[None], 4, 0)
+    masks = np.repeat(hole_box()[None], 4, 0)
+    res = hybridinpaint.inpaint(frames, masks, hallucinate="patch", backend="cpu", return_result=True)
+    assert (res.provenance.method[masks] == PATCH).all()
+    np.testing.assert_array_equal(res.frames[~masks], frames[~masks])
+    # Still in time: the key frame's synthesis is propagated, not redone per frame.
+    np.testing.assert_allclose(res.frames[1:][masks[1:]], np.repeat(res.frames[:1], 3, 0)[masks[1:]], atol=1e-6)
+
+
+def test_unknown_fill_is_named():
+    with pytest.raises(ValueError, match="hallucinate"):
+        hybridinpaint.inpaint(np.zeros((2, 8, 8, 3), np.float32), np.ones((8, 8), bool), hallucinate="magic")
+
+
+def test_classical_fills_do_not_import_torch():
+    code = (
+        "import sys, numpy as np, hybridinpaint\n"
+        "f = np.random.default_rng(0).random((3, 20, 24, 3)).astype(np.float32)\n"
+        "m = np.zeros((3, 20, 24), bool); m[:, 5:12, 6:14] = True\n"
+        "hybridinpaint.inpaint(f, m, hallucinate='patch', backend='cpu')\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- the network ----------------------------------------------------------
+
+torch = pytest.importorskip("torch")
+
+
+def test_shipped_weights_load_and_refine_only_the_hole():
+    from hybridinpaint import net
+
+    path = net.default_weights()
+    assert path.is_file() and path.stat().st_size <= 5 * 1024 * 1024
+    blob = torch.load(path, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in blob["state_dict"].values())
+    img, hole = stripes(), hole_box()
+    guide = hallucinate.classical(img, hole, "fsr")
+    out = net.refine(guide, hallucinate.classical(img, hole, "telea"), hole)
+    np.testing.assert_array_equal(out[~hole], guide[~hole])
+    assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+
+
+def test_untrained_network_is_the_identity_on_its_input():
+    from hybridinpaint.net import RefineNet
+
+    netw = RefineNet().eval()
+    x = torch.rand(1, 3, 24, 32)
+    m = (torch.rand(1, 1, 24, 32) > 0.7).float()
+    with torch.inference_mode():
+        torch.testing.assert_close(netw(x, torch.rand(1, 3, 24, 32), m), x)
+
+
+def test_net_fill_in_the_pipeline_marks_hallucinated_pixels():
+    frames = np.repeat(stripes()[None], 3, 0)
+    masks = np.repeat(hole_box()[None], 3, 0)
+    res = hybridinpaint.inpaint(frames, masks, hallucinate="net", backend="cpu", return_result=True)
+    assert (res.provenance.method[masks] == HALLUCINATED).all()
+    assert not (res.provenance.method[masks] == SPATIAL).any()
+
+
+def test_bad_weight_files_are_refused_clearly(tmp_path):
+    from hybridinpaint import net
+
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        net.load(tmp_path / "missing.pt")
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        net.load(bad)
+    # A pickle that would run code when unpickled is refused, not executed.
+    evil = tmp_path / "evil.pt"
+    torch.save({"state_dict": {}, "payload": Exploit()}, evil)
+    with pytest.raises(ValueError, match="evil.pt"):
+        net.load(evil)
+
+
+class Exploit:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_training_checkpoints_resumes_and_exports(tmp_path):
+    import cv2
+
+    from hybridinpaint import net, train
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        cv2.imwrite(str(photos / f"p{k}.png"), (rng.random((64, 80, 3)) * 255).astype(np.uint8))
+    run = tmp_path / "run"
+    ck = train.train(photos, run, minutes=0.05, batch=2, crop=32, every=1e9)
+    first = torch.load(ck, weights_only=True)
+    assert first["step"] >= 1
+    with pytest.raises(FileExistsError, match="resume"):
+        train.train(photos, run, minutes=0.05, batch=2, crop=32)
+    again = torch.load(train.train(photos, run, minutes=0.1, batch=2, crop=32, resume=True), weights_only=True)
+    assert again["step"] > first["step"]
+    out = train.export(ck, tmp_path / "w.pt")
+    netw = net.load(out)
+    assert isinstance(netw, net.RefineNet)
+    assert (run / "log.tsv").read_text().count("\n") == again["step"]
+
+
+def test_masks_cover_the_requested_range():
+    from hybridinpaint import train
+
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        m = train.random_mask(rng, 64, 64)
+        assert 0.01 <= m.mean() <= 0.35
