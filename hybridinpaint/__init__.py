@@ -25,7 +25,20 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-_SUBMODULES = {"kernels", "cli", "doctor", "demo", "flow", "propagate", "pipeline", "visualize"}
+_SUBMODULES = {
+    "kernels",
+    "cli",
+    "doctor",
+    "demo",
+    "flow",
+    "propagate",
+    "pipeline",
+    "visualize",
+    "hallucinate",
+    "net",
+    "train",
+    "film",
+}
 _FUNCTIONS = {"inpaint": ".pipeline", "InpaintResult": ".pipeline", "Provenance": ".pipeline"}
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "kernels", "visualize", "__version__"]

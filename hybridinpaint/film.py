@@ -1,0 +1,422 @@
+"""Archival film restoration: detect dust, dirt and line scratches, repair them, undo any repair.
+
+Detection is motion-compensated: both temporal neighbours of a frame are
+warped onto it along optical flow (the project's flow and warp kernels),
+and a pixel is a blotch candidate when it differs from *both* in the *same
+direction* (the spike detection index, SDI [1]_) and lies outside the range
+of the six neighbouring values by a margin (rank-ordered differences, ROD
+[2]_). Where the flow fails its forward-backward check (occlusion, fast
+motion) a neighbour is not trusted and nothing is flagged from it. Strong
+detections seed a hysteresis region grown over weaker ones, then a one-pixel
+ring takes in the blotch's soft edge. Line scratches are thin, nearly
+vertical lines brighter or darker than both sides; they are found in each
+frame's column profile of horizontal detail and kept when they persist over
+frames [3]_.
+
+Repair is :func:`hybridinpaint.inpaint` on the detected mask (or the
+archivist's own), so a blotch seen in one frame only is filled from its
+motion-compensated neighbours; every connected repair becomes a
+:class:`Fix` record that :func:`revert` can undo bit for bit.
+
+References
+----------
+.. [1] A. C. Kokaram, R. D. Morris, W. J. Fitzgerald, P. J. W. Rayner,
+   "Detection of missing data in image sequences", IEEE Trans. Image
+   Processing 4(11), 1995.
+.. [2] M. J. Nadenau, S. K. Mitra, "Blotch and scratch detection in image
+   sequences based on rank ordered differences", Time-Varying Image
+   Processing and Moving Object Recognition 4, 1997.
+.. [3] A. C. Kokaram, "Detection and removal of line scratches in motion
+   picture films", CVPR 1996.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy import ndimage
+from skimage.filters import apply_hysteresis_threshold
+
+from hybridinpaint import _arrays
+from hybridinpaint import flow as flowmod
+
+__all__ = ["detect_defects", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
+
+KINDS = ("blotch", "scratch")
+# Window (working-size pixels) of the median that cleans flow fields of blotches.
+_FLOW_MEDIAN = 15
+# A neighbour is trusted where its flow and the flow back agree within this
+# many pixels (+10% of the motion); beyond it the pixel may be occluded there.
+_FB_ABS = 2.0
+
+
+@dataclass
+class Defect:
+    """One connected defect in one frame."""
+
+    frame: int
+    bbox: tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive)
+    area: int
+    kind: str
+    score: float
+
+
+@dataclass
+class Defects:
+    """What :func:`detect_defects` found: ``mask`` (T, H, W) bool and one record per connected defect."""
+
+    mask: np.ndarray
+    records: list[Defect] = field(default_factory=list)
+    kinds: np.ndarray | None = None  # (T, H, W) uint8: 0 none, 1 blotch, 2 scratch
+
+
+@dataclass
+class Fix:
+    """One repair: a connected region of one frame, with where its new pixels came from."""
+
+    id: int
+    frame: int
+    bbox: tuple[int, int, int, int]
+    area: int
+    kind: str
+    score: float
+    method: str
+    sources: list[int]
+    confidence: float
+    ys: np.ndarray = field(repr=False)
+    xs: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("id", "frame", "area", "kind", "method", "sources")}
+        d["bbox"] = [int(v) for v in self.bbox]
+        d["score"] = round(float(self.score), 5)
+        d["confidence"] = round(float(self.confidence), 4)
+        return d
+
+
+@dataclass
+class Restoration:
+    """What :func:`restore` returns."""
+
+    frames: np.ndarray
+    mask: np.ndarray
+    provenance: object
+    fixes: list[Fix]
+
+
+def _grey(work: np.ndarray) -> np.ndarray:
+    if work.shape[3] >= 3:
+        return work[..., 0] * 0.299 + work[..., 1] * 0.587 + work[..., 2] * 0.114
+    return work[..., 0]
+
+
+def _noise_sigma(diff: np.ndarray) -> float:
+    """Robust standard deviation of a difference image (median absolute deviation)."""
+    return float(1.4826 * np.median(np.abs(diff - np.median(diff)))) + 1e-4
+
+
+def _compensated(grey: np.ndarray, backend: str):
+    """Both neighbours of every frame warped onto it, and where the warps are trusted.
+
+    Returns ``prev, nxt`` (T, H, W) float32 and ``ok`` (T, H, W) bool. A
+    blotch in frame t distorts the flows between t and its neighbours, so
+    trust is judged on the flows between t-1 and t+1, which do not see
+    frame t: where they fail their forward-backward check (occlusion, motion
+    too fast to follow) nothing is flagged.
+    """
+    from hybridinpaint.kernels import warp_backward
+
+    t, h, w = grey.shape
+    size = flowmod.working_size(h, w)
+    g8 = np.clip(grey * 255 + 0.5, 0, 255).astype(np.uint8)
+    if size != (h, w):
+        g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
+    fwd, bwd = flowmod.estimate(g8, "dis")
+    skip_f, skip_b = _skip_flows(g8)
+    # A blotch pulls the flow around it (the estimator tries to follow it);
+    # a median over a window wider than blotches takes that out.
+    smooth = lambda f: ndimage.median_filter(f, size=(1, _FLOW_MEDIAN, _FLOW_MEDIAN, 1))  # noqa: E731
+    fwd, bwd = flowmod.upscale(smooth(fwd), (h, w)), flowmod.upscale(smooth(bwd), (h, w))
+    skip_f, skip_b = flowmod.upscale(skip_f, (h, w)), flowmod.upscale(skip_b, (h, w))
+    prev = np.zeros_like(grey)
+    nxt = np.zeros_like(grey)
+    ok = np.zeros(grey.shape, bool)
+    for k in range(t - 1):
+        # Frame k+1 sees frame k through bwd[k]; frame k sees k+1 through fwd[k].
+        prev[k + 1], _ = warp_backward(grey[k], bwd[k], backend=backend)
+        nxt[k], _ = warp_backward(grey[k + 1], fwd[k], backend=backend)
+    for k in range(1, t - 1):
+        trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, _FB_ABS, 0.1)
+        there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
+        _, valid_next = warp_backward(grey[k], fwd[k], backend=backend)
+        ok[k] = (there > 0.5) & valid & valid_next
+    return prev, nxt, ok
+
+
+def _skip_flows(g8):
+    """Flows between frames two apart: ``f[k]`` maps k -> k+2, ``b[k]`` maps k+2 -> k."""
+    calc = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    t = g8.shape[0]
+    f = np.stack([calc.calc(g8[k], g8[k + 2], None) for k in range(t - 2)]).astype(np.float32)
+    b = np.stack([calc.calc(g8[k + 2], g8[k], None) for k in range(t - 2)]).astype(np.float32)
+    return f, b
+
+
+def _blotch_scores(grey, prev, nxt, ok):
+    """SDI with the sign rule, and ROD, per pixel; both in grey levels (0 where not a candidate)."""
+    ef = grey - prev
+    eb = grey - nxt
+    same = np.sign(ef) == np.sign(eb)
+    sdi = np.where(same & ok, np.minimum(np.abs(ef), np.abs(eb)), 0.0)
+    # ROD: the pixel against the sorted six values of the two warped 3x1 neighbourhoods.
+    stack = []
+    for img in (prev, nxt):
+        up = np.roll(img, 1, axis=0)
+        down = np.roll(img, -1, axis=0)
+        stack += [up, img, down]
+    r = np.sort(np.stack(stack), axis=0)
+    mid = 0.5 * (r[2] + r[3])
+    above = grey > mid
+    rod = np.where(above, grey - r[5], r[0] - grey)
+    rod = np.where(ok, np.maximum(rod, 0.0), 0.0)
+    return sdi.astype(np.float32), rod.astype(np.float32)
+
+
+def _blotches(grey, backend, sensitivity):
+    t = grey.shape[0]
+    mask = np.zeros(grey.shape, bool)
+    score = np.zeros(grey.shape, np.float32)
+    if t < 3:
+        return mask, score
+    prev, nxt, ok = _compensated(grey, backend)
+    for k in range(1, t - 1):
+        sdi, rod = _blotch_scores(grey[k], prev[k], nxt[k], ok[k])
+        sigma = _noise_sigma((grey[k] - prev[k])[ok[k]]) if ok[k].any() else 0.01
+        # Both detectors must agree: SDI is fooled by noise, ROD by texture.
+        combined = np.minimum(sdi, rod + 0.5 * sdi)
+        hi = max(6.0 * sigma, 0.06) / sensitivity
+        lo = 0.4 * hi
+        seeds = apply_hysteresis_threshold(combined, lo, hi)
+        # The soft edge: one pixel around, where the frame still differs from both neighbours.
+        ring = ndimage.binary_dilation(seeds, iterations=1) & (sdi > 0.25 * lo)
+        mask[k] = seeds | ring
+        score[k] = combined
+    return mask, score
+
+
+def _scratches(grey, sensitivity, max_width=5, min_frames=3):
+    """Thin, nearly vertical lines, brighter or darker than both sides, persisting over frames."""
+    t, h, w = grey.shape
+    mask = np.zeros(grey.shape, bool)
+    score = np.zeros(grey.shape, np.float32)
+    cols = []
+    details = []
+    for k in range(t):
+        g = grey[k]
+        # Horizontal detail: the frame minus its horizontal median (a line narrower than the window stands out).
+        detail = g - ndimage.median_filter(g, size=(1, 2 * max_width + 3))
+        details.append(detail)
+        prof = np.median(detail, axis=0)  # a line spanning most of the height survives the median
+        sigma = _noise_sigma(prof)
+        thr = max(6.0 * sigma, 0.02) / sensitivity
+        peaks = np.flatnonzero(np.abs(prof) > thr)
+        # A line is narrow: the profile falls back within a few pixels on both sides.
+        left = prof[np.maximum(peaks - max_width, 0)]
+        right = prof[np.minimum(peaks + max_width, w - 1)]
+        narrow = (np.abs(left) < 0.4 * np.abs(prof[peaks])) & (np.abs(right) < 0.4 * np.abs(prof[peaks]))
+        cols.append((peaks[narrow], prof))
+    for k in range(t):
+        peaks, prof = cols[k]
+        for x in peaks:
+            # Persistence: the same line (within 1 px: scratches drift slowly,
+            # picture content pans) in enough frames around this one.
+            near = 0
+            for j in range(max(0, k - min_frames + 1), min(t, k + min_frames)):
+                if j != k and np.any(np.abs(cols[j][0] - x) <= 1):
+                    near += 1
+            if near + 1 < min(min_frames, t):
+                continue
+            sign = np.sign(prof[x])
+            rows = np.sign(details[k][:, x]) == sign
+            mask[k, rows, x] = True
+            score[k, :, x] = np.maximum(score[k, :, x], abs(prof[x]))
+    return mask, score
+
+
+def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, backend="auto") -> Defects:
+    """Find dust, dirt and line scratches in a film scan.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (T, H, W) or (T, H, W, C)
+        uint8, uint16 or float in [0, 1]; grey or colour (RGB or BGR).
+    sensitivity : float, keyword-only
+        Above 1 finds fainter defects (and more false ones); thresholds are
+        divided by it. Thresholds follow each frame's measured noise.
+    kinds : tuple of {"blotch", "scratch"}, keyword-only
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Returns
+    -------
+    Defects
+        ``.mask`` (T, H, W) bool, ``.kinds`` (T, H, W) uint8 (1 blotch, 2
+        scratch) and ``.records``, one :class:`Defect` per connected defect.
+
+    Raises
+    ------
+    ValueError
+        For malformed frames or arguments; blotch detection needs temporal
+        neighbours, so a clip of fewer than 3 frames is refused when
+        ``"blotch"`` is asked for.
+    """
+    from hybridinpaint.kernels._accelerate import resolve_backend
+
+    _, work, _ = _arrays.frames_float(frames)
+    if not isinstance(sensitivity, (int, float, np.floating)) or not np.isfinite(sensitivity) or sensitivity <= 0:
+        raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
+    kinds = tuple(kinds)
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValueError(f"kinds must be a non-empty subset of {KINDS!r}, got {kinds!r}")
+    t = work.shape[0]
+    if "blotch" in kinds and t < 3:
+        raise ValueError(
+            f"frames holds {t} frame(s); blotch detection compares each frame with both temporal neighbours "
+            "and needs at least 3 (pass kinds=('scratch',) for a still)"
+        )
+    target = resolve_backend(backend)
+    grey = _grey(work)
+    labels = np.zeros(grey.shape, np.uint8)
+    scores = np.zeros(grey.shape, np.float32)
+    if "scratch" in kinds:
+        m, s = _scratches(grey, sensitivity)
+        labels[m] = 2
+        scores = np.maximum(scores, np.where(m, s, 0))
+    if "blotch" in kinds:
+        m, s = _blotches(grey, target, sensitivity)
+        labels[m & (labels == 0)] = 1
+        scores = np.where(m & (labels == 1), s, scores)
+    mask = labels > 0
+    records = []
+    for k in range(t):
+        for kind_code, kind in ((1, "blotch"), (2, "scratch")):
+            lab, n = ndimage.label(labels[k] == kind_code, structure=np.ones((3, 3)))
+            for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+                if sl is None:
+                    continue
+                sel = lab[sl] == i
+                records.append(
+                    Defect(
+                        frame=k,
+                        bbox=(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
+                        area=int(sel.sum()),
+                        kind=kind,
+                        score=float(scores[k][sl][sel].mean()),
+                    )
+                )
+    return Defects(mask, records, labels)
+
+
+def restore(frames, *, defects=None, sensitivity=1.0, kinds=KINDS, backend="auto", **inpaint_options) -> Restoration:
+    """Detect (unless ``defects`` is given) and repair defects; record every fix.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (T, H, W) or (T, H, W, C)
+    defects : Defects or ndarray of bool (T, H, W), optional, keyword-only
+        Use these instead of detecting (an archivist's own matte).
+    sensitivity, kinds : keyword-only
+        Passed to :func:`detect_defects`.
+    backend : keyword-only
+    **inpaint_options
+        Passed to :func:`hybridinpaint.inpaint` (e.g. ``hallucinate``).
+
+    Returns
+    -------
+    Restoration
+        ``.frames`` (input dtype and shape; pixels outside ``.mask``
+        bit-identical), ``.mask``, ``.provenance``, ``.fixes``.
+    """
+    from hybridinpaint import pipeline
+
+    original, work, _ = _arrays.frames_float(frames)
+    t, h, w = work.shape[:3]
+    if defects is None:
+        defects = detect_defects(original, sensitivity=sensitivity, kinds=kinds, backend=backend)
+    if isinstance(defects, Defects):
+        mask, kind_map = defects.mask, defects.kinds
+    else:
+        mask, kind_map = _arrays.masks_bool(defects, (t, h, w)), None
+    if kind_map is None:
+        kind_map = mask.astype(np.uint8)  # an outside matte: call every region a blotch
+    if not mask.any():
+        return Restoration(original.copy(), mask.copy(), pipeline.Provenance.identity(t, h, w), [])
+    res = pipeline.inpaint(original, mask, backend=backend, return_result=True, **inpaint_options)
+    prov = res.provenance
+    fixes = []
+    for k in range(t):
+        lab, _ = ndimage.label(mask[k], structure=np.ones((3, 3)))
+        for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+            if sl is None:
+                continue
+            ys, xs = np.nonzero(lab[sl] == i)
+            ys, xs = ys + sl[0].start, xs + sl[1].start
+            methods = prov.method[k, ys, xs]
+            code = int(np.bincount(methods).argmax())
+            kinds_here = kind_map[k, ys, xs]
+            kind = "scratch" if (kinds_here == 2).sum() > (kinds_here == 1).sum() else "blotch"
+            fixes.append(
+                Fix(
+                    id=len(fixes) + 1,
+                    frame=k,
+                    bbox=(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
+                    area=int(ys.size),
+                    kind=kind,
+                    score=0.0,
+                    method=pipeline.METHOD_NAMES[code],
+                    sources=sorted({int(v) for v in np.unique(prov.source_frame[k, ys, xs])} - {k})
+                    or ([k] if code != pipeline.PROPAGATED else []),
+                    confidence=float(prov.confidence[k, ys, xs].mean()),
+                    ys=ys,
+                    xs=xs,
+                )
+            )
+    if isinstance(defects, Defects):
+        by_frame = {}
+        for d in defects.records:
+            by_frame.setdefault(d.frame, []).append(d)
+        for f in fixes:
+            hits = [
+                d
+                for d in by_frame.get(f.frame, [])
+                if d.bbox[0] < f.bbox[2] and f.bbox[0] < d.bbox[2] and d.bbox[1] < f.bbox[3] and f.bbox[1] < d.bbox[3]
+            ]
+            if hits:
+                f.score = max(d.score for d in hits)
+    return Restoration(res.frames, mask, prov, fixes)
+
+
+def revert(restored, original, fixes, ids):
+    """Put back the original pixels of the fixes whose ``id`` is in ``ids``; bit-exact.
+
+    Returns a new array; neither input is modified. Reverting every fix
+    gives back ``original``.
+    """
+    restored = np.asarray(restored)
+    original = np.asarray(original)
+    if restored.shape != original.shape or restored.dtype != original.dtype:
+        raise ValueError(
+            f"restored and original must match in shape and dtype, got {restored.shape} {restored.dtype} "
+            f"and {original.shape} {original.dtype}"
+        )
+    wanted = {int(i) for i in ids}
+    known = {f.id for f in fixes}
+    missing = sorted(wanted - known)
+    if missing:
+        raise ValueError(f"ids {missing} are not among the fixes (ids 1..{max(known) if known else 0})")
+    out = restored.copy()
+    for f in fixes:
+        if f.id in wanted:
+            out[f.frame, f.ys, f.xs] = original[f.frame, f.ys, f.xs]
+    return out
