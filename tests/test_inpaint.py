@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import hybridinpaint
-from hybridinpaint.pipeline import PROPAGATED, SPATIAL
+from hybridinpaint.pipeline import PATCH, PROPAGATED, SPATIAL
 
 SPEED = 2  # the camera pans this many pixels per frame
 
@@ -76,7 +76,7 @@ def test_seen_pixels_are_propagated_from_a_frame_that_shows_them(panned):
     # ...and is a real (unmasked) pixel of that frame.
     assert not masks[sf, np.rint(sxy[:, 1]).astype(int), np.rint(sxy[:, 0]).astype(int)].any()
     assert (prov.method[~masks] == 0).all()
-    assert set(np.unique(prov.method[masks])) <= {PROPAGATED, SPATIAL}
+    assert set(np.unique(prov.method[masks])) <= {PROPAGATED, PATCH}
     assert res.stats["pixels"]["propagated along flow"] == int((prov.method[masks] == PROPAGATED).sum())
     assert res.flows["forward"].shape == (t - 1, h, w, 2)
 
@@ -104,7 +104,7 @@ def test_single_frame_is_a_spatial_fill():
     frames, _ = panning_video(t=1, h=30, w=40)
     masks = np.zeros((1, 30, 40), bool)
     masks[0, 10:16, 12:20] = True
-    res = hybridinpaint.inpaint(frames, masks, backend="cpu", return_result=True)
+    res = hybridinpaint.inpaint(frames, masks, hallucinate="telea", backend="cpu", return_result=True)
     assert (res.provenance.method[masks] == SPATIAL).all()
     assert np.abs(res.frames - frames)[masks].mean() < 0.15
     np.testing.assert_array_equal(res.frames[~masks], frames[~masks])
@@ -171,7 +171,7 @@ def test_random_videos_keep_known_pixels(t, h, w, seed):
 
 def test_never_seen_pixels_are_filled_once_and_held_still():
     # Static camera, stationary hole: no frame shows the hole; one key frame is
-    # filled spatially and that fill is propagated to every other frame.
+    # filled (by PatchMatch, the default) and that fill is propagated to every other frame.
     frames, _ = panning_video(t=6, h=32, w=40)
     frames = np.repeat(frames[:1], 6, axis=0)
     masks = np.zeros((6, 32, 40), bool)
@@ -179,7 +179,7 @@ def test_never_seen_pixels_are_filled_once_and_held_still():
     res = hybridinpaint.inpaint(frames, masks, backend="cpu", return_result=True)
     assert len(res.stats["key_frames"]) == 1
     key = res.stats["key_frames"][0]
-    assert (res.provenance.method[masks] == SPATIAL).all()
+    assert (res.provenance.method[masks] == PATCH).all()
     assert (res.provenance.source_frame[masks] == key).all()
     fills = res.frames[:, 12:20, 14:24]
     assert np.abs(fills - fills[key]).max() < 0.02  # still in time
