@@ -18,6 +18,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="hybridinpaint-demo", help="folder to create (default: %(default)s)")
     demo.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     demo.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
+    rs = sub.add_parser("restore", help="detect and repair dust, dirt and scratches in a scanned film sequence")
+    rs.add_argument("scans", help="folder of scanned frames (PNG/TIFF, 8/16-bit, grey or RGB)")
+    rs.add_argument("-o", "--out", required=True, help="output folder (frames/, provenance/, fixes.json)")
+    rs.add_argument("--report", action="store_true", help="also write a self-contained report.html")
+    rs.add_argument("--sensitivity", type=float, default=1.0, help="above 1 finds fainter defects")
+    rs.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    rv = sub.add_parser("revert", help="put back the scanned pixels of chosen fixes of a restore output")
+    rv.add_argument("out", help="a `hybridinpaint restore` output folder")
+    rv.add_argument("--ids", required=True, help="comma-separated fix ids (see fixes.json or report.html)")
+    rv.add_argument("--original", required=True, help="the scans folder the output was made from")
     sub.add_parser(
         "train",
         add_help=False,
@@ -52,6 +62,32 @@ def main(argv=None) -> int:
             print(f"hybridinpaint demo: {exc}", file=sys.stderr)
             return 1
         print(f"hybridinpaint demo: wrote {out}/ (side_by_side/ shows input | result | provenance)")
+        return 0
+    if args.command == "restore":
+        from hybridinpaint.film_report import restore_dir
+
+        try:
+            doc = restore_dir(
+                args.scans, args.out, sensitivity=args.sensitivity, report=args.report, backend=args.backend
+            )
+        except (OSError, ValueError) as exc:
+            print(f"hybridinpaint restore: {exc}", file=sys.stderr)
+            return 1
+        totals = ", ".join(f"{n} {k}" for k, n in sorted(doc["totals"].items())) or "nothing"
+        print(
+            f"hybridinpaint restore: {len(doc['fixes'])} fixes ({totals}) in {len(doc['frames'])} frames -> {args.out}"
+        )
+        return 0
+    if args.command == "revert":
+        from hybridinpaint.film_report import revert_dir
+
+        try:
+            ids = [int(x) for x in args.ids.split(",") if x.strip()]
+            done = revert_dir(args.out, ids, args.original)
+        except (OSError, ValueError) as exc:
+            print(f"hybridinpaint revert: {exc}", file=sys.stderr)
+            return 1
+        print(f"hybridinpaint revert: reverted fixes {done} in {args.out}")
         return 0
     parser.print_help()
     return 2

@@ -1,0 +1,112 @@
+"""``hybridinpaint restore`` / ``revert`` on frame folders, through the real command line."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from test_film import add_blotches, textured_pan
+
+from hybridinpaint import cli, io
+
+
+@pytest.fixture
+def scans(tmp_path):
+    clean = textured_pan(t=5)
+    dirty, truth = add_blotches(clean)
+    folder = tmp_path / "scans"
+    for k, f in enumerate(dirty):
+        io.write_frame(folder / f"f{k:03d}.png", f)
+    return folder, dirty, truth
+
+
+def test_restore_and_revert_round_trip(scans, tmp_path):
+    folder, dirty, truth = scans
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    out = tmp_path / "out"
+    assert cli.main(["restore", str(folder), "-o", str(out), "--report", "--backend", "cpu"]) == 0
+    doc = json.loads((out / "fixes.json").read_text())
+    assert doc["schema"] == "hybridinpaint.fixes" and doc["version"] == 1 and doc["fixes"]
+    assert sorted(p.name for p in (out / "frames").iterdir()) == sorted(before)
+    assert len(list((out / "provenance").iterdir())) == len(before)
+    page = (out / "report.html").read_text()
+    assert "data:image/png;base64" in page and str(doc["fixes"][0]["id"]) in page
+    restored, _ = io.read_sequence(out / "frames")
+    assert restored.dtype == np.uint8 and restored.shape == dirty.shape
+    assert (restored != dirty).any()
+    # Revert one fix: exactly its pixels return to the scan.
+    fix = doc["fixes"][0]
+    assert cli.main(["revert", str(out), "--ids", str(fix["id"]), "--original", str(folder)]) == 0
+    after, _ = io.read_sequence(out / "frames")
+    for y, x0, x1 in fix["runs"]:
+        np.testing.assert_array_equal(after[fix["frame"], y, x0:x1], dirty[fix["frame"], y, x0:x1])
+    assert json.loads((out / "fixes.json").read_text())["fixes"][0]["reverted"] is True
+    # Revert all: the scans come back bit for bit.
+    ids = ",".join(str(f["id"]) for f in doc["fixes"])
+    assert cli.main(["revert", str(out), "--ids", ids, "--original", str(folder)]) == 0
+    np.testing.assert_array_equal(io.read_sequence(out / "frames")[0], dirty)
+    # The scans were never touched.
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_rerun_replaces_the_previous_output(scans, tmp_path):
+    folder, _, _ = scans
+    out = tmp_path / "out"
+    assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu"]) == 0
+    (out / "frames" / "stale.png").write_bytes(b"from an older run")
+    assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu"]) == 0
+    assert not (out / "frames" / "stale.png").exists()
+
+
+def test_sixteen_bit_tiff_scans(tmp_path):
+    clean = textured_pan(t=4)
+    dirty, _ = add_blotches(clean)
+    folder = tmp_path / "tiffs"
+    folder.mkdir()
+    for k, f in enumerate(dirty):
+        tifffile.imwrite(folder / f"s{k}.tif", np.repeat(f[..., None], 3, -1).astype(np.uint16) * 257)
+    out = tmp_path / "out16"
+    assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu"]) == 0
+    got = tifffile.imread(out / "frames" / "s1.tif")
+    assert got.dtype == np.uint16 and got.shape == dirty.shape[1:] + (3,)
+
+
+def test_bad_inputs_give_clear_errors(scans, tmp_path, capsys):
+    folder, _, _ = scans
+    assert cli.main(["restore", str(folder), "-o", str(folder)]) == 1
+    assert "must not be" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["restore", str(empty), "-o", str(tmp_path / "o1")]) == 1
+    assert "holds no frames" in capsys.readouterr().err
+    mixed = tmp_path / "mixed"
+    io.write_frame(mixed / "a.png", np.zeros((8, 8), np.uint8))
+    io.write_frame(mixed / "b.png", np.zeros((9, 8), np.uint8))
+    io.write_frame(mixed / "c.png", np.zeros((8, 8), np.uint8))
+    assert cli.main(["restore", str(mixed), "-o", str(tmp_path / "o2")]) == 1
+    assert "frames differ" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.png").write_bytes(b"not a png")
+    assert cli.main(["restore", str(bad), "-o", str(tmp_path / "o3")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    one = tmp_path / "one"
+    io.write_frame(one / "a.png", np.zeros((8, 8), np.uint8))
+    assert cli.main(["restore", str(one), "-o", str(tmp_path / "o4")]) == 1
+    assert "at least 3" in capsys.readouterr().err
+    assert cli.main(["revert", str(tmp_path / "nowhere"), "--ids", "1", "--original", str(folder)]) == 1
+    assert "fixes.json" in capsys.readouterr().err
+
+
+def test_console_script_entry_point(scans, tmp_path):
+    folder, _, _ = scans
+    out = tmp_path / "viaexe"
+    run = subprocess.run(
+        [sys.executable, "-m", "hybridinpaint.cli", "restore", str(folder), "-o", str(out), "--backend", "cpu"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "fixes" in run.stdout
