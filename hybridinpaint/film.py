@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 from scipy import ndimage
-from skimage.filters import apply_hysteresis_threshold
 
 from hybridinpaint import _arrays
 from hybridinpaint import flow as flowmod
@@ -50,6 +49,13 @@ _FLOW_MEDIAN = 15
 # A neighbour is trusted where its flow and the flow back agree within this
 # many pixels (+10% of the motion); beyond it the pixel may be occluded there.
 _FB_ABS = 2.0
+# Blotch seeds: the combined detector above this many noise sigmas, and above
+# this floor (grey levels in [0, 1]); regions grow over 0.4 of it.
+_HI_SIGMA = 8.0
+_HI_FLOOR = 0.10
+_LOCAL_K = 4.0
+_SMALL = 12
+_SMALL_GAIN = 3.0
 
 
 @dataclass
@@ -184,6 +190,33 @@ def _blotch_scores(grey, prev, nxt, ok):
     return sdi.astype(np.float32), rod.astype(np.float32)
 
 
+def _local_level(diff):
+    h, w = diff.shape
+    small = cv2.resize(diff.astype(np.float32), (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    level = ndimage.median_filter(small, size=9)
+    return cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _hysteresis(score, lo, hi):
+    """Regions above ``lo`` holding a pixel above ``hi`` (per-pixel maps allowed).
+
+    Small regions need stronger evidence: texture that changes between
+    frames (grass in wind, fur) makes isolated spikes of a few pixels, while
+    dust and dirt are solid spots, so a region under ``_SMALL`` pixels must
+    peak above ``_SMALL_GAIN`` times ``hi``.
+    """
+    weak = score > lo
+    lab, n = ndimage.label(weak, structure=np.ones((3, 3)))
+    if n == 0:
+        return weak
+    idx = np.arange(1, n + 1)
+    ratio = np.asarray(ndimage.maximum(score / np.maximum(hi, 1e-6), lab, idx))
+    area = np.asarray(ndimage.sum(weak, lab, idx))
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = (ratio > 1.0) & ((area >= _SMALL) | (ratio > _SMALL_GAIN))
+    return keep[lab]
+
+
 def _blotches(grey, backend, sensitivity):
     t = grey.shape[0]
     mask = np.zeros(grey.shape, bool)
@@ -196,9 +229,13 @@ def _blotches(grey, backend, sensitivity):
         sigma = _noise_sigma((grey[k] - prev[k])[ok[k]]) if ok[k].any() else 0.01
         # Both detectors must agree: SDI is fooled by noise, ROD by texture.
         combined = np.minimum(sdi, rod + 0.5 * sdi)
-        hi = max(6.0 * sigma, 0.06) / sensitivity
+        # Textured, noisy or badly compensated areas (grass, fur) differ from
+        # their neighbours everywhere: the threshold follows the local level
+        # of such differences, a robust (median) one, at a quarter of the size.
+        local = _local_level(np.minimum(np.abs(grey[k] - prev[k]), np.abs(grey[k] - nxt[k])) * ok[k])
+        hi = np.maximum(max(_HI_SIGMA * sigma, _HI_FLOOR), _LOCAL_K * local) / sensitivity
         lo = 0.4 * hi
-        seeds = apply_hysteresis_threshold(combined, lo, hi)
+        seeds = _hysteresis(combined, lo, hi)
         # The soft edge: one pixel around, where the frame still differs from both neighbours.
         ring = ndimage.binary_dilation(seeds, iterations=1) & (sdi > 0.25 * lo)
         mask[k] = seeds | ring
