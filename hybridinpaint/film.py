@@ -277,6 +277,8 @@ def _scratches(grey, sensitivity, max_width=5, min_frames=3):
                 continue
             sign = np.sign(prof[x])
             rows = np.sign(details[k][:, x]) == sign
+            # Bridge short gaps (grain flips the sign here and there): one line, one record.
+            rows = ndimage.binary_closing(np.pad(rows, 8), structure=np.ones(17))[8:-8]
             mask[k, rows, x] = True
             score[k, :, x] = np.maximum(score[k, :, x], abs(prof[x]))
     return mask, score
