@@ -56,7 +56,7 @@ def main():
         px = res.stats["pixels"]
         print(
             f"{name}: {path.relative_to(HERE.parent)}  propagated {px['propagated along flow']}, "
-            f"spatial {px['spatial fallback']}, key frames {res.stats['key_frames']}"
+            f"patch {px['patch copy']}, spatial {px['spatial fallback']}, key frames {res.stats['key_frames']}"
         )
 
 
