@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hybridinpaint import io
+
 
 def clip() -> np.ndarray:
     """The bundled clip: 30 RGB frames, uint8, (30, 216, 384, 3). See data/demo/SOURCE.md."""
@@ -32,11 +34,6 @@ def moving_hole(t: int, h: int, w: int) -> np.ndarray:
         cx, cy = 0.3 * w + 3.0 * k, 0.55 * h
         masks[k] = ((xx - cx) / (0.16 * w)) ** 2 + ((yy - cy) / (0.28 * h)) ** 2 < 1
     return masks
-
-
-def _write_png(path: Path, rgb: np.ndarray):
-    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1])):
-        raise OSError(f"could not write {path}")
 
 
 def run(out_dir, *, backend="auto", overwrite=False, progress=True) -> Path:
@@ -69,11 +66,11 @@ def run(out_dir, *, backend="auto", overwrite=False, progress=True) -> Path:
         for sub in ("result", "side_by_side", "provenance", "flow"):
             (tmp / sub).mkdir()
         for k in range(t):
-            _write_png(tmp / "result" / f"{k:05d}.png", res.frames[k])
-            _write_png(tmp / "provenance" / f"{k:05d}.png", prov[k])
-            _write_png(tmp / "side_by_side" / f"{k:05d}.png", np.concatenate([shown[k], res.frames[k], prov[k]], 1))
+            io.write_frame(tmp / "result" / f"{k:05d}.png", res.frames[k])
+            io.write_frame(tmp / "provenance" / f"{k:05d}.png", prov[k])
+            io.write_frame(tmp / "side_by_side" / f"{k:05d}.png", np.concatenate([shown[k], res.frames[k], prov[k]], 1))
             if k < t - 1:
-                _write_png(tmp / "flow" / f"{k:05d}.png", flows[k])
+                io.write_frame(tmp / "flow" / f"{k:05d}.png", flows[k])
         summary = {
             "frames": t,
             "size": [w, h],
@@ -86,14 +83,7 @@ def run(out_dir, *, backend="auto", overwrite=False, progress=True) -> Path:
             "side_by_side": "input with the hole (magenta) | result | provenance",
         }
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        io.replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

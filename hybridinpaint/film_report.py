@@ -183,13 +183,7 @@ def restore_dir(scans, out, *, sensitivity=1.0, report=False, backend="auto", pr
         (tmp / "fixes.json").write_text(json.dumps(doc, indent=1))
         if report:
             (tmp / "report.html").write_text(report_html(frames, res.frames, res.mask, fixes, [f.name for f in files]))
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
+        io.replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

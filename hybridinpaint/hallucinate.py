@@ -201,12 +201,8 @@ _NET_MAX_SIDE = 640
 def _net_guide(guide, hole, weights):
     from hybridinpaint import net
 
-    ys, xs = np.nonzero(hole)
-    h, w = hole.shape
-    margin = 32
-    y0, y1 = max(0, ys.min() - margin), min(h, ys.max() + margin + 1)
-    x0, x1 = max(0, xs.min() - margin), min(w, xs.max() + margin + 1)
-    crop, hc = guide[y0:y1, x0:x1], hole[y0:y1, x0:x1]
+    by, bx = context_box(hole, margin=0.0, least=32)
+    crop, hc = guide[by, bx], hole[by, bx]
     alt = classical(np.where(hc[..., None], 0.0, crop).astype(np.float32), hc, "telea")
     ch, cw = hc.shape
     scale = min(1.0, _NET_MAX_SIDE / max(ch, cw))
@@ -221,5 +217,5 @@ def _net_guide(guide, hole, weights):
     else:
         refined = net.refine(crop, alt, hc, weights=weights)
     out = guide.copy()
-    out[y0:y1, x0:x1] = np.where(hc[..., None], refined, crop)
+    out[by, bx] = np.where(hc[..., None], refined, crop)
     return out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-__all__ = ["list_frames", "read_frame", "read_sequence", "write_frame", "FRAME_SUFFIXES"]
+__all__ = ["list_frames", "read_frame", "read_sequence", "write_frame", "replace_dir", "FRAME_SUFFIXES"]
 
 FRAME_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
@@ -85,3 +86,20 @@ def write_frame(path, img: np.ndarray) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def replace_dir(tmp, out) -> None:
+    """Move the finished folder ``tmp`` to ``out``, replacing an earlier ``out`` whole.
+
+    The old folder is moved aside first and deleted last, so ``out`` is at
+    every moment either the old output or the new one, never a mix.
+    """
+    tmp, out = Path(tmp), Path(out)
+    if not out.exists():
+        tmp.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
