@@ -148,25 +148,25 @@ def _compensated(grey: np.ndarray, backend: str):
     skip_f, skip_b = flowmod.upscale(skip_f, (h, w)), flowmod.upscale(skip_b, (h, w))
     prev = np.zeros_like(grey)
     nxt = np.zeros_like(grey)
+    next_inside = np.zeros(grey.shape, bool)  # where frame k's flow to k+1 stays in the frame
     ok = np.zeros(grey.shape, bool)
     for k in range(t - 1):
         # Frame k+1 sees frame k through bwd[k]; frame k sees k+1 through fwd[k].
         prev[k + 1], _ = warp_backward(grey[k], bwd[k], backend=backend)
-        nxt[k], _ = warp_backward(grey[k + 1], fwd[k], backend=backend)
+        nxt[k], next_inside[k] = warp_backward(grey[k + 1], fwd[k], backend=backend)
     for k in range(1, t - 1):
         trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, _FB_ABS, 0.1)
         there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
-        _, valid_next = warp_backward(grey[k], fwd[k], backend=backend)
-        ok[k] = (there > 0.5) & valid & valid_next
+        ok[k] = (there > 0.5) & valid & next_inside[k]
     return prev, nxt, ok
 
 
 def _skip_flows(g8):
     """Flows between frames two apart: ``f[k]`` maps k -> k+2, ``b[k]`` maps k+2 -> k."""
-    calc = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    calc = flowmod._estimator("dis")
     t = g8.shape[0]
-    f = np.stack([calc.calc(g8[k], g8[k + 2], None) for k in range(t - 2)]).astype(np.float32)
-    b = np.stack([calc.calc(g8[k + 2], g8[k], None) for k in range(t - 2)]).astype(np.float32)
+    f = np.stack([calc(g8[k], g8[k + 2]) for k in range(t - 2)]).astype(np.float32)
+    b = np.stack([calc(g8[k + 2], g8[k]) for k in range(t - 2)]).astype(np.float32)
     return f, b
 
 

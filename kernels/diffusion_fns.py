@@ -91,18 +91,21 @@ def restrict_px(k, ys, xs, field, weights, rhs, unknown, rhs_c, field_c):
 
 
 @body
-def bilinear(image, sy, sx, c):
-    """``image[sy, sx, c]`` by bilinear interpolation, clamped to the frame."""
-    h = image.shape[0]
-    w = image.shape[1]
+def bilinear_corners(sy, sx, h, w):
+    """The 2x2 footprint of ``(sy, sx)`` clamped to an ``h`` x ``w`` frame: ``y0, x0, y1, x1, fy, fx``."""
     sx = min(max(sx, np.float32(0.0)), np.float32(w - 1))
     sy = min(max(sy, np.float32(0.0)), np.float32(h - 1))
-    x0 = int(sx)
+    x0 = int(sx)  # sx >= 0 here: truncation is floor
     y0 = int(sy)
     x1 = min(x0 + 1, w - 1)
     y1 = min(y0 + 1, h - 1)
-    fx = sx - np.float32(x0)
-    fy = sy - np.float32(y0)
+    return y0, x0, y1, x1, sy - np.float32(y0), sx - np.float32(x0)
+
+
+@body
+def bilinear(image, sy, sx, c):
+    """``image[sy, sx, c]`` by bilinear interpolation, clamped to the frame."""
+    y0, x0, y1, x1, fy, fx = bilinear_corners(sy, sx, image.shape[0], image.shape[1])
     top = (np.float32(1.0) - fx) * image[y0, x0, c] + fx * image[y0, x1, c]
     bot = (np.float32(1.0) - fx) * image[y1, x0, c] + fx * image[y1, x1, c]
     return (np.float32(1.0) - fy) * top + fy * bot

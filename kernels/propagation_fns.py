@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ._accelerate import body
+from .diffusion_fns import bilinear_corners
 
 
 @body
@@ -38,12 +39,7 @@ def chain_px(i, start, ys, xs, t, u, kf, step_flows, check_flows, index, frame, 
     qy = np.float32(y) + sy
     zero = np.float32(0.0)
     if qx >= zero and qy >= zero and qx <= np.float32(w - 1) and qy <= np.float32(h - 1):
-        x0 = int(qx)  # qx >= 0: truncation is floor
-        y0 = int(qy)
-        x1 = min(x0 + 1, w - 1)
-        y1 = min(y0 + 1, h - 1)
-        fx = qx - np.float32(x0)
-        fy = qy - np.float32(y0)
+        y0, x0, y1, x1, fy, fx = bilinear_corners(qy, qx, h, w)
         one = np.float32(1.0)
         w00 = (one - fx) * (one - fy)
         w01 = fx * (one - fy)
@@ -91,14 +87,7 @@ def sample_known_px(k, fr, px, py, images, known, out, ok):
     h = images.shape[1]
     w = images.shape[2]
     f = fr[k]
-    sx = min(max(px[k], np.float32(0.0)), np.float32(w - 1))
-    sy = min(max(py[k], np.float32(0.0)), np.float32(h - 1))
-    x0 = int(sx)
-    y0 = int(sy)
-    x1 = min(x0 + 1, w - 1)
-    y1 = min(y0 + 1, h - 1)
-    fx = sx - np.float32(x0)
-    fy = sy - np.float32(y0)
+    y0, x0, y1, x1, fy, fx = bilinear_corners(py[k], px[k], h, w)
     one = np.float32(1.0)
     w00 = (one - fy) * (one - fx) * np.float32(known[f, y0, x0])
     w01 = (one - fy) * fx * np.float32(known[f, y0, x1])
