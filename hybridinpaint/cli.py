@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     demo.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
     rs = sub.add_parser("restore", help="detect and repair dust, dirt and scratches in a scanned film sequence")
-    rs.add_argument("scans", help="folder of scanned frames (PNG/TIFF, 8/16-bit, grey or RGB)")
+    rs.add_argument("scans", help="folder of scanned frames (PNG/TIFF, 8/16-bit; DPX with the dpx extra; grey or RGB)")
     rs.add_argument("-o", "--out", required=True, help="output folder (frames/, provenance/, fixes.json)")
     rs.add_argument("--report", action="store_true", help="also write a self-contained report.html")
     rs.add_argument("--sensitivity", type=float, default=1.0, help="above 1 finds fainter defects")

@@ -158,7 +158,7 @@ def restore_dir(scans, out, *, sensitivity=1.0, report=False, backend="auto", pr
     try:
         prov_img = visualize.provenance(res)  # a Restoration has .frames and .provenance
         for k, f in enumerate(files):
-            io.write_frame(tmp / "frames" / f.name, res.frames[k])
+            io.write_frame(tmp / "frames" / f.name, res.frames[k], like=f)
             io.write_frame(tmp / "provenance" / (f.stem + ".png"), prov_img[k])
             if progress:
                 _progress(k + 1, len(files), "writing")
@@ -225,7 +225,7 @@ def revert_dir(out, ids, original) -> list[int]:
             ys, xs = _pixels(f["runs"])
             img[ys, xs] = scan[ys, xs]
             f["reverted"] = True
-        io.write_frame(target, img)
+        io.write_frame(target, img, like=original / name)
     tmp = out / ".fixes.json.tmp"
     tmp.write_text(json.dumps(doc, indent=1))
     os.replace(tmp, out / "fixes.json")

@@ -1,4 +1,10 @@
-"""Frame sequences on disk: PNG, JPEG and TIFF (8/16-bit, grey or RGB), written atomically."""
+"""Frame sequences on disk: PNG, JPEG, TIFF and DPX (8/10/12/16-bit, grey or RGB), written atomically.
+
+DPX goes through OpenImageIO's Python package where it is installed (the
+``dpx`` extra: ``pip install "hybridinpaint[dpx]"``); 10- and 12-bit DPX
+samples are read as uint16 scaled to the full 16-bit range and written back
+at the bit depth and with the header of the scan they came from.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import numpy as np
 
 __all__ = ["list_frames", "read_frame", "read_sequence", "write_frame", "replace_dir", "FRAME_SUFFIXES"]
 
-FRAME_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+FRAME_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx")
 
 
 def list_frames(folder) -> list[Path]:
@@ -26,10 +32,71 @@ def list_frames(folder) -> list[Path]:
     return files
 
 
+def _oiio(path):
+    try:
+        import OpenImageIO
+    except ImportError:
+        raise ImportError(
+            f"{path}: DPX files need OpenImageIO's Python package; install it with "
+            '`pip install "hybridinpaint[dpx]"` (or `pip install openimageio`)'
+        ) from None
+    return OpenImageIO
+
+
+def _read_dpx(path: Path) -> np.ndarray:
+    oiio = _oiio(path)
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise ValueError(f"cannot read DPX file {path}: {oiio.geterror()}")
+    try:
+        spec = inp.spec()
+        fmt = oiio.UINT8 if spec.format == oiio.UINT8 else oiio.UINT16
+        img = inp.read_image(fmt)
+    finally:
+        inp.close()
+    if img is None:
+        raise ValueError(f"cannot read DPX file {path}: {oiio.geterror()}")
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    return np.ascontiguousarray(img)
+
+
+def _write_dpx(tmp: str, img: np.ndarray, like) -> None:
+    oiio = _oiio(tmp)
+    h, w = img.shape[:2]
+    c = 1 if img.ndim == 2 else img.shape[2]
+    fmt = oiio.UINT8 if img.dtype == np.uint8 else oiio.UINT16
+    spec = None
+    if like is not None and Path(like).suffix.lower() == ".dpx":
+        inp = oiio.ImageInput.open(str(like))
+        if inp is not None:
+            spec = oiio.ImageSpec(inp.spec())  # keep the scan's header: bit depth, timecode, film fields
+            inp.close()
+    if spec is None or (spec.width, spec.height, spec.nchannels) != (w, h, c):
+        spec = oiio.ImageSpec(w, h, c, fmt)
+    spec.set_format(fmt)
+    out = oiio.ImageOutput.create(tmp)
+    if out is None or not out.open(tmp, spec):
+        raise OSError(f"OpenImageIO could not write {tmp}: {oiio.geterror()}")
+    try:
+        if not out.write_image(np.ascontiguousarray(img)):
+            raise OSError(f"OpenImageIO could not write {tmp}: {out.geterror()}")
+    finally:
+        out.close()
+
+
 def read_frame(path) -> np.ndarray:
-    """One image as ``(H, W)`` grey or ``(H, W, 3)`` RGB, uint8 or uint16 as stored."""
+    """One image as ``(H, W)`` grey or ``(H, W, 3)`` RGB, uint8 or uint16 as stored.
+
+    10- and 12-bit DPX samples come back as uint16 over the full 16-bit range.
+    """
     path = Path(path)
-    if path.suffix.lower() in (".tif", ".tiff"):
+    if path.suffix.lower() == ".dpx":
+        img = _read_dpx(path)
+    elif path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
         try:
@@ -65,14 +132,20 @@ def read_sequence(folder) -> tuple[np.ndarray, list[Path]]:
     return out, files
 
 
-def write_frame(path, img: np.ndarray) -> None:
-    """Write ``img`` (RGB or grey, uint8/uint16) to ``path``, completely or not at all."""
+def write_frame(path, img: np.ndarray, *, like=None) -> None:
+    """Write ``img`` (RGB or grey, uint8/uint16) to ``path``, completely or not at all.
+
+    ``like``: for DPX, the scan whose header (bit depth included) the new
+    file keeps.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        if path.suffix.lower() in (".tif", ".tiff"):
+        if path.suffix.lower() == ".dpx":
+            _write_dpx(tmp, img, like)
+        elif path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
 
             tifffile.imwrite(tmp, img, photometric="rgb" if img.ndim == 3 else "minisblack")

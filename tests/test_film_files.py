@@ -73,6 +73,52 @@ def test_sixteen_bit_tiff_scans(tmp_path):
     assert got.dtype == np.uint16 and got.shape == dirty.shape[1:] + (3,)
 
 
+def _write_dpx(path, img, bits):
+    oiio = pytest.importorskip("OpenImageIO", reason="DPX needs the optional openimageio package")
+    spec = oiio.ImageSpec(img.shape[1], img.shape[0], img.shape[2], oiio.UINT16)
+    spec.attribute("oiio:BitsPerSample", bits)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(img)
+    out.close()
+
+
+def test_ten_bit_dpx_scans_keep_their_depth_and_header(tmp_path):
+    oiio = pytest.importorskip("OpenImageIO", reason="DPX needs the optional openimageio package")
+    clean = textured_pan(t=4)
+    dirty, truth = add_blotches(clean)
+    folder = tmp_path / "dpx"
+    folder.mkdir()
+    ten = np.repeat(dirty[..., None], 3, -1).astype(np.uint16) * 4  # 10-bit code values
+    for k, f in enumerate(ten):
+        _write_dpx(folder / f"s{k}.dpx", (f << 6) | (f >> 4), 10)  # OpenImageIO takes full-range uint16
+    scans, _ = io.read_sequence(folder)
+    assert scans.dtype == np.uint16
+    # OpenImageIO scales 10-bit codes to 16 bits by bit replication.
+    np.testing.assert_array_equal(scans >> 6, ten)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    out = tmp_path / "out"
+    assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu"]) == 0
+    inp = oiio.ImageInput.open(str(out / "frames" / "s1.dpx"))
+    assert inp.spec().get_int_attribute("oiio:BitsPerSample") == 10
+    inp.close()
+    restored, _ = io.read_sequence(out / "frames")
+    doc = json.loads((out / "fixes.json").read_text())
+    changed = np.zeros(restored.shape[:3], bool)
+    for f in doc["fixes"]:
+        for y, x0, x1 in f["runs"]:
+            changed[f["frame"], y, x0:x1] = True
+    assert changed.any()
+    np.testing.assert_array_equal(restored[~changed], scans[~changed])
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_dpx_without_openimageio_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "OpenImageIO", None)  # as if not installed
+    (tmp_path / "a.dpx").write_bytes(b"SDPX")
+    with pytest.raises(ImportError, match=r"hybridinpaint\[dpx\]"):
+        io.read_frame(tmp_path / "a.dpx")
+
+
 def test_bad_inputs_give_clear_errors(scans, tmp_path, capsys):
     folder, _, _ = scans
     assert cli.main(["restore", str(folder), "-o", str(folder)]) == 1
