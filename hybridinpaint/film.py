@@ -5,10 +5,13 @@ warped onto it along optical flow (the project's flow and warp kernels),
 and a pixel is a blotch candidate when it differs from *both* in the *same
 direction* (the spike detection index, SDI [1]_) and lies outside the range
 of the six neighbouring values by a margin (rank-ordered differences, ROD
-[2]_). Where the flow fails its forward-backward check (occlusion, fast
-motion) a neighbour is not trusted and nothing is flagged from it. Strong
-detections seed a hysteresis region grown over weaker ones, then a one-pixel
-ring takes in the blotch's soft edge. Line scratches are thin, nearly
+[2]_). A neighbour is trusted where the flows between t-1 and t+1 pass
+their forward-backward check, or where the two warped neighbours agree with
+each other far better than with the frame (dirt is in one frame only; fast
+motion, occlusion and moving texture make all three disagree). Strong
+detections seed a hysteresis region grown over weaker ones, a one-pixel
+ring takes in the blotch's soft edge, and a region is kept only where,
+summed over it, the neighbours agree. Line scratches are thin, nearly
 vertical lines brighter or darker than both sides; they are found in each
 frame's column profile of horizontal detail and kept when they persist over
 frames [3]_.
@@ -56,6 +59,20 @@ _HI_FLOOR = 0.10
 _LOCAL_K = 4.0
 _SMALL = 12
 _SMALL_GAIN = 3.0
+# Both warped neighbours agreeing with each other far better than with the
+# frame is what dirt looks like; moving texture and failed compensation
+# disagree with everything. Pixels where they agree within _AGREE of the
+# spike are trusted even where the t-1 <-> t+1 flows fail their check (fast
+# pans), and a region is dropped when its neighbours' disagreement, summed
+# over the region, exceeds _AGREE_REGION of its summed spike.
+_AGREE = 0.25
+_AGREE_REGION = 0.4
+# Fainter seeds (half the sigmas, a lower floor) are kept where the
+# neighbours agree within _AGREE_FAINT: semi-transparent dirt and dirt on a
+# background of its own shade.
+_FAINT_SIGMA = 4.0
+_FAINT_FLOOR = 0.03
+_AGREE_FAINT = 0.1
 
 
 @dataclass
@@ -197,12 +214,12 @@ def _local_level(diff):
     return cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _hysteresis(score, lo, hi):
+def _hysteresis(score, lo, hi, small=_SMALL):
     """Regions above ``lo`` holding a pixel above ``hi`` (per-pixel maps allowed).
 
     Small regions need stronger evidence: texture that changes between
     frames (grass in wind, fur) makes isolated spikes of a few pixels, while
-    dust and dirt are solid spots, so a region under ``_SMALL`` pixels must
+    dust and dirt are solid spots, so a region under ``small`` pixels must
     peak above ``_SMALL_GAIN`` times ``hi``.
     """
     weak = score > lo
@@ -213,11 +230,31 @@ def _hysteresis(score, lo, hi):
     ratio = np.asarray(ndimage.maximum(score / np.maximum(hi, 1e-6), lab, idx))
     area = np.asarray(ndimage.sum(weak, lab, idx))
     keep = np.zeros(n + 1, bool)
-    keep[1:] = (ratio > 1.0) & ((area >= _SMALL) | (ratio > _SMALL_GAIN))
+    keep[1:] = (ratio > 1.0) & ((area >= small) | (ratio > _SMALL_GAIN))
     return keep[lab]
 
 
-def _blotches(grey, backend, sensitivity):
+def _neighbours_agree(mask, apart, spike, limit):
+    """The regions of ``mask`` whose warped neighbours disagree by less than ``limit`` of the spike (summed)."""
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    if n == 0:
+        return mask
+    idx = np.arange(1, n + 1)
+    ratio = np.asarray(ndimage.sum(apart, lab, idx)) / np.maximum(np.asarray(ndimage.sum(spike, lab, idx)), 1e-6)
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = ratio < limit
+    return keep[lab]
+
+
+def _at_least(mask, min_area):
+    """The connected regions of ``mask`` of at least ``min_area`` pixels."""
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    keep = np.bincount(lab.ravel(), minlength=n + 1) >= min_area
+    keep[0] = False
+    return keep[lab]
+
+
+def _blotches(grey, backend, sensitivity, min_area):
     t = grey.shape[0]
     mask = np.zeros(grey.shape, bool)
     score = np.zeros(grey.shape, np.float32)
@@ -225,6 +262,9 @@ def _blotches(grey, backend, sensitivity):
         return mask, score
     prev, nxt, ok = _compensated(grey, backend)
     for k in range(1, t - 1):
+        apart = np.abs(prev[k] - nxt[k])
+        spike = np.minimum(np.abs(grey[k] - prev[k]), np.abs(grey[k] - nxt[k]))
+        ok[k] |= apart < _AGREE * spike
         sdi, rod = _blotch_scores(grey[k], prev[k], nxt[k], ok[k])
         sigma = _noise_sigma((grey[k] - prev[k])[ok[k]]) if ok[k].any() else 0.01
         # Both detectors must agree: SDI is fooled by noise, ROD by texture.
@@ -232,13 +272,16 @@ def _blotches(grey, backend, sensitivity):
         # Textured, noisy or badly compensated areas (grass, fur) differ from
         # their neighbours everywhere: the threshold follows the local level
         # of such differences, a robust (median) one, at a quarter of the size.
-        local = _local_level(np.minimum(np.abs(grey[k] - prev[k]), np.abs(grey[k] - nxt[k])) * ok[k])
+        local = _local_level(spike * ok[k])
         hi = np.maximum(max(_HI_SIGMA * sigma, _HI_FLOOR), _LOCAL_K * local) / sensitivity
-        lo = 0.4 * hi
-        seeds = _hysteresis(combined, lo, hi)
+        seeds = _hysteresis(combined, 0.4 * hi, hi)
+        faint = np.maximum(max(_FAINT_SIGMA * sigma, _FAINT_FLOOR), 0.5 * _LOCAL_K * local) / sensitivity
+        candidates = _hysteresis(combined, 0.4 * faint, faint)
+        seeds |= _neighbours_agree(candidates, apart, spike, _AGREE_FAINT)
         # The soft edge: one pixel around, where the frame still differs from both neighbours.
-        ring = ndimage.binary_dilation(seeds, iterations=1) & (sdi > 0.25 * lo)
-        mask[k] = seeds | ring
+        ring = ndimage.binary_dilation(seeds, iterations=1) & (sdi > 0.1 * hi)
+        found = _neighbours_agree(seeds | ring, apart, spike, _AGREE_REGION)
+        mask[k] = _at_least(found, min_area)
         score[k] = combined
     return mask, score
 
@@ -284,7 +327,7 @@ def _scratches(grey, sensitivity, max_width=5, min_frames=3):
     return mask, score
 
 
-def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, backend="auto") -> Defects:
+def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto") -> Defects:
     """Find dust, dirt and line scratches in a film scan.
 
     Parameters
@@ -295,6 +338,10 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, backend="auto") -> D
         Above 1 finds fainter defects (and more false ones); thresholds are
         divided by it. Thresholds follow each frame's measured noise.
     kinds : tuple of {"blotch", "scratch"}, keyword-only
+    min_area : int, keyword-only
+        Blotches of fewer pixels are not reported (grain and moving texture
+        make isolated spikes of a few pixels; raise it for high-resolution
+        scans).
     backend : {"auto", "cpu", "cuda"}, keyword-only
 
     Returns
@@ -315,6 +362,8 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, backend="auto") -> D
     _, work, _ = _arrays.frames_float(frames)
     if not isinstance(sensitivity, (int, float, np.floating)) or not np.isfinite(sensitivity) or sensitivity <= 0:
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
+    if isinstance(min_area, bool) or not isinstance(min_area, (int, np.integer)) or min_area < 1:
+        raise ValueError(f"min_area must be a positive integer, got {min_area!r}")
     kinds = tuple(kinds)
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"kinds must be a non-empty subset of {KINDS!r}, got {kinds!r}")
@@ -333,7 +382,7 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, backend="auto") -> D
         labels[m] = 2
         scores = np.maximum(scores, np.where(m, s, 0))
     if "blotch" in kinds:
-        m, s = _blotches(grey, target, sensitivity)
+        m, s = _blotches(grey, target, sensitivity, min_area)
         labels[m & (labels == 0)] = 1
         scores = np.where(m & (labels == 1), s, scores)
     mask = labels > 0

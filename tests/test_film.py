@@ -91,7 +91,33 @@ def test_colour_and_16_bit_scans():
     np.testing.assert_array_equal(res.frames[~found.mask], rgb16[~found.mask])
 
 
+def test_faster_pan_and_faint_blotches():
+    # 6 px per frame: the t-1 <-> t+1 flows span 12 px of an 80 px frame.
+    clean = textured_pan(t=7, speed=6, seed=3)
+    dirty, truth = add_blotches(clean, seed=4)
+    faint = clean.copy()
+    faint[truth] = np.clip(clean[truth].astype(int) + 30, 0, 255)  # 12% of full scale
+    lab, n = ndimage.label(truth)
+    for frames, share in ((dirty, 0.85), (faint, 0.6)):
+        found = film.detect_defects(frames, kinds=("blotch",), backend="cpu")
+        hit = sum(found.mask[lab == i].mean() >= 0.5 for i in range(1, n + 1))
+        assert hit / n >= share
+        assert (found.mask & ~ndimage.binary_dilation(truth, iterations=2)).sum() < 0.002 * truth.size
+
+
+def test_min_area_drops_smaller_regions():
+    dirty, truth = add_blotches(textured_pan())
+    smallest = min(np.bincount(ndimage.label(truth)[0].ravel())[1:])
+    assert film.detect_defects(dirty, kinds=("blotch",), backend="cpu").mask.any()
+    assert not film.detect_defects(dirty, kinds=("blotch",), min_area=4 * smallest, backend="cpu").mask.any() or (
+        min(r.area for r in film.detect_defects(dirty, kinds=("blotch",), min_area=4 * smallest, backend="cpu").records)
+        >= 4 * smallest
+    )
+
+
 def test_bad_input():
+    with pytest.raises(ValueError, match="min_area"):
+        film.detect_defects(np.zeros((3, 16, 16), np.uint8), min_area=0, backend="cpu")
     with pytest.raises(ValueError, match="at least 3"):
         film.detect_defects(np.zeros((1, 16, 16), np.uint8), backend="cpu")
     with pytest.raises(ValueError, match="sensitivity"):
