@@ -38,10 +38,28 @@ _SUBMODULES = {
     "net",
     "train",
     "film",
+    "io",
+    "media",
+    "stream",
 }
-_FUNCTIONS = {"inpaint": ".pipeline", "InpaintResult": ".pipeline", "Provenance": ".pipeline"}
+_FUNCTIONS = {
+    "inpaint": ".pipeline",
+    "InpaintResult": ".pipeline",
+    "Provenance": ".pipeline",
+    "inpaint_file": ".stream",
+    "inpaint_chunks": ".stream",
+}
 
-__all__ = ["inpaint", "InpaintResult", "Provenance", "kernels", "visualize", "__version__"]
+__all__ = [
+    "inpaint",
+    "inpaint_file",
+    "inpaint_chunks",
+    "InpaintResult",
+    "Provenance",
+    "kernels",
+    "visualize",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -1,0 +1,558 @@
+"""Long videos in overlapping chunks: bounded memory, resumable runs, Dask clusters.
+
+A video is cut into chunks of ``chunk`` frames that overlap by ``overlap``
+frames. Each chunk is an independent :func:`hybridinpaint.inpaint` call (its
+own flows, its own key frames), so chunks can run anywhere: in this process,
+or as tasks on a Dask cluster. Results are joined in order: over an overlap
+the fills of the two chunks are cross-faded (the later chunk's weight rising
+from 1/(overlap+1) to overlap/(overlap+1)), so no seam shows in time; pixels
+outside the mask are never blended and stay bit-identical.
+
+Memory holds one chunk being read, the chunks in flight, and one overlap:
+it does not grow with the video's length.
+
+:func:`inpaint_file` writes each finished chunk's frames atomically and then
+records the chunk in a manifest in the output (``hybridinpaint-run.json``)
+together with the overlap the next chunk will blend with; a re-run on the
+same output skips the recorded chunks and produces the same files as an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["inpaint_chunks", "inpaint_file", "FrameResult", "plan_chunks", "MANIFEST"]
+
+MANIFEST = "hybridinpaint-run.json"
+SCHEMA = "hybridinpaint.inpaint-run"
+VERSION = 1
+_TAIL = ".hybridinpaint-overlap-{}.npz"
+
+
+@dataclass
+class FrameResult:
+    """One finished frame: the filled image and where its pixels came from.
+
+    ``method`` (H, W) uint8 codes as :data:`hybridinpaint.pipeline.METHOD_NAMES`;
+    ``source_frame`` (H, W) int32 global frame index; ``confidence`` (H, W) float32.
+    """
+
+    index: int
+    frame: np.ndarray
+    method: np.ndarray
+    source_frame: np.ndarray
+    confidence: np.ndarray
+
+
+def plan_chunks(count: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each chunk; consecutive chunks share ``overlap`` frames."""
+    if count <= chunk:
+        return [(0, count)]
+    stride = chunk - overlap
+    out = []
+    start = 0
+    while True:
+        stop = min(start + chunk, count)
+        out.append((start, stop))
+        if stop == count:
+            return out
+        start += stride
+
+
+def _check_chunking(chunk, overlap):
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 2:
+        raise ValueError(f"chunk must be an integer >= 2 (frames per chunk), got {chunk!r}")
+    if isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer)) or overlap < 0:
+        raise ValueError(f"overlap must be a non-negative integer, got {overlap!r}")
+    if 2 * overlap >= chunk:
+        raise ValueError(f"overlap must be less than half of chunk ({chunk}), got {overlap}")
+
+
+def fill_chunk(frames: np.ndarray, masks: np.ndarray, start: int, options: dict) -> dict:
+    """Inpaint one chunk; the task a worker runs. Returns frames and per-pixel provenance (global frame indices)."""
+    from hybridinpaint import pipeline
+
+    t, h, w = masks.shape
+    if not masks.any():
+        return {
+            "frames": frames,
+            "method": np.zeros((t, h, w), np.uint8),
+            "source_frame": np.broadcast_to(np.arange(start, start + t, dtype=np.int32)[:, None, None], (t, h, w)),
+            "confidence": np.ones((t, h, w), np.float32),
+            "hole": masks,
+        }
+    res = pipeline.inpaint(frames, masks, return_result=True, **options)
+    return {
+        "frames": res.frames,
+        "method": res.provenance.method,
+        "source_frame": res.provenance.source_frame + np.int32(start),
+        "confidence": res.provenance.confidence,
+        "hole": res.masks if res.masks is not None else masks,
+    }
+
+
+class _Joiner:
+    """Cross-fades consecutive chunk results over their overlap and yields finished frames in order."""
+
+    def __init__(self, overlap: int, tail: dict | None = None):
+        self.overlap = overlap
+        self.tail = tail  # the previous chunk's last `overlap` frames, with "start"
+
+    def add(self, start: int, stop: int, result: dict, last: bool) -> Iterator[FrameResult]:
+        n = stop - start
+        head = 0
+        if self.tail is not None:
+            head = self.overlap
+            for o in range(self.overlap):
+                yield self._blend(o, result)
+        end = n if last else n - self.overlap
+        for j in range(head, end):
+            yield FrameResult(
+                start + j,
+                result["frames"][j],
+                result["method"][j],
+                result["source_frame"][j],
+                result["confidence"][j],
+            )
+        if last:
+            self.tail = None
+        else:
+            keys = ("frames", "method", "source_frame", "confidence", "hole")
+            self.tail = {k: np.array(result[k][end:]) for k in keys}
+            self.tail["start"] = start + end
+
+    def _blend(self, o: int, result: dict) -> FrameResult:
+        tail = self.tail
+        w = (o + 1) / (self.overlap + 1)
+        a, b = tail["frames"][o], result["frames"][o]
+        hole = tail["hole"][o] | result["hole"][o]
+        out = b.copy()
+        mixed = (1 - w) * a[hole].astype(np.float64) + w * b[hole].astype(np.float64)
+        if np.issubdtype(out.dtype, np.integer):
+            mixed = np.clip(np.rint(mixed), 0, np.iinfo(out.dtype).max)
+        out[hole] = mixed.astype(out.dtype)
+        near = result if w >= 0.5 else tail
+        return FrameResult(tail["start"] + o, out, near["method"][o], near["source_frame"][o], near["confidence"][o])
+
+
+def _chunks(frames: Iterator, masks, plan, first: int):
+    """``(index, start, stop, frames, masks)`` for chunks ``first``... read from iterators starting at plan[first]."""
+    if first >= len(plan):
+        return
+    buf_f, buf_m = deque(), deque()
+    pos = plan[first][0]
+    for i in range(first, len(plan)):
+        start, stop = plan[i]
+        while buf_f and pos - len(buf_f) < start:  # drop frames before this chunk
+            buf_f.popleft()
+            buf_m.popleft()
+        while pos < stop:
+            f = next(frames, None)
+            if f is None:
+                raise ValueError(f"the input ended after {pos} frames")
+            buf_f.append(f)
+            buf_m.append(masks if isinstance(masks, np.ndarray) else next(masks))
+            pos += 1
+        yield i, start, stop, np.stack(buf_f), np.stack(buf_m)
+
+
+def _ordered(tasks, options, client=None, in_flight=2):
+    """Run ``fill_chunk`` on each task; yield ``(i, start, stop, result)`` in task order."""
+    if client is None:
+        for i, start, stop, f, m in tasks:
+            yield i, start, stop, fill_chunk(f, m, start, options)
+        return
+    pending = deque()
+    for i, start, stop, f, m in tasks:
+        pending.append((i, start, stop, client.submit(fill_chunk, f, m, start, options, pure=False)))
+        if len(pending) >= in_flight:
+            i0, s0, e0, fut = pending.popleft()
+            yield i0, s0, e0, fut.result()
+    while pending:
+        i0, s0, e0, fut = pending.popleft()
+        yield i0, s0, e0, fut.result()
+
+
+def _inpaint_options(options: dict) -> dict:
+    opts = dict(options)
+    for bad in ("return_result", "progress"):
+        if bad in opts:
+            raise TypeError(f"{bad} is not an option of chunked inpainting")
+    return opts
+
+
+def inpaint_chunks(frames: Iterable, masks, *, chunk=32, overlap=8, **options) -> Iterator[FrameResult]:
+    """Inpaint a stream of frames in overlapping chunks; yield finished frames in order.
+
+    Parameters
+    ----------
+    frames : iterable of ndarray (H, W) or (H, W, C)
+        Any iterable, e.g. a generator reading frames from disk; at most one
+        chunk is held in memory.
+    masks : ndarray (H, W) or iterable of ndarray (H, W)
+        One mask for every frame, or one per frame (True where missing).
+    chunk, overlap : int, keyword-only
+        Frames per chunk and frames shared by consecutive chunks (cross-faded
+        in the holes); ``overlap < chunk / 2``.
+    **options
+        Passed to :func:`hybridinpaint.inpaint` (``backend``,
+        ``hallucinate``, ``mask_dilation`` ...).
+
+    Yields
+    ------
+    FrameResult
+
+    Examples
+    --------
+    >>> import numpy as np, hybridinpaint
+    >>> rng = np.random.default_rng(0)
+    >>> scene = rng.random((24, 60, 3)).astype(np.float32)
+    >>> video = (scene[:, t : t + 40] for t in range(12))  # a generator: frames arrive one by one
+    >>> hole = np.zeros((24, 40), bool); hole[8:14, 15:22] = True
+    >>> out = [r.frame for r in hybridinpaint.inpaint_chunks(video, hole, chunk=6, overlap=2, backend="cpu")]
+    >>> len(out), out[0].shape
+    (12, (24, 40, 3))
+    """
+    _check_chunking(chunk, overlap)
+    options = _inpaint_options(options)
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    masks = np.asarray(masks, bool) if isinstance(masks, np.ndarray) else iter(masks)
+    joiner = _Joiner(overlap)
+    buffered = _lookahead(first, frames)
+    # The length is unknown: plan as if endless, and end where the input does.
+    pending = None
+    for item in _endless_chunks(buffered, masks, chunk, overlap):
+        if pending is not None:
+            i, start, stop, f, m = pending
+            yield from joiner.add(start, stop, fill_chunk(f, m, start, options), last=False)
+        pending = item
+    if pending is not None:
+        i, start, stop, f, m = pending
+        yield from joiner.add(start, stop, fill_chunk(f, m, start, options), last=True)
+
+
+def _lookahead(first, rest):
+    yield first
+    yield from rest
+
+
+def _endless_chunks(frames, masks, chunk, overlap):
+    """Chunks of an iterator of unknown length; the last one may be shorter."""
+    buf_f, buf_m = [], []
+    start = 0
+    for f in frames:
+        buf_f.append(f)
+        buf_m.append(masks if isinstance(masks, np.ndarray) else next(masks))
+        if len(buf_f) == chunk:
+            yield 0, start, start + chunk, np.stack(buf_f), np.stack(buf_m)
+            buf_f, buf_m = buf_f[chunk - overlap :], buf_m[chunk - overlap :]
+            start += chunk - overlap
+    if len(buf_f) > overlap or start == 0:
+        yield 0, start, start + len(buf_f), np.stack(buf_f), np.stack(buf_m)
+    # A last chunk holding only the overlap adds nothing: the previous chunk
+    # already covers it, so that chunk becomes the last (see inpaint_chunks).
+
+
+# ------------------------------------------------------------------ files
+
+
+def _fingerprint(path: Path) -> dict:
+    path = path.resolve()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file())
+        h = hashlib.sha256("\n".join(f"{p.name}:{p.stat().st_size}" for p in files).encode()).hexdigest()[:16]
+    else:
+        h = hashlib.sha256(f"{path.name}:{path.stat().st_size}".encode()).hexdigest()[:16]
+    return {"path": str(path), "listing": h}
+
+
+def _write_json(path: Path, doc: dict):
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    os.replace(tmp, path)
+
+
+def _save_tail(path: Path, tail: dict):
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, **tail)
+    os.replace(tmp, path)
+
+
+def _load_manifest(work: Path, expect: dict) -> int:
+    """Chunks already done in ``work`` for the run described by ``expect``; 0 for a new run."""
+    path = work / MANIFEST
+    if not path.exists():
+        return 0
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is corrupt ({exc}); delete it (or the output) to start again") from exc
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ValueError(f"{path} is not a hybridinpaint run manifest; refusing to write into {work}")
+    if doc.get("version") != VERSION:
+        raise ValueError(f"{path} has version {doc.get('version')!r}, this hybridinpaint writes {VERSION}")
+    differ = [k for k in expect if doc.get(k) != expect[k]]
+    if differ:
+        raise ValueError(
+            f"{work} holds a run with a different {', '.join(differ)}; use another output, or --overwrite to start "
+            "again"
+        )
+    done = doc.get("done")
+    if not isinstance(done, int) or not 0 <= done <= len(doc["plan"]):
+        raise ValueError(f"{path} is corrupt (done = {done!r})")
+    if done and done < len(doc["plan"]) and not (work / _TAIL.format(done - 1)).is_file():
+        raise ValueError(f"{path} records {done} chunks but their overlap file is missing; use --overwrite")
+    return done
+
+
+def inpaint_file(
+    input,
+    mask,
+    output,
+    *,
+    chunk=32,
+    overlap=8,
+    provenance=None,
+    resume=None,
+    overwrite=False,
+    scheduler=None,
+    workers=None,
+    progress=False,
+    **options,
+) -> dict:
+    """Inpaint a video file or frame folder to a frame folder or video file, chunk by chunk.
+
+    Parameters
+    ----------
+    input : path
+        A video (mp4, mov, mkv, avi) or a folder of frames (PNG, JPEG, TIFF,
+        DPX).
+    mask : path
+        One image for every frame, a folder of per-frame masks (matched in
+        sorted order) or a mask video; white (or 1) where missing.
+    output : path
+        A folder (lossless PNG, or TIFF/DPX when the input frames are; same
+        bit depth; a folder input keeps its file names) or a video file
+        (lossless where the codec allows, the input's frame rate).
+    chunk, overlap : int, keyword-only
+        Frames per chunk and frames shared by consecutive chunks.
+    provenance : path, optional, keyword-only
+        Folder for per-frame provenance maps (PNG, colours as
+        :func:`hybridinpaint.visualize.provenance`).
+    resume : bool or None, keyword-only
+        None (default): continue a run recorded in ``output`` if there is
+        one, else start; True: there must be one to continue; False: refuse
+        an output that holds one.
+    overwrite : bool, keyword-only
+        Delete an existing output first.
+    scheduler : str, optional, keyword-only
+        Address of a Dask scheduler (``tcp://host:8786``) to send chunks to.
+    workers : int, optional, keyword-only
+        Start a local Dask cluster of this many worker processes.
+    progress : bool, keyword-only
+        A progress bar on stderr.
+    **options
+        Passed to :func:`hybridinpaint.inpaint`.
+
+    Returns
+    -------
+    dict
+        ``frames``, ``chunks``, ``resumed_chunks``, ``pixels`` (filled
+        pixels per method), ``seconds``, ``output``; ``empty_mask`` when
+        nothing was to fill.
+    """
+    from hybridinpaint import io, media, pipeline
+
+    t0 = time.perf_counter()
+    _check_chunking(chunk, overlap)
+    options = _inpaint_options(options)
+    input, mask, output = Path(input), Path(mask), Path(output)
+    src = media.FrameSource(input)
+    masks = media.open_masks(mask, src.count, src.shape)
+    if output.resolve() == input.resolve() or (provenance and Path(provenance).resolve() == input.resolve()):
+        raise ValueError(f"output {output} is the input; inputs are never overwritten")
+    video_out = media.is_video(output)
+    if not video_out and output.suffix and output.suffix.lower() in io.FRAME_SUFFIXES:
+        raise ValueError(f"output {output} looks like an image file; give a folder or a video file")
+    work = output.with_name(output.name + ".parts") if video_out else output
+    if overwrite:
+        for p in (work, output) if video_out else (work,):
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        if provenance and Path(provenance).is_dir():
+            shutil.rmtree(provenance)
+    elif video_out and output.exists() and not work.exists():
+        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+
+    plan = plan_chunks(src.count, chunk, overlap)
+    expect = {
+        "input": _fingerprint(input),
+        "mask": _fingerprint(mask),
+        "frames": src.count,
+        "settings": {"chunk": chunk, "overlap": overlap, **{k: _jsonable(v) for k, v in sorted(options.items())}},
+        "plan": [list(p) for p in plan],
+    }
+    if work.exists() and not work.is_dir():
+        raise ValueError(f"output {work} exists and is not a folder")
+    if work.is_dir() and any(work.iterdir()) and not (work / MANIFEST).exists():
+        raise ValueError(f"{work} is not empty and holds no {MANIFEST}: refusing to write into it")
+    done = _load_manifest(work, expect) if work.is_dir() else 0
+    if resume is False and (work / MANIFEST).exists():
+        raise FileExistsError(f"{work} holds a run; resume it or pass --overwrite")
+    if resume is True and not (work / MANIFEST).exists():
+        raise FileNotFoundError(f"resume: {work} holds no run to continue ({MANIFEST} not found)")
+    work.mkdir(parents=True, exist_ok=True)
+    if provenance:
+        Path(provenance).mkdir(parents=True, exist_ok=True)
+    manifest = {"schema": SCHEMA, "version": VERSION, **expect, "done": done}
+    _write_json(work / MANIFEST, manifest)
+
+    if isinstance(masks, np.ndarray) and not masks.any():
+        print(f"hybridinpaint inpaint: the mask {mask} is empty; copying the input through", file=sys.stderr)
+    names = _output_names(src, video_out)
+    tail = None
+    if done and done < len(plan):
+        with np.load(work / _TAIL.format(done - 1)) as z:
+            tail = {k: z[k] for k in z.files}
+            tail["start"] = int(tail["start"])
+    joiner = _Joiner(overlap, tail)
+    start_frame = plan[done][0] if done < len(plan) else src.count
+    frame_iter = src.frames(start_frame)
+    mask_iter = masks if isinstance(masks, np.ndarray) else masks(start_frame)
+    bar = _Progress(src.count, start_frame, progress)
+    pixels = {name: 0 for code, name in pipeline.METHOD_NAMES.items() if code}
+
+    client, cluster = _dask_client(scheduler, workers)
+    try:
+        in_flight = 2 * max(1, len(client.scheduler_info()["workers"])) if client is not None else 1
+        tasks = _chunks(frame_iter, mask_iter, plan, done)
+        for i, start, stop, result in _ordered(tasks, options, client, in_flight):
+            last = i == len(plan) - 1
+            for fr in joiner.add(start, stop, result, last):
+                io.write_frame(work / names[fr.index], fr.frame, like=_like(src, fr.index))
+                if provenance:
+                    io.write_frame(Path(provenance) / f"{Path(names[fr.index]).stem}.png", _prov_image(fr, chunk))
+                for code, name in pipeline.METHOD_NAMES.items():
+                    if code:
+                        pixels[name] += int((fr.method == code).sum())
+                bar.step()
+            if not last:
+                _save_tail(work / _TAIL.format(i), joiner.tail)
+            manifest["done"] = i + 1
+            _write_json(work / MANIFEST, manifest)
+            stale = work / _TAIL.format(i - 1)
+            if stale.exists():
+                stale.unlink()
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    bar.close()
+    if video_out:
+        files = [work / n for n in names]
+        media.write_video(output, (io.read_frame(f) for f in files), src.fps, src.shape)
+        shutil.rmtree(work)
+    summary = {
+        "frames": src.count,
+        "chunks": len(plan),
+        "resumed_chunks": done,
+        "pixels": pixels,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "output": str(output),
+    }
+    if isinstance(masks, np.ndarray) and not masks.any():
+        summary["empty_mask"] = True
+    return summary
+
+
+def _jsonable(v):
+    return v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
+
+
+def _output_names(src, video_out: bool) -> list[str]:
+    if src.names is not None and not video_out:
+        out = []
+        for n in src.names:
+            p = Path(n)
+            # Lossless and the same depth: PNG unless the scans are TIFF or DPX.
+            out.append(n if p.suffix.lower() in (".png", ".tif", ".tiff", ".dpx") else p.stem + ".png")
+        return out
+    return [f"frame_{k:06d}.png" for k in range(src.count)]
+
+
+def _like(src, k):
+    return src.path / src.names[k] if src.names is not None else None
+
+
+def _prov_image(fr: FrameResult, far: int) -> np.ndarray:
+    from types import SimpleNamespace
+
+    from hybridinpaint import visualize
+
+    prov = SimpleNamespace(method=fr.method[None], source_frame=fr.source_frame[None] - np.int32(fr.index))
+    return visualize.provenance(SimpleNamespace(frames=fr.frame[None], provenance=prov), max_distance=far)[0]
+
+
+def _dask_client(scheduler, workers):
+    if scheduler is None and workers is None:
+        return None, None
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError(
+            'scheduler/workers need dask.distributed; install it with `pip install "hybridinpaint[dask]"`'
+        ) from None
+    if scheduler is not None and workers is not None:
+        raise ValueError("give either scheduler (an existing cluster) or workers (a local one), not both")
+    if scheduler is not None:
+        return Client(scheduler, timeout=30), None
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    return Client(cluster), cluster
+
+
+class _Progress:
+    """Frames done, frames per second and time left, on one stderr line."""
+
+    def __init__(self, total, done, enabled):
+        self.total, self.done, self.enabled = total, done, enabled
+        self.start_done, self.t0 = done, time.perf_counter()
+
+    def step(self):
+        self.done += 1
+        if not self.enabled:
+            return
+        dt = time.perf_counter() - self.t0
+        fps = (self.done - self.start_done) / dt if dt > 0 else 0.0
+        left = (self.total - self.done) / fps if fps > 0 else float("nan")
+        filled = int(30 * self.done / max(self.total, 1))
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} frames  {fps:.2f} fps  "
+            f"{left:.0f} s left   "
+        )
+        sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\n")
