@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["inpaint_chunks", "inpaint_file", "FrameResult", "plan_chunks", "MANIFEST"]
+__all__ = ["inpaint_chunks", "inpaint_file", "FrameResult", "plan_chunks", "auto_chunking", "MANIFEST"]
 
 MANIFEST = "hybridinpaint-run.json"
 SCHEMA = "hybridinpaint.inpaint-run"
@@ -69,6 +69,33 @@ def plan_chunks(count: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
         if stop == count:
             return out
         start += stride
+
+
+# Frames x pixels per chunk when the chunk is chosen automatically: a chunk
+# costs about 80 bytes per pixel-frame inside inpaint (measured at 1080p), so
+# this keeps a chunk near 2 GB whatever the frame size.
+_AUTO_PIXELS = 24e6
+
+
+def auto_chunking(h: int, w: int) -> tuple[int, int]:
+    """``(chunk, overlap)`` for frames of ``h`` x ``w``: 32 and 8 up to ~720x480, fewer frames above."""
+    chunk = int(np.clip(round(_AUTO_PIXELS / (h * w)), 8, 32))
+    return chunk, _auto_overlap(chunk)
+
+
+def _auto_overlap(chunk: int) -> int:
+    """A quarter of the chunk, at least 2 where the chunk allows, at most 8."""
+    return min(8, max(chunk // 4, min(2, (chunk - 1) // 2)))
+
+
+def _chunking(chunk, overlap, shape):
+    if chunk is None:
+        chunk = auto_chunking(*shape[:2])[0]
+    _check_chunking(chunk, 0)
+    if overlap is None:
+        overlap = _auto_overlap(chunk)
+    _check_chunking(chunk, overlap)
+    return chunk, overlap
 
 
 def _check_chunking(chunk, overlap):
@@ -193,7 +220,7 @@ def _inpaint_options(options: dict) -> dict:
     return opts
 
 
-def inpaint_chunks(frames: Iterable, masks, *, chunk=32, overlap=8, **options) -> Iterator[FrameResult]:
+def inpaint_chunks(frames: Iterable, masks, *, chunk=None, overlap=None, **options) -> Iterator[FrameResult]:
     """Inpaint a stream of frames in overlapping chunks; yield finished frames in order.
 
     Parameters
@@ -205,7 +232,9 @@ def inpaint_chunks(frames: Iterable, masks, *, chunk=32, overlap=8, **options) -
         One mask for every frame, or one per frame (True where missing).
     chunk, overlap : int, keyword-only
         Frames per chunk and frames shared by consecutive chunks (cross-faded
-        in the holes); ``overlap < chunk / 2``.
+        in the holes); ``overlap < chunk / 2``. By default
+        :func:`auto_chunking` picks them from the frame size (32 and 8 for
+        SD; 12 and 3 at 1080p, to bound memory).
     **options
         Passed to :func:`hybridinpaint.inpaint` (``backend``,
         ``hallucinate``, ``mask_dilation`` ...).
@@ -225,12 +254,12 @@ def inpaint_chunks(frames: Iterable, masks, *, chunk=32, overlap=8, **options) -
     >>> len(out), out[0].shape
     (12, (24, 40, 3))
     """
-    _check_chunking(chunk, overlap)
     options = _inpaint_options(options)
     frames = iter(frames)
     first = next(frames, None)
     if first is None:
         return
+    chunk, overlap = _chunking(chunk, overlap, np.shape(first))
     masks = np.asarray(masks, bool) if isinstance(masks, np.ndarray) else iter(masks)
     joiner = _Joiner(overlap)
     buffered = _lookahead(first, frames)
@@ -325,8 +354,8 @@ def inpaint_file(
     mask,
     output,
     *,
-    chunk=32,
-    overlap=8,
+    chunk=None,
+    overlap=None,
     provenance=None,
     resume=None,
     overwrite=False,
@@ -350,7 +379,8 @@ def inpaint_file(
         bit depth; a folder input keeps its file names) or a video file
         (lossless where the codec allows, the input's frame rate).
     chunk, overlap : int, keyword-only
-        Frames per chunk and frames shared by consecutive chunks.
+        Frames per chunk and frames shared by consecutive chunks; by default
+        from the frame size (:func:`auto_chunking`).
     provenance : path, optional, keyword-only
         Folder for per-frame provenance maps (PNG, colours as
         :func:`hybridinpaint.visualize.provenance`).
@@ -379,10 +409,10 @@ def inpaint_file(
     from hybridinpaint import io, media, pipeline
 
     t0 = time.perf_counter()
-    _check_chunking(chunk, overlap)
     options = _inpaint_options(options)
     input, mask, output = Path(input), Path(mask), Path(output)
     src = media.FrameSource(input)
+    chunk, overlap = _chunking(chunk, overlap, src.shape)
     masks = media.open_masks(mask, src.count, src.shape)
     if output.resolve() == input.resolve() or (provenance and Path(provenance).resolve() == input.resolve()):
         raise ValueError(f"output {output} is the input; inputs are never overwritten")
