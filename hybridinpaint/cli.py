@@ -140,6 +140,8 @@ def _inpaint(args) -> int:
     except (OSError, ValueError, ImportError) as exc:
         print(f"hybridinpaint inpaint: {exc}", file=sys.stderr)
         return 1
+    if summary["empty_mask"] and not summary["resumed_chunks"]:
+        print(f"hybridinpaint inpaint: the mask {args.mask} is empty; the input was copied through", file=sys.stderr)
     filled = ", ".join(f"{n} {name}" for name, n in summary["pixels"].items() if n) or "nothing filled"
     resumed = f", {summary['resumed_chunks']} chunks from an earlier run" if summary["resumed_chunks"] else ""
     print(

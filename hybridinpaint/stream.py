@@ -389,7 +389,9 @@ def inpaint_file(
         one, else start; True: there must be one to continue; False: refuse
         an output that holds one.
     overwrite : bool, keyword-only
-        Delete an existing output first.
+        Delete an earlier output first (only a folder holding a run
+        manifest, or the named video file; provenance maps are overwritten
+        in place).
     scheduler : str, optional, keyword-only
         Address of a Dask scheduler (``tcp://host:8786``) to send chunks to.
     workers : int, optional, keyword-only
@@ -403,8 +405,9 @@ def inpaint_file(
     -------
     dict
         ``frames``, ``chunks``, ``resumed_chunks``, ``pixels`` (filled
-        pixels per method), ``seconds``, ``output``; ``empty_mask`` when
-        nothing was to fill.
+        pixels per method, in this call), ``seconds``, ``output``, and
+        ``empty_mask`` (True when no pixel was filled: the input was copied
+        through).
     """
     from hybridinpaint import io, media, pipeline
 
@@ -421,13 +424,14 @@ def inpaint_file(
         raise ValueError(f"output {output} looks like an image file; give a folder or a video file")
     work = output.with_name(output.name + ".parts") if video_out else output
     if overwrite:
-        for p in (work, output) if video_out else (work,):
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-        if provenance and Path(provenance).is_dir():
-            shutil.rmtree(provenance)
+        # Only ever delete what a run of ours wrote: a folder with our
+        # manifest (or an empty one), or the video file the user named.
+        if work.is_dir():
+            if any(work.iterdir()) and not (work / MANIFEST).exists():
+                raise ValueError(f"{work} holds no {MANIFEST}: not a hybridinpaint output, refusing to delete it")
+            shutil.rmtree(work)
+        if video_out and output.is_file():
+            output.unlink()
     elif video_out and output.exists() and not work.exists():
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
 
@@ -454,8 +458,6 @@ def inpaint_file(
     manifest = {"schema": SCHEMA, "version": VERSION, **expect, "done": done}
     _write_json(work / MANIFEST, manifest)
 
-    if isinstance(masks, np.ndarray) and not masks.any():
-        print(f"hybridinpaint inpaint: the mask {mask} is empty; copying the input through", file=sys.stderr)
     names = _output_names(src, video_out)
     tail = None
     if done and done < len(plan):
@@ -508,8 +510,7 @@ def inpaint_file(
         "seconds": round(time.perf_counter() - t0, 3),
         "output": str(output),
     }
-    if isinstance(masks, np.ndarray) and not masks.any():
-        summary["empty_mask"] = True
+    summary["empty_mask"] = not any(pixels.values())
     return summary
 
 

@@ -128,6 +128,9 @@ def test_bad_inputs_give_clear_errors(clip, tmp_path, capsys):
     (tmp_path / "busy" / "thesis.txt").write_text("mine")
     assert run(src, "--mask", mask, "-o", tmp_path / "busy") == 1
     assert "refusing to write into it" in capsys.readouterr().err
+    assert run(src, "--mask", mask, "-o", tmp_path / "busy", "--overwrite") == 1
+    assert "refusing to delete it" in capsys.readouterr().err
+    assert (tmp_path / "busy" / "thesis.txt").read_text() == "mine"
     assert run(src, "--mask", mask, "-o", tmp_path / "o5", "--resume") == 1
     assert "no run to continue" in capsys.readouterr().err
     # A corrupt or foreign manifest is refused.
@@ -141,6 +144,8 @@ def test_bad_inputs_give_clear_errors(clip, tmp_path, capsys):
     capsys.readouterr()
     assert run(src, "--mask", mask, "-o", tmp_path / "o6", "--chunk", "10", "--overlap", "2") == 1
     assert "different settings" in capsys.readouterr().err
+    assert run(src, "--mask", mask, "-o", tmp_path / "o6", "--chunk", "10", "--overlap", "2", "--overwrite") == 0
+    assert json.loads((tmp_path / "o6" / stream.MANIFEST).read_text())["settings"]["chunk"] == 10
 
 
 def test_empty_mask_copies_the_input_through(clip, tmp_path, capsys):
