@@ -226,9 +226,9 @@ def inpaint_chunks(frames: Iterable, masks, *, chunk=None, overlap=None, **optio
     Parameters
     ----------
     frames : iterable of ndarray (H, W) or (H, W, C)
-        Any iterable, e.g. a generator reading frames from disk; at most one
-        chunk is held in memory.
-    masks : ndarray (H, W) or iterable of ndarray (H, W)
+        Any iterable, e.g. a generator reading frames from disk; about two
+        chunks are held in memory at a time.
+    masks : ndarray (H, W), or (T, H, W) or an iterable of (H, W) arrays
         One mask for every frame, or one per frame (True where missing).
     chunk, overlap : int, keyword-only
         Frames per chunk and frames shared by consecutive chunks (cross-faded
@@ -260,7 +260,12 @@ def inpaint_chunks(frames: Iterable, masks, *, chunk=None, overlap=None, **optio
     if first is None:
         return
     chunk, overlap = _chunking(chunk, overlap, np.shape(first))
-    masks = np.asarray(masks, bool) if isinstance(masks, np.ndarray) else iter(masks)
+    if isinstance(masks, np.ndarray) and masks.ndim == 2:
+        masks = masks.astype(bool)
+    elif isinstance(masks, np.ndarray) and masks.ndim != 3:
+        raise ValueError(f"masks must be one (H, W) mask or (T, H, W) masks, got shape {masks.shape}")
+    else:
+        masks = iter(masks)
     joiner = _Joiner(overlap)
     buffered = _lookahead(first, frames)
     # The length is unknown: plan as if endless, and end where the input does.

@@ -67,6 +67,11 @@ def test_chunks_join_in_order_with_cross_faded_overlaps():
         hi = np.maximum(first[k], second[k - 6]).astype(int)
         assert np.all((out[k] >= lo) & (out[k] <= hi))
     assert got[3].method[hole].min() > 0 and got[3].method[~hole].max() == 0
+    # Per-frame masks, as a (T, H, W) array or any iterable, give the same.
+    per_frame = np.repeat(hole[None], 14, 0)
+    for masks in (per_frame, iter(list(per_frame))):
+        again = [r.frame for r in hybridinpaint.inpaint_chunks(frames, masks, chunk=8, overlap=2, **OPTS)]
+        np.testing.assert_array_equal(np.stack(again), out)
 
 
 def test_bad_chunking_is_refused():
