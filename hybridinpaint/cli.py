@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("-o", "--out", required=True, help="output folder (frames/, provenance/, fixes.json)")
     rs.add_argument("--report", action="store_true", help="also write a self-contained report.html")
     rs.add_argument("--sensitivity", type=float, default=1.0, help="above 1 finds fainter defects")
+    rs.add_argument("--min-area", type=int, default=5, help="smallest blotch reported, in pixels (default: 5)")
     rs.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     rv = sub.add_parser("revert", help="put back the scanned pixels of chosen fixes of a restore output")
     rv.add_argument("out", help="a `hybridinpaint restore` output folder")
@@ -91,7 +92,12 @@ def main(argv=None) -> int:
 
         try:
             doc = restore_dir(
-                args.scans, args.out, sensitivity=args.sensitivity, report=args.report, backend=args.backend
+                args.scans,
+                args.out,
+                sensitivity=args.sensitivity,
+                min_area=args.min_area,
+                report=args.report,
+                backend=args.backend,
             )
         except (OSError, ValueError) as exc:
             print(f"hybridinpaint restore: {exc}", file=sys.stderr)

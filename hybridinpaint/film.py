@@ -214,12 +214,12 @@ def _local_level(diff):
     return cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _hysteresis(score, lo, hi, small=_SMALL):
+def _hysteresis(score, lo, hi):
     """Regions above ``lo`` holding a pixel above ``hi`` (per-pixel maps allowed).
 
     Small regions need stronger evidence: texture that changes between
     frames (grass in wind, fur) makes isolated spikes of a few pixels, while
-    dust and dirt are solid spots, so a region under ``small`` pixels must
+    dust and dirt are solid spots, so a region under ``_SMALL`` pixels must
     peak above ``_SMALL_GAIN`` times ``hi``.
     """
     weak = score > lo
@@ -230,7 +230,7 @@ def _hysteresis(score, lo, hi, small=_SMALL):
     ratio = np.asarray(ndimage.maximum(score / np.maximum(hi, 1e-6), lab, idx))
     area = np.asarray(ndimage.sum(weak, lab, idx))
     keep = np.zeros(n + 1, bool)
-    keep[1:] = (ratio > 1.0) & ((area >= small) | (ratio > _SMALL_GAIN))
+    keep[1:] = (ratio > 1.0) & ((area >= _SMALL) | (ratio > _SMALL_GAIN))
     return keep[lab]
 
 
@@ -406,7 +406,9 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend=
     return Defects(mask, records, labels)
 
 
-def restore(frames, *, defects=None, sensitivity=1.0, kinds=KINDS, backend="auto", **inpaint_options) -> Restoration:
+def restore(
+    frames, *, defects=None, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto", **inpaint_options
+) -> Restoration:
     """Detect (unless ``defects`` is given) and repair defects; record every fix.
 
     Parameters
@@ -414,7 +416,7 @@ def restore(frames, *, defects=None, sensitivity=1.0, kinds=KINDS, backend="auto
     frames : ndarray, shape (T, H, W) or (T, H, W, C)
     defects : Defects or ndarray of bool (T, H, W), optional, keyword-only
         Use these instead of detecting (an archivist's own matte).
-    sensitivity, kinds : keyword-only
+    sensitivity, kinds, min_area : keyword-only
         Passed to :func:`detect_defects`.
     backend : keyword-only
     **inpaint_options
@@ -431,7 +433,7 @@ def restore(frames, *, defects=None, sensitivity=1.0, kinds=KINDS, backend="auto
     original, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
     if defects is None:
-        defects = detect_defects(original, sensitivity=sensitivity, kinds=kinds, backend=backend)
+        defects = detect_defects(original, sensitivity=sensitivity, kinds=kinds, min_area=min_area, backend=backend)
     if isinstance(defects, Defects):
         mask, kind_map = defects.mask, defects.kinds
     else:

@@ -10,7 +10,7 @@ output and a re-run replaces the previous run whole instead of mixing with it.
 
     {"schema": "hybridinpaint.fixes", "version": 1,
      "scans": "/abs/path/to/SCANS_DIR", "frames": ["0001.png", ...],
-     "settings": {"sensitivity": 1.0, "kinds": ["blotch", "scratch"]},
+     "settings": {"sensitivity": 1.0, "min_area": 5, "kinds": ["blotch", "scratch"]},
      "totals": {"blotch": 12, "scratch": 3},
      "fixes": [{"id": 1, "frame": 0, "file": "0001.png", "bbox": [y0, x0, y1, x1],
                 "area": 17, "kind": "blotch", "score": 0.41,
@@ -139,7 +139,7 @@ def _safe_output(scans: Path, out: Path):
         raise FileExistsError(f"{out} exists and is not a hybridinpaint restore output; choose another -o")
 
 
-def restore_dir(scans, out, *, sensitivity=1.0, report=False, backend="auto", progress=True) -> dict:
+def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backend="auto", progress=True) -> dict:
     """Detect and repair the scans of ``scans``; write everything to ``out`` (see the module doc)."""
     from hybridinpaint import film, visualize
 
@@ -152,7 +152,7 @@ def restore_dir(scans, out, *, sensitivity=1.0, report=False, backend="auto", pr
         )
     if progress:
         print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
-    res = film.restore(frames, sensitivity=sensitivity, backend=backend)
+    res = film.restore(frames, sensitivity=sensitivity, min_area=min_area, backend=backend)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -176,7 +176,7 @@ def restore_dir(scans, out, *, sensitivity=1.0, report=False, backend="auto", pr
             "version": VERSION,
             "scans": str(scans.resolve()),
             "frames": [f.name for f in files],
-            "settings": {"sensitivity": sensitivity, "kinds": list(film.KINDS)},
+            "settings": {"sensitivity": sensitivity, "min_area": min_area, "kinds": list(film.KINDS)},
             "totals": totals,
             "fixes": fixes,
         }

@@ -322,7 +322,7 @@ def _write_json(path: Path, doc: dict):
 
 
 def _save_tail(path: Path, tail: dict):
-    tmp = path.with_name(f".{path.name}.tmp.npz")
+    tmp = path.with_name(f"{path.name}.tmp.npz")
     np.savez(tmp, **tail)
     os.replace(tmp, path)
 
@@ -352,6 +352,19 @@ def _load_manifest(work: Path, expect: dict) -> int:
     if done and done < len(doc["plan"]) and not (work / _TAIL.format(done - 1)).is_file():
         raise ValueError(f"{path} records {done} chunks but their overlap file is missing; use --overwrite")
     return done
+
+
+def _clean_leftovers(work: Path, done: int, provenance) -> None:
+    """Delete what a killed run of ours left half-written: temp files, and overlaps no chunk will read."""
+    keep = _TAIL.format(done - 1)
+    folders = [work] + ([Path(provenance)] if provenance else [])
+    for folder in folders:
+        for p in folder.iterdir():
+            ours = p.name.startswith(".tmp-") or (
+                folder == work and p.name.startswith((".hybridinpaint-", f".{MANIFEST}"))
+            )
+            if ours and p.name != keep and p.is_file():
+                p.unlink()
 
 
 def inpaint_file(
@@ -460,6 +473,7 @@ def inpaint_file(
     work.mkdir(parents=True, exist_ok=True)
     if provenance:
         Path(provenance).mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(work, done, provenance)
     manifest = {"schema": SCHEMA, "version": VERSION, **expect, "done": done}
     _write_json(work / MANIFEST, manifest)
 

@@ -193,6 +193,9 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     plan = stream.plan_chunks(40, 6, 2)
     recorded = json.loads(manifest.read_text())["done"]
     assert 2 <= recorded < len(plan)
+    # What a kill in the middle of a write leaves (temp files) is cleared up.
+    (out / ".tmp-half-written.png").write_bytes(b"\x89PNG")
+    (out / ".hybridinpaint-overlap-99.npz.tmp.npz").write_bytes(b"PK")
     # Re-run: the recorded chunks are skipped, the rest done.
     assert cli.main(_command(src, mask, out)[3:]) == 0
     # An uninterrupted run gives the same files.
