@@ -10,6 +10,8 @@ import time
 import cv2
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import hybridinpaint
 from hybridinpaint import cli, io, media, stream
@@ -47,6 +49,39 @@ def test_plan_chunks_cover_the_video_with_the_overlap():
         assert plan[0][0] == 0 and plan[-1][1] == count
         for (a0, a1), (b0, b1) in zip(plan, plan[1:]):
             assert a1 - b0 == 2 and a1 - a0 == 8 and b1 > a1
+
+
+@given(
+    count=st.integers(1, 40), chunk=st.integers(2, 12), overlap=st.integers(0, 5), dtype=st.sampled_from(["u1", "f4"])
+)
+@example(count=9, chunk=8, overlap=2, dtype="u1")  # a last chunk holding one new frame
+def test_joiner_covers_every_frame_once_and_never_blends_known_pixels(count, chunk, overlap, dtype):
+    if 2 * overlap >= chunk:
+        overlap = (chunk - 1) // 2
+    rng = np.random.default_rng(count * 100 + chunk)
+    video = (rng.random((count, 3, 4)) * 200).astype(dtype)
+    hole = np.zeros((count, 3, 4), bool)
+    hole[:, 1, 1:3] = True
+    plan = stream.plan_chunks(count, chunk, overlap)
+    joiner = stream._Joiner(overlap)
+    got = []
+    for i, (a, b) in enumerate(plan):
+        fill = video[a:b].copy()
+        fill[hole[a:b]] = 10 * (i + 1)  # each chunk fills its holes with its own value
+        result = {
+            "frames": fill,
+            "method": hole[a:b].astype(np.uint8),
+            "source_frame": np.full((b - a, 3, 4), i, np.int32),
+            "confidence": np.ones((b - a, 3, 4), np.float32),
+            "hole": hole[a:b],
+        }
+        got += list(joiner.add(a, b, result, last=i == len(plan) - 1))
+    assert [r.index for r in got] == list(range(count))
+    out = np.stack([r.frame for r in got])
+    np.testing.assert_array_equal(out[~hole], video[~hole])
+    # Hole values move monotonically from one chunk's fill to the next.
+    values = out[:, 1, 1].astype(float)
+    assert np.all(np.diff(values) >= 0) and values[0] == 10 and values[-1] == 10 * len(plan)
 
 
 def test_chunks_join_in_order_with_cross_faded_overlaps():
@@ -110,6 +145,21 @@ def test_video_in_and_out_lossless(tmp_path):
     got = np.stack(list(res.frames()))
     np.testing.assert_array_equal(got[:, ~hole], frames[:, ~hole])
     assert not (tmp_path / "out.mkv.parts").exists()
+
+
+def test_sixteen_bit_tiff_folder_keeps_its_depth_and_names(tmp_path):
+    import tifffile
+
+    frames, hole = panning(t=6)
+    deep = frames.astype(np.uint16) * 257 + 3
+    (tmp_path / "scans").mkdir()
+    for k, f in enumerate(deep):
+        tifffile.imwrite(tmp_path / "scans" / f"scan_{k}.tif", f, photometric="rgb")
+    io.write_frame(tmp_path / "mask.png", hole.astype(np.uint8))  # 0/1 masks work too
+    hybridinpaint.inpaint_file(tmp_path / "scans", tmp_path / "mask.png", tmp_path / "out", **OPTS)
+    got, names = io.read_sequence(tmp_path / "out")
+    assert got.dtype == np.uint16 and [p.name for p in names] == [f"scan_{k}.tif" for k in range(6)]
+    np.testing.assert_array_equal(got[:, ~hole], deep[:, ~hole])
 
 
 def test_bad_inputs_give_clear_errors(clip, tmp_path, capsys):
