@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["list_frames", "read_frame", "read_sequence", "write_frame", "replace_dir", "FRAME_SUFFIXES"]
+__all__ = ["list_frames", "read_frame", "read_sequence", "write_frame", "replace_dir", "publish", "FRAME_SUFFIXES"]
 
 FRAME_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx")
 
@@ -132,6 +132,18 @@ def read_sequence(folder) -> tuple[np.ndarray, list[Path]]:
     return out, files
 
 
+def publish(tmp, path) -> None:
+    """Move the finished temp file ``tmp`` to ``path`` with the permissions a new file would get.
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; outputs
+    follow the umask like any other file the user writes.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
+
+
 def write_frame(path, img: np.ndarray, *, like=None) -> None:
     """Write ``img`` (RGB or grey, uint8/uint16) to ``path``, completely or not at all.
 
@@ -154,7 +166,7 @@ def write_frame(path, img: np.ndarray, *, like=None) -> None:
             params = [cv2.IMWRITE_JPEG_QUALITY, 100] if path.suffix.lower() in (".jpg", ".jpeg") else []
             if not cv2.imwrite(tmp, data, params):
                 raise OSError(f"OpenCV could not write {path}")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

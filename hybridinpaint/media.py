@@ -177,7 +177,7 @@ def write_video(path, frames: Iterator[np.ndarray], fps: float | None, shape) ->
     try:
         av = _pyav()
         codec = _write_pyav(av, tmp, frames, fps, h, w) if av is not None else _write_cv2(tmp, frames, fps, h, w)
-        os.replace(tmp, path)
+        io.publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -145,6 +145,9 @@ def test_video_in_and_out_lossless(tmp_path):
     got = np.stack(list(res.frames()))
     np.testing.assert_array_equal(got[:, ~hole], frames[:, ~hole])
     assert not (tmp_path / "out.mkv.parts").exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's owner-only mode
 
 
 def test_sixteen_bit_tiff_folder_keeps_its_depth_and_names(tmp_path):
