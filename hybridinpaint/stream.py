@@ -441,6 +441,8 @@ def inpaint_file(
     if not video_out and output.suffix and output.suffix.lower() in io.FRAME_SUFFIXES:
         raise ValueError(f"output {output} looks like an image file; give a folder or a video file")
     work = output.with_name(output.name + ".parts") if video_out else output
+    if provenance and Path(provenance).resolve() in (work.resolve(), output.resolve()):
+        raise ValueError(f"provenance {provenance} is the output folder; give the maps a folder of their own")
     if overwrite:
         # Only ever delete what a run of ours wrote: a folder with our
         # manifest (or an empty one), or the video file the user named.
