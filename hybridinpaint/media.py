@@ -185,6 +185,14 @@ def write_video(path, frames: Iterator[np.ndarray], fps: float | None, shape) ->
     return codec
 
 
+def _rgb8(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 for a video encoder: grey repeated, 16-bit cut to its high byte."""
+    rgb = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
+    if rgb.dtype != np.uint8:
+        rgb = (rgb >> 8).astype(np.uint8)
+    return np.ascontiguousarray(rgb)
+
+
 def _write_pyav(av, tmp, frames, fps, h, w) -> str:
     from fractions import Fraction
 
@@ -202,10 +210,7 @@ def _write_pyav(av, tmp, frames, fps, h, w) -> str:
         stream.width, stream.height, stream.pix_fmt = w, h, pix
         try:
             for img in frames:
-                rgb = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
-                if rgb.dtype != np.uint8:
-                    rgb = (rgb >> 8).astype(np.uint8)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(_rgb8(img), format="rgb24")):
                     box.mux(packet)
             for packet in stream.encode():
                 box.mux(packet)
@@ -222,10 +227,7 @@ def _write_cv2(tmp, frames, fps, h, w) -> str:
         raise ValueError(f"OpenCV cannot write {tmp} with codec {name}")
     try:
         for img in frames:
-            rgb = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
-            if rgb.dtype != np.uint8:
-                rgb = (rgb >> 8).astype(np.uint8)
-            out.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            out.write(cv2.cvtColor(_rgb8(img), cv2.COLOR_RGB2BGR))
     finally:
         out.release()
     return name
