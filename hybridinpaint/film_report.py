@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -226,7 +225,5 @@ def revert_dir(out, ids, original) -> list[int]:
             img[ys, xs] = scan[ys, xs]
             f["reverted"] = True
         io.write_frame(target, img, like=original / name)
-    tmp = out / ".fixes.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, out / "fixes.json")
+    io.write_json(out / "fixes.json", doc)
     return sorted(ids)

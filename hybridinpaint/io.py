@@ -8,6 +8,7 @@ at the bit depth and with the header of the scan they came from.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -16,7 +17,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["list_frames", "read_frame", "read_sequence", "write_frame", "replace_dir", "publish", "FRAME_SUFFIXES"]
+__all__ = [
+    "list_frames",
+    "read_frame",
+    "read_sequence",
+    "write_frame",
+    "replace_dir",
+    "publish",
+    "write_json",
+    "FRAME_SUFFIXES",
+]
 
 FRAME_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".dpx")
 
@@ -141,6 +151,14 @@ def publish(tmp, path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
+
+
+def write_json(path, doc) -> None:
+    """Write ``doc`` as JSON to ``path`` through ``.NAME.tmp`` beside it, completely or not at all."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
     os.replace(tmp, path)
 
 

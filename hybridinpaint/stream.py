@@ -315,12 +315,6 @@ def _fingerprint(path: Path) -> dict:
     return {"path": str(path), "listing": h}
 
 
-def _write_json(path: Path, doc: dict):
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, path)
-
-
 def _save_tail(path: Path, tail: dict):
     tmp = path.with_name(f"{path.name}.tmp.npz")
     np.savez(tmp, **tail)
@@ -477,7 +471,7 @@ def inpaint_file(
         Path(provenance).mkdir(parents=True, exist_ok=True)
     _clean_leftovers(work, done, provenance)
     manifest = {"schema": SCHEMA, "version": VERSION, **expect, "done": done}
-    _write_json(work / MANIFEST, manifest)
+    io.write_json(work / MANIFEST, manifest)
 
     names = _output_names(src, video_out)
     tail = None
@@ -509,7 +503,7 @@ def inpaint_file(
             if not last:
                 _save_tail(work / _TAIL.format(i), joiner.tail)
             manifest["done"] = i + 1
-            _write_json(work / MANIFEST, manifest)
+            io.write_json(work / MANIFEST, manifest)
             stale = work / _TAIL.format(i - 1)
             if stale.exists():
                 stale.unlink()
