@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridinpaint.kernels._validate import _describe
+from hybridinpaint.kernels.checks import describe
 
 _INT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -23,15 +23,15 @@ def frames_float(frames) -> tuple[np.ndarray, np.ndarray, bool]:
         try:
             frames = np.asarray(frames)
         except Exception as exc:
-            raise ValueError(f"frames must be an array, got {_describe(frames)}") from exc
+            raise ValueError(f"frames must be an array, got {describe(frames)}") from exc
     if frames.ndim not in (3, 4):
-        raise ValueError(f"frames must be (T, H, W, C) or (T, H, W), got {_describe(frames)}")
+        raise ValueError(f"frames must be (T, H, W, C) or (T, H, W), got {describe(frames)}")
     if frames.shape[0] == 0:
-        raise ValueError(f"frames must hold at least one frame (T >= 1), got {_describe(frames)}")
+        raise ValueError(f"frames must hold at least one frame (T >= 1), got {describe(frames)}")
     if frames.shape[1] < 2 or frames.shape[2] < 2:
-        raise ValueError(f"frames must be at least 2x2 pixels, got {_describe(frames)}")
+        raise ValueError(f"frames must be at least 2x2 pixels, got {describe(frames)}")
     if frames.ndim == 4 and frames.shape[3] not in (1, 2, 3, 4):
-        raise ValueError(f"frames must have 1 to 4 channels in the last axis, got {_describe(frames)}")
+        raise ValueError(f"frames must have 1 to 4 channels in the last axis, got {describe(frames)}")
     dt = frames.dtype
     if dt in _INT_SCALE:
         work = frames.astype(np.float32) * np.float32(1.0 / _INT_SCALE[dt])
@@ -57,11 +57,11 @@ def masks_bool(masks, shape_thw: tuple[int, int, int]) -> np.ndarray:
         try:
             masks = np.asarray(masks)
         except Exception as exc:
-            raise ValueError(f"masks must be an array, got {_describe(masks)}") from exc
+            raise ValueError(f"masks must be an array, got {describe(masks)}") from exc
     if masks.shape == (h, w):
         masks = np.broadcast_to(masks, (t, h, w))
     if masks.shape != (t, h, w):
-        raise ValueError(f"masks must have shape (T, H, W) = {(t, h, w)} or (H, W) = {(h, w)}, got {_describe(masks)}")
+        raise ValueError(f"masks must have shape (T, H, W) = {(t, h, w)} or (H, W) = {(h, w)}, got {describe(masks)}")
     if masks.dtype == bool:
         return np.ascontiguousarray(masks)
     if not (np.issubdtype(masks.dtype, np.integer) or np.issubdtype(masks.dtype, np.floating)):

@@ -10,9 +10,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hybridinpaint", description="Explainable video inpainting.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command")
-    sub.add_parser(
+    doc = sub.add_parser(
         "doctor",
         help="versions, threads, CUDA device, and a PTX build of every CUDA kernel (sm_80, sm_90)",
+    )
+    doc.add_argument(
+        "--compile",
+        action="store_true",
+        help="instead of the PTX builds, compile every kernel for this machine into the kernel cache "
+        "(once per image or cluster; later runs then start at once)",
     )
     demo = sub.add_parser("demo", help="fill a moving hole in a bundled real clip and write the results")
     demo.add_argument("--out", default="hybridinpaint-demo", help="folder to create (default: %(default)s)")
@@ -74,7 +80,7 @@ def main(argv=None) -> int:
     if args.command == "doctor":
         from hybridinpaint.doctor import report
 
-        return report()
+        return report(compile=args.compile)
     if args.command == "demo":
         from hybridinpaint.demo import run
 

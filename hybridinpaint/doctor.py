@@ -1,4 +1,11 @@
-"""``hybridinpaint doctor``: what this installation can do."""
+"""``hybridinpaint doctor``: what this installation can do.
+
+Plain ``doctor`` builds every CUDA kernel to PTX for sm_80 and sm_90 (no GPU
+needed); ``doctor --compile`` instead compiles every kernel for this
+machine and stores it in the kernel cache, so that an image build or a
+cluster start pays the compilation once and every later process starts at
+once.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +34,12 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def report(out=None) -> int:
-    """Print the report to ``out`` (default stdout); return the exit code."""
+def report(out=None, *, compile=False) -> int:
+    """Print the report to ``out`` (default stdout); return the exit code.
+
+    With ``compile`` the kernels are compiled (or loaded) for this machine
+    and cached, instead of the PTX builds.
+    """
     out = out or sys.stdout
 
     def say(line=""):
@@ -40,7 +51,7 @@ def report(out=None) -> int:
     import numba
 
     say(f"numba threads: {numba.get_num_threads()} (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})")
-    from hybridinpaint.kernels._accelerate import cuda_simulated, cuda_usable
+    from hybridinpaint.kernels import cuda_simulated, cuda_usable
 
     if cuda_simulated():
         say("CUDA device: simulator (NUMBA_ENABLE_CUDASIM=1)")
@@ -55,11 +66,13 @@ def report(out=None) -> int:
     else:
         say("CUDA device: none usable (kernels run on the CPU)")
 
+    if compile:
+        return _compile(say)
     failures = 0
     try:
-        from hybridinpaint.kernels import _registry
+        from hybridinpaint.kernels import ptx
 
-        names = list(_registry.kernels())
+        names = list(ptx.kernels())
     except Exception as exc:  # noqa: BLE001 - report, don't crash
         say(f"PTX: cannot list kernels: {type(exc).__name__}: {exc}")
         return 1
@@ -67,11 +80,32 @@ def report(out=None) -> int:
         for cc in PTX_TARGETS:
             label = f"PTX sm_{cc[0]}{cc[1]} {name}"
             try:
-                ptx = _registry.compile_ptx(name, cc)
-                say(f"{label:40s}OK ({len(ptx.splitlines())} lines)")
+                text = ptx.compile_ptx(name, cc)
+                say(f"{label:40s}OK ({len(text.splitlines())} lines)")
             except Exception as exc:  # noqa: BLE001
                 failures += 1
                 msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 say(f"{label:40s}ERROR {type(exc).__name__}: {msg}")
     say(f"{failures} kernel compilation(s) failed" if failures else "all kernels compile to PTX")
+    return 1 if failures else 0
+
+
+def _compile(say) -> int:
+    from hybridinpaint.kernels import available_backends, cache_dir, cuda_simulated, warm_up
+
+    targets = [b for b in available_backends() if not (b == "cuda" and cuda_simulated())]
+    failures = 0
+    for target in targets:
+        say(f"kernel cache ({target}): {cache_dir(target) or 'none writable: kernels compile on every run'}")
+        try:
+            rows = warm_up(target, progress=False)
+        except Exception as exc:  # noqa: BLE001 - report, don't crash
+            failures += 1
+            first = (str(exc).strip().splitlines() or [""])[0]
+            say(f"compile {target}: ERROR {type(exc).__name__}: {first}")
+            continue
+        for row in rows:
+            how = "loaded from cache" if row["cached"] else "compiled and cached"
+            say(f"{target} {row['name']:32s}{how} ({row['seconds']:.2f} s)")
+        say(f"{target}: {len(rows)} kernels ready in {sum(r['seconds'] for r in rows):.1f} s")
     return 1 if failures else 0

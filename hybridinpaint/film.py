@@ -180,7 +180,7 @@ def _compensated(grey: np.ndarray, backend: str):
 
 def _skip_flows(g8):
     """Flows between frames two apart: ``f[k]`` maps k -> k+2, ``b[k]`` maps k+2 -> k."""
-    calc = flowmod._estimator("dis")
+    calc = flowmod.estimator("dis")
     t = g8.shape[0]
     f = np.stack([calc(g8[k], g8[k + 2]) for k in range(t - 2)]).astype(np.float32)
     b = np.stack([calc(g8[k + 2], g8[k]) for k in range(t - 2)]).astype(np.float32)
@@ -357,7 +357,7 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend=
         neighbours, so a clip of fewer than 3 frames is refused when
         ``"blotch"`` is asked for.
     """
-    from hybridinpaint.kernels._accelerate import resolve_backend
+    from hybridinpaint.kernels import resolve_backend
 
     _, work, _ = _arrays.frames_float(frames)
     if not isinstance(sensitivity, (int, float, np.floating)) or not np.isfinite(sensitivity) or sensitivity <= 0:

@@ -58,14 +58,6 @@ def _pixels(runs):
     return ys, xs
 
 
-def _progress(done, total, what):
-    width = 30
-    n = int(width * done / max(total, 1))
-    print(f"\r{what} [{'#' * n}{'.' * (width - n)}] {done}/{total}", end="", file=sys.stderr, flush=True)
-    if done == total:
-        print(file=sys.stderr)
-
-
 def _png_b64(img):
     ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img)
     return base64.b64encode(buf.tobytes()).decode()
@@ -151,16 +143,19 @@ def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backen
         )
     if progress:
         print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
+    from hybridinpaint.kernels import warm_up
+
+    warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
     res = film.restore(frames, sensitivity=sensitivity, min_area=min_area, backend=backend)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         prov_img = visualize.provenance(res)  # a Restoration has .frames and .provenance
-        for k, f in enumerate(files):
+        from tqdm.auto import tqdm
+
+        for k, f in enumerate(tqdm(files, desc="writing", unit="frame", disable=not progress)):
             io.write_frame(tmp / "frames" / f.name, res.frames[k], like=f)
             io.write_frame(tmp / "provenance" / (f.stem + ".png"), prov_img[k])
-            if progress:
-                _progress(k + 1, len(files), "writing")
         fixes = []
         totals = {}
         for fx in res.fixes:

@@ -46,7 +46,12 @@ def prefill(frames: np.ndarray, masks: np.ndarray, backend: str) -> np.ndarray:
     return out
 
 
-def _estimator(method: str):
+def estimator(method: str):
+    """A function ``calc(a, b) -> (H, W, 2)`` flow from 8-bit grey frame ``a`` to ``b``.
+
+    ``method`` is one of :data:`METHODS`; each call of :func:`estimator`
+    makes a fresh OpenCV object, so one estimator serves one thread.
+    """
     if method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         return lambda a, b: dis.calc(a, b, None)
@@ -100,7 +105,7 @@ def estimate(grey: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndar
     """
     if method not in METHODS:
         raise ValueError(f"flow must be one of {METHODS!r}, got {method!r}")
-    calc = _estimator(method)
+    calc = estimator(method)
     t, h, w = grey.shape
     # DIS refuses frames under 12 px on both sides: pad tiny ones by replication.
     pad_y, pad_x = max(0, _MIN_FLOW_SIDE - h), max(0, _MIN_FLOW_SIDE - w)

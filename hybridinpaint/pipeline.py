@@ -11,7 +11,7 @@ import numpy as np
 from hybridinpaint import _arrays, propagate
 from hybridinpaint import flow as flowmod
 from hybridinpaint import hallucinate as hallmod
-from hybridinpaint.kernels._validate import positive_int
+from hybridinpaint.kernels.checks import positive_int
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "METHOD_NAMES"]
 
@@ -165,7 +165,7 @@ def inpaint(
         raise ValueError(f"flow must be one of {flowmod.METHODS!r}, got {flow!r}")
     if hallucinate not in hallmod.FILLS:
         raise ValueError(f"hallucinate must be one of {hallmod.FILLS!r}, got {hallucinate!r}")
-    from hybridinpaint.kernels._accelerate import resolve_backend
+    from hybridinpaint.kernels import resolve_backend
 
     target = resolve_backend(backend)
     hole = flowmod.dilate(hole, mask_dilation)
@@ -197,7 +197,7 @@ def inpaint(
         fwd, bwd = flowmod.upscale(fwd, (h, w)), flowmod.upscale(bwd, (h, w))
         stage("flow completion")
 
-    from hybridinpaint.kernels.propagation import HoleList
+    from hybridinpaint.kernels import HoleList
 
     images = work.copy()
     known = ~hole

@@ -45,17 +45,20 @@ def sweep(holes, frame, xy, steps, step_flows, check_flows, forward: bool, backe
 
     See :func:`hybridinpaint.kernels.propagate_sources` for what a sweep does.
     """
-    from hybridinpaint.kernels.propagation import _propagate
+    from hybridinpaint.kernels import propagate_holes
 
-    # The pipeline's arrays are checked once up front; the kernels' public
-    # wrappers would re-check the whole video on every call.
-    out = _propagate(holes, frame, xy, steps, step_flows, check_flows, forward, TAU_ABS, TAU_REL, backend)
+    # The pipeline's flows are finite by construction: skip the scan of both
+    # flow volumes on every sweep.
+    out = propagate_holes(
+        holes, frame, xy, steps, step_flows, check_flows, forward=forward, tau_abs=TAU_ABS, tau_rel=TAU_REL,
+        check_finite=False, backend=backend,
+    )
     return Sources(*out)
 
 
 def sample(images, known, frame, x, y, backend: str):
     """Colours at ``(frame, x, y)`` over known pixels only: ``(colours (N, C), ok (N,))``."""
-    from hybridinpaint.kernels.propagation import _sample
+    from hybridinpaint.kernels import sample_known
 
-    f32 = np.float32
-    return _sample(images, known, frame.astype(np.int64), x.astype(f32), y.astype(f32), backend)
+    # The pipeline's images are finite by construction: skip the scan of the video on every call.
+    return sample_known(images, known, frame, x, y, check_finite=False, backend=backend)

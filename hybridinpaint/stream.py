@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -483,7 +482,16 @@ def inpaint_file(
     start_frame = plan[done][0] if done < len(plan) else src.count
     frame_iter = src.frames(start_frame)
     mask_iter = masks if isinstance(masks, np.ndarray) else masks(start_frame)
-    bar = _Progress(src.count, start_frame, progress)
+    if done < len(plan) and scheduler is None:
+        # Compile (or load from the cache) the kernels before the frame bar
+        # starts, so its rate and time left measure the work, not the
+        # compiler; local Dask workers then load them from the cache.
+        from hybridinpaint.kernels import warm_up
+
+        warm_up(options.get("backend", "auto"), progress=progress)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=src.count, initial=start_frame, unit="frame", desc="inpainting", disable=not progress)
     pixels = {name: 0 for code, name in pipeline.METHOD_NAMES.items() if code}
 
     client, cluster = _dask_client(scheduler, workers)
@@ -499,7 +507,7 @@ def inpaint_file(
                 for code, name in pipeline.METHOD_NAMES.items():
                     if code:
                         pixels[name] += int((fr.method == code).sum())
-                bar.step()
+                bar.update(1)
             if not last:
                 _save_tail(work / _TAIL.format(i), joiner.tail)
             manifest["done"] = i + 1
@@ -576,29 +584,3 @@ def _dask_client(scheduler, workers):
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     )
     return Client(cluster), cluster
-
-
-class _Progress:
-    """Frames done, frames per second and time left, on one stderr line."""
-
-    def __init__(self, total, done, enabled):
-        self.total, self.done, self.enabled = total, done, enabled
-        self.start_done, self.t0 = done, time.perf_counter()
-
-    def step(self):
-        self.done += 1
-        if not self.enabled:
-            return
-        dt = time.perf_counter() - self.t0
-        fps = (self.done - self.start_done) / dt if dt > 0 else 0.0
-        left = (self.total - self.done) / fps if fps > 0 else float("nan")
-        filled = int(30 * self.done / max(self.total, 1))
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} frames  {fps:.2f} fps  "
-            f"{left:.0f} s left   "
-        )
-        sys.stderr.flush()
-
-    def close(self):
-        if self.enabled:
-            sys.stderr.write("\n")

@@ -2,7 +2,9 @@
 
 Every public function takes and returns numpy arrays, never modifies its
 inputs, and takes ``backend="auto" | "cpu" | "cuda"``. Nothing is compiled
-until a kernel is first called on a target.
+until a kernel is first called on a target; compiled kernels are cached on
+disk (see :func:`cache_dir`), so later processes load them in a moment.
+:func:`warm_up` compiles them all at once, ahead of time.
 """
 
 import importlib
@@ -14,8 +16,15 @@ __all__ = [
     "patchmatch",
     "vote",
     "propagate_sources",
+    "propagate_holes",
+    "HoleList",
     "sample_known",
     "available_backends",
+    "cuda_usable",
+    "cuda_simulated",
+    "resolve_backend",
+    "warm_up",
+    "cache_dir",
 ]
 
 _WHERE = {
@@ -25,12 +34,24 @@ _WHERE = {
     "patchmatch": ".patches",
     "vote": ".patches",
     "propagate_sources": ".propagation",
+    "propagate_holes": ".propagation",
+    "HoleList": ".propagation",
     "sample_known": ".propagation",
     "available_backends": "._backends",
+    "cuda_usable": "._accelerate",
+    "cuda_simulated": "._accelerate",
+    "resolve_backend": "._accelerate",
+    "warm_up": "._accelerate",
+    "cache_dir": "._accelerate",
 }
 
 
+_MODULES = {"checks", "ptx"}
+
+
 def __getattr__(name):
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
     if name in _WHERE:
         mod = importlib.import_module(_WHERE[name], __name__)
         return getattr(mod, name)

@@ -1,40 +1,56 @@
-"""One kernel body, two compilers.
+"""One kernel body, two compilers, and a cache on disk.
 
 A *body* is a plain Python function that does the work for one element
-(one pixel, one list entry). :func:`body` registers it; :func:`launcher`
-turns it into a CPU entry point (``numba.njit``, outer loop a ``prange``)
-or a CUDA kernel (``numba.cuda.jit``, one thread per element).
+(one pixel, one list entry). :func:`body` registers it. The launchers that
+loop over a body (``_launch_cpu.py``: ``numba.njit``, outer loop a
+``prange``; ``_launch_cuda.py``: ``numba.cuda.jit``, one thread per element)
+are generated from the declarations in ``_declarations.py`` and compiled
+here, by :func:`launcher`, for the signature declared there, with numba's
+on-disk cache.
 
 Bodies call each other and a few target primitives (``atomic_add``) by
 their global names. When a body is compiled for a target its globals are
 rebound so that every such name points at the version compiled for that
 same target; the Python source stays single.
+
+The cache: numba keeps compiled launchers beside their source (in
+``kernels/__pycache__``) when that folder is writable, else in the user's
+cache folder (``~/.cache/numba``), or in ``NUMBA_CACHE_DIR`` when that is
+set. A cache written by another numba version or for another CPU is ignored
+and rewritten by numba; one that cannot be read (truncated, corrupt) is
+deleted and rebuilt here; where no folder is writable, kernels compile in
+memory with a warning.
 """
 
 from __future__ import annotations
 
 import functools
+import glob
+import importlib
 import os
+import time
 import types
+import warnings
 
 import numpy as np
+
+from ._declarations import BODY_MODULES, KERNELS, Arg, cpu_signature, cuda_signature, redblack_parts
 
 __all__ = [
     "body",
     "launcher",
+    "run_cpu",
+    "launch_cuda",
+    "warm_up",
+    "cache_dir",
     "resolve_backend",
     "cuda_usable",
+    "cuda_simulated",
     "cuda_threads",
     "BACKENDS",
 ]
 
 BACKENDS = ("auto", "cpu", "cuda")
-
-# Options of every CPU build. No fastmath: the CPU and CUDA builds should do
-# the same float32 arithmetic. numpy's error model: a division by zero gives
-# inf/nan instead of a Python exception, which spares a branch per division
-# (bodies guard their divisions themselves).
-CPU_OPTIONS = {"fastmath": False, "error_model": "numpy"}
 
 _BODIES: dict[str, types.FunctionType] = {}
 
@@ -45,51 +61,37 @@ def body(fn):
     return fn
 
 
-# --- target primitives -----------------------------------------------------
-# A primitive is the one place where the two targets need different code.
-# Each has a source per target, compiled in a namespace that provides ``cuda``.
-
-_PRIMITIVES = {
-    "atomic_add": {
-        # The CPU launchers that call it run serially, so a plain add is exact
-        # and deterministic.
-        "cpu": "def atomic_add(arr, idx, val):\n    arr[idx] += val\n",
-        "cuda": "def atomic_add(arr, idx, val):\n    cuda.atomic.add(arr, idx, val)\n",
-    },
-}
-
-
-def _numba():
-    import numba
-
-    return numba
-
-
-def _cuda():
-    from numba import cuda
-
-    return cuda
+def _load_bodies():
+    for mod in BODY_MODULES:
+        importlib.import_module(f".{mod}", __package__)
 
 
 @functools.cache
-def _compiled_primitive(name: str, target: str):
-    g: dict = {}
-    if target == "cuda":
-        g["cuda"] = _cuda()
-    exec(compile(_PRIMITIVES[name][target], f"<primitive {name}/{target}>", "exec"), g)
+def _primitives(target: str) -> dict:
+    mod = importlib.import_module("._primitives" if target == "cpu" else "._primitives_cuda", __package__)
+    return {name: _device_jit(getattr(mod, name), target) for name in mod.__all__}
+
+
+def _device_jit(fn, target):
     if target == "cpu":
-        return _numba().njit(**CPU_OPTIONS, inline="always")(g[name])
-    return _cuda().jit(device=True)(g[name])
+        import numba
+
+        # Inlined into the launcher: nothing of a callee is cached on its own.
+        return numba.njit(fastmath=False, error_model="numpy", inline="always")(fn)
+    from numba import cuda
+
+    return cuda.jit(device=True)(fn)
 
 
 def _rebound(fn: types.FunctionType, target: str) -> types.FunctionType:
     """A copy of ``fn`` whose body/primitive globals point at ``target`` versions."""
     g = dict(fn.__globals__)
+    prims = _primitives(target)
     for name in fn.__code__.co_names:
         if name in _BODIES and _BODIES[name] is not fn:
             g[name] = device_function(name, target)
-        elif name in _PRIMITIVES:
-            g[name] = _compiled_primitive(name, target)
+        elif name in prims:
+            g[name] = prims[name]
     new = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
     new.__qualname__ = fn.__qualname__
     new.__doc__ = fn.__doc__
@@ -98,86 +100,265 @@ def _rebound(fn: types.FunctionType, target: str) -> types.FunctionType:
 
 @functools.cache
 def device_function(name: str, target: str):
-    """The body ``name`` compiled as a callee for ``target``."""
-    fn = _rebound(_BODIES[name], target)
-    if target == "cpu":
-        return _numba().njit(**CPU_OPTIONS, inline="always")(fn)
-    return _cuda().jit(device=True)(fn)
+    """The body ``name`` compiled as a callee for ``target`` (compiled when first called)."""
+    _load_bodies()
+    return _device_jit(_rebound(_BODIES[name], target), target)
 
 
-def _launcher_source(name: str, params: list[str], ndim: int, target: str, mode: str):
-    args = ", ".join(params[ndim:])
-    sizes = ", ".join(f"n{i}" for i in range(ndim))
-    idx = ", ".join(f"i{i}" for i in range(ndim))
-    if target == "cuda":
-        lines = [f"def {name}_cuda({sizes}, {args}):"]
-        if ndim == 1:
-            lines.append("    i0 = cuda.grid(1)")
-            lines.append("    if i0 < n0:")
-        else:
-            # x (fastest-varying thread index) walks the last array axis.
-            lines.append(f"    i{ndim - 1}, i{ndim - 2} = cuda.grid(2)")
-            lines.append("    if i0 < n0 and i1 < n1:")
-        lines.append(f"        _px({idx}, {args})")
-    elif mode == "bands":
-        # Scatter bodies: rows are cut into bands of ``band`` rows, all even
-        # bands run in parallel, then all odd ones. With ``band`` taller than
-        # the rows one band can write to, no two running bands touch the same
-        # output, and each output sums its inputs in an order that depends
-        # neither on the scheduler nor on the number of threads.
-        lines = [f"def {name}_cpu({sizes}, band, {args}):"]
-        lines.append("    nb = (n0 + band - 1) // band")
-        lines.append("    for phase in range(2):")
-        lines.append("        for k in prange((nb - phase + 1) // 2):")
-        lines.append("            b = 2 * k + phase")
-        lines.append("            for i0 in range(b * band, min((b + 1) * band, n0)):")
-        depth = 4
-        for d in range(1, ndim):
-            lines.append("    " * depth + f"for i{d} in range(n{d}):")
-            depth += 1
-        lines.append("    " * depth + f"_px({idx}, {args})")
-    else:
-        lines = [f"def {name}_cpu({sizes}, {args}):"]
-        for d in range(ndim):
-            rng = "prange" if d == 0 else "range"
-            lines.append("    " * (d + 1) + f"for i{d} in {rng}(n{d}):")
-        lines.append("    " * (ndim + 1) + f"_px({idx}, {args})")
-    return "\n".join(lines) + "\n"
+def launcher_function(name: str, target: str):
+    """The plain Python launcher of kernel ``name`` for ``target`` (for PTX builds)."""
+    if name not in KERNELS:
+        raise KeyError(f"unknown kernel {name!r}; declared: {', '.join(KERNELS)}")
+    mod = importlib.import_module("._launch_cpu" if target == "cpu" else "._launch_cuda", __package__)
+    return getattr(mod, f"{name}_{target}")
+
+
+# --- compilation with the on-disk cache -------------------------------------
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, message: str):
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _launchers_fresh(target: str) -> bool:
+    """Whether the generated launcher file carries the digest of today's bodies."""
+    from ._generate import bodies_digest
+
+    mod = importlib.import_module("._launch_cpu" if target == "cpu" else "._launch_cuda", __package__)
+    if mod.BODIES_SHA256 == bodies_digest(target):
+        return True
+    _warn_once(
+        f"stale-{target}",
+        f"hybridinpaint: the {target} kernel launchers are older than the kernel bodies, so compiled kernels "
+        "are not cached (a cache could hold the old code); run `python -m hybridinpaint.kernels._generate`",
+    )
+    return False
+
+
+def _enable_cache(disp, target: str) -> bool:
+    try:
+        disp.enable_caching()
+    except RuntimeError as exc:  # numba found no writable cache folder
+        _warn_once(
+            "no-cache",
+            f"hybridinpaint: kernels are compiled in memory on every run, as no cache folder is writable ({exc}); "
+            "set NUMBA_CACHE_DIR to a writable folder to keep them",
+        )
+        return False
+    return True
+
+
+def _discard_cache(disp, fn):
+    """Delete the cache files of launcher ``fn`` (index and data) from ``disp``'s cache folder."""
+    base = f"{os.path.splitext(os.path.basename(fn.__code__.co_filename))[0]}.{fn.__qualname__}-"
+    folder = disp.stats.cache_path
+    for path in glob.glob(os.path.join(glob.escape(folder), glob.escape(base) + "*")):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _compile(make, fn, sig, target: str, use_cache: bool):
+    """Compile ``make(fn)`` for ``sig``, loading from / saving to the cache when allowed.
+
+    A cache that cannot be read is deleted and the launcher compiled afresh
+    (and cached again); compile errors of the code itself propagate.
+    """
+    from numba.core.errors import NumbaError
+
+    disp = make(fn)
+    cached = use_cache and _enable_cache(disp, target)
+    try:
+        disp.compile(sig)
+    except NumbaError:
+        raise
+    except Exception as exc:  # unpickling a damaged index or data file
+        if not cached:
+            raise
+        _warn_once(
+            f"corrupt-{fn.__qualname__}",
+            f"hybridinpaint: the cached {fn.__qualname__} in {disp.stats.cache_path} could not be read "
+            f"({type(exc).__name__}: {exc}); it is deleted and compiled again",
+        )
+        _discard_cache(disp, fn)
+        disp = make(fn)
+        _enable_cache(disp, target)
+        disp.compile(sig)
+    # Declared signatures only: a call with other types fails instead of compiling.
+    disp.disable_compile()
+    return disp
 
 
 @functools.cache
-def launcher_function(name: str, ndim: int, target: str, mode: str = "parallel"):
-    """The uncompiled Python launcher for body ``name`` (used for PTX checks)."""
-    import inspect
+def launcher(name: str, target: str):
+    """The compiled launcher of kernel ``name`` for ``target`` (``"cpu"`` or ``"cuda"``).
 
-    params = list(inspect.signature(_BODIES[name]).parameters)
-    if len(params) <= ndim:
-        raise TypeError(f"body {name} needs {ndim} index parameters and some arrays")
-    g: dict = {"_px": device_function(name, target), "np": np}
+    Loaded from the on-disk cache when it holds this launcher for this numba
+    version and CPU (or GPU), else compiled and saved there.
+    """
+    fn = launcher_function(name, target)
+    kernel = KERNELS[name]
     if target == "cpu":
-        g["prange"] = _numba().prange
-    else:
-        g["cuda"] = _cuda()
-    src = _launcher_source(name, params, ndim, target, mode)
-    exec(compile(src, f"<hybridinpaint launcher {name}/{target}>", "exec"), g)
-    return g[f"{name}_{target}"]
+        import numba
+
+        from . import _launch_cpu
+
+        return _compile(
+            lambda f: numba.njit(**_launch_cpu.OPTIONS)(f), fn, cpu_signature(kernel), "cpu", _launchers_fresh("cpu")
+        )
+    from numba import cuda
+
+    if cuda_simulated():
+        return cuda.jit(fn)  # the simulator runs the Python function; nothing to compile or cache
+    return _compile(lambda f: cuda.jit(f), fn, cuda_signature(kernel), "cuda", _launchers_fresh("cuda"))
 
 
-@functools.cache
-def launcher(name: str, ndim: int, target: str, mode: str = "parallel"):
-    """Compiled entry point running body ``name`` over an ``ndim``-D index space.
+def cache_dir(target: str = "cpu") -> str | None:
+    """The folder numba caches this package's ``target`` kernels in; None where none is writable.
 
-    ``mode`` (CPU only): ``"parallel"`` (outer loop a ``prange``) or
-    ``"bands"`` (for scatter bodies, see the source).
-    Call it as ``f(n0, ..., *arrays)`` on the CPU (``f(n0, n1, band,
-    *arrays)`` for bands), or through :func:`launch_cuda` for CUDA.
+    ``NUMBA_CACHE_DIR`` when set, else ``__pycache__`` beside the kernels'
+    source when writable (an editable checkout, a user's virtual
+    environment), else the user's cache folder (a read-only install).
+
+    Examples
+    --------
+    >>> from hybridinpaint.kernels import cache_dir
+    >>> isinstance(cache_dir(), str)
+    True
     """
     if target == "cuda":
-        mode = "parallel"
-    fn = launcher_function(name, ndim, target, mode)
-    if target == "cpu":
-        return _numba().njit(**CPU_OPTIONS, parallel=True)(fn)
-    return _cuda().jit(fn)
+        from numba import cuda
+
+        make = functools.partial(cuda.jit, cache=True)
+    else:
+        import numba
+
+        make = functools.partial(numba.njit, cache=True)
+    try:
+        return make(launcher_function("normalise_px", target)).stats.cache_path
+    except RuntimeError:
+        return None
+
+
+def warm_up(backend="cpu", *, names=None, progress=False) -> list[dict]:
+    """Compile (or load from the cache) the kernels, so later calls start at once.
+
+    Parameters
+    ----------
+    backend : {"cpu", "cuda", "auto"}
+        Which launchers; ``"cuda"`` needs a usable device.
+    names : iterable of str, optional, keyword-only
+        Kernels to build (default: all declared).
+    progress : bool, keyword-only
+        Show a progress bar on stderr, but only once something is actually
+        compiled (a run that loads everything from the cache stays silent).
+
+    Returns
+    -------
+    list of dict
+        Per kernel: ``name``, ``seconds``, ``cached`` (loaded from the
+        cache rather than compiled).
+
+    Examples
+    --------
+    >>> from hybridinpaint.kernels import warm_up
+    >>> [k["name"] for k in warm_up(names=["normalise_px"])]
+    ['normalise_px']
+    """
+    from numba.core import event
+
+    target = resolve_backend(backend)
+    todo = list(KERNELS) if names is None else list(names)
+    for n in todo:
+        if n not in KERNELS:
+            raise ValueError(f"names: unknown kernel {n!r}; declared: {', '.join(KERNELS)}")
+    state = {"bar": None, "done": 0}
+
+    class _Notice(event.Listener):
+        # numba announces a compile (never a cache hit) with this event.
+        def on_start(self, ev):
+            if progress and state["bar"] is None:
+                from tqdm.auto import tqdm
+
+                state["bar"] = tqdm(
+                    total=len(todo), initial=state["done"], desc="compiling kernels (first run only)", unit="kernel"
+                )
+
+        def on_end(self, ev):
+            pass
+
+    report = []
+    with event.install_listener("numba:compile", _Notice()):
+        for n in todo:
+            t0 = time.perf_counter()
+            disp = launcher(n, target)
+            stats = getattr(disp, "stats", None)
+            report.append(
+                {
+                    "name": n,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "cached": bool(stats and sum(stats.cache_hits.values())),
+                }
+            )
+            state["done"] += 1
+            if state["bar"] is not None:
+                state["bar"].update(1)
+    if state["bar"] is not None:
+        state["bar"].close()
+    return report
+
+
+# --- launching ----------------------------------------------------------------
+
+
+def _check_arg(kernel, a, v):
+    """``v`` for declared argument ``a`` of ``kernel``: a scalar converted, an array checked."""
+    want = a.np_dtype
+    if a.ndim == 0:
+        return want.type(v)
+    is_contig = getattr(v, "is_c_contiguous", None)  # device arrays
+    contiguous = is_contig() if callable(is_contig) else bool(getattr(getattr(v, "flags", None), "c_contiguous", 0))
+    if getattr(v, "dtype", None) != want or getattr(v, "ndim", None) != a.ndim or not contiguous:
+        raise TypeError(
+            f"kernel {kernel.name}: argument {a.name} must be a C-contiguous {a.ndim}-D {want} array, "
+            f"got {type(v).__name__} of dtype {getattr(v, 'dtype', None)} and ndim {getattr(v, 'ndim', None)}"
+        )
+    if a.written and isinstance(v, np.ndarray) and not v.flags.writeable:
+        raise TypeError(f"kernel {kernel.name}: argument {a.name} is written, so it must be a writable array")
+    return v
+
+
+def _checked(kernel, decl, args):
+    if len(args) != len(decl):
+        raise TypeError(f"kernel {kernel.name} takes {len(decl)} arguments after the sizes, got {len(args)}")
+    return [_check_arg(kernel, a, v) for a, v in zip(decl, args)]
+
+
+def run_cpu(name: str, sizes: tuple[int, ...], *args, band: int = 0):
+    """Run kernel ``name`` over ``sizes`` on the CPU, arguments checked against its declaration.
+
+    Scatter kernels (declared ``cpu="bands"``) also take ``band``, the rows
+    of one band. Red-black kernels take ``sizes=()`` and ``(ys_red, xs_red,
+    ys_black, xs_black, *shared, delta_red, delta_black, tol, sweeps)``, and
+    return the last sweep's largest change.
+    """
+    kernel = KERNELS[name]
+    if kernel.cpu == "redblack":
+        (ys, xs), shared, delta = redblack_parts(kernel)
+        decl = (ys, xs, ys, xs, *shared, delta, delta, Arg("tol", "f32"), Arg("sweeps", "i64"))
+        return launcher(name, "cpu")(*_checked(kernel, decl, args))
+    if len(sizes) != kernel.ndim:
+        raise TypeError(f"kernel {name} runs over {kernel.ndim}-D sizes, got {sizes!r}")
+    checked = _checked(kernel, kernel.args, args)
+    sizes = tuple(np.int64(s) for s in sizes)
+    if kernel.cpu == "bands":
+        sizes += (np.int64(max(1, int(band))),)
+    return launcher(name, "cpu")(*sizes, *checked)
 
 
 def cuda_threads(ndim: int):
@@ -190,25 +371,20 @@ def cuda_threads(ndim: int):
 
 
 def launch_cuda(name: str, sizes: tuple[int, ...], *args):
-    """Launch body ``name`` on the GPU over ``sizes`` with device-array ``args``."""
+    """Launch kernel ``name`` on the GPU over ``sizes`` with device-array ``args``."""
+    kernel = KERNELS[name]
     ndim = len(sizes)
-    kern = launcher(name, ndim, "cuda")
+    if ndim != kernel.ndim:
+        raise TypeError(f"kernel {name} runs over {kernel.ndim}-D sizes, got {sizes!r}")
+    checked = _checked(kernel, kernel.args, args)
+    kern = launcher(name, "cuda")
     threads = cuda_threads(ndim)
     if ndim == 1:
         blocks = (max(1, -(-sizes[0] // threads[0])),)
     else:
         # grid x follows the last axis (columns), grid y the first (rows)
         blocks = (max(1, -(-sizes[1] // threads[0])), max(1, -(-sizes[0] // threads[1])))
-    kern[blocks, threads](*sizes, *args)
-
-
-def run_cpu(name: str, sizes: tuple[int, ...], *args, mode: str = "parallel", band: int = 0):
-    """Run body ``name`` over ``sizes`` on the CPU."""
-    fn = launcher(name, len(sizes), "cpu", mode)
-    if mode == "bands":
-        fn(*sizes, max(1, int(band)), *args)
-    else:
-        fn(*sizes, *args)
+    kern[blocks, threads](*(np.int64(s) for s in sizes), *checked)
 
 
 @functools.cache
@@ -227,6 +403,7 @@ def cuda_usable() -> bool:
 
 
 def cuda_simulated() -> bool:
+    """True when Numba's CUDA simulator is switched on (``NUMBA_ENABLE_CUDASIM=1``)."""
     try:
         from numba import config
 
@@ -236,7 +413,14 @@ def cuda_simulated() -> bool:
 
 
 def resolve_backend(backend) -> str:
-    """Map ``"auto" | "cpu" | "cuda"`` to the target that will run."""
+    """Map ``"auto" | "cpu" | "cuda"`` to the target that will run.
+
+    Examples
+    --------
+    >>> from hybridinpaint.kernels import resolve_backend
+    >>> resolve_backend("cpu")
+    'cpu'
+    """
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS!r}, got {backend!r}")
     if backend == "auto":

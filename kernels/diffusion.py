@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
 from . import diffusion_fns  # noqa: F401 - registers the bodies
-from ._accelerate import CPU_OPTIONS, device_function, launch_cuda, resolve_backend, run_cpu
-from ._validate import bool_mask, image_hwc, real_float32
+from ._accelerate import launch_cuda, resolve_backend, run_cpu
+from .checks import bool_mask, image_hwc, real_float32
 
 __all__ = ["diffuse"]
 
@@ -269,17 +268,19 @@ class _CpuExec:
         # Always parallel: numba compiles the serial loop of this body about
         # four times slower per pixel (measured), so even small levels gain.
         return float(
-            _cpu_relax()(
+            run_cpu(
+                "sor_px",
+                (),
                 *lv.red,
                 *lv.black,
                 lv.field,
                 lv.weights,
                 lv.rhs,
                 np.float32(omega),
-                np.float32(tol),
-                sweeps,
                 lv.d_red[: lv.n_red],
                 lv.d_black[: lv.n_black],
+                np.float32(tol),
+                sweeps,
             )
         )
 
@@ -323,30 +324,3 @@ class _CudaExec:
 
 
 _CUDA_CHECK_EVERY = 8
-
-
-@functools.cache
-def _cpu_relax():
-    import numba
-
-    sor = device_function("sor_px", "cpu")
-    prange = numba.prange
-
-    @numba.njit(**CPU_OPTIONS, parallel=True)
-    def relax(yr, xr, yb, xb, field, weights, rhs, omega, tol, sweeps, dr, db):
-        biggest = np.float32(0.0)
-        for _ in range(sweeps):
-            for k in prange(yr.shape[0]):
-                sor(k, yr, xr, field, weights, rhs, omega, dr)
-            for k in prange(yb.shape[0]):
-                sor(k, yb, xb, field, weights, rhs, omega, db)
-            biggest = np.float32(0.0)
-            if dr.shape[0] > 0:
-                biggest = max(biggest, dr.max())
-            if db.shape[0] > 0:
-                biggest = max(biggest, db.max())
-            if biggest < tol:
-                break
-        return biggest
-
-    return relax

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import patches_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
-from ._validate import _describe, bool_mask, image_hwc, positive_int, real_float32
+from .checks import bool_mask, describe, image_hwc, positive_int, real_float32
 
 __all__ = ["patchmatch", "vote"]
 
@@ -15,10 +15,10 @@ def _sources(sources, name, channels, squeeze):
     src = real_float32(sources, name, ndim=(3, 4))
     if src.ndim == 3:
         if not squeeze:
-            raise ValueError(f"{name} must be 4-D (S, Hs, Ws, C) for a colour target, got {_describe(src)}")
+            raise ValueError(f"{name} must be 4-D (S, Hs, Ws, C) for a colour target, got {describe(src)}")
         src = src[..., None]
     if src.shape[3] != channels:
-        raise ValueError(f"{name} must have {channels} channel(s) like the target, got {_describe(src)}")
+        raise ValueError(f"{name} must have {channels} channel(s) like the target, got {describe(src)}")
     return src
 
 
@@ -165,7 +165,7 @@ def patchmatch(
     if init is not None:
         ini = np.asarray(init)
         if ini.shape != (h, w, 3) or not np.issubdtype(ini.dtype, np.integer):
-            raise ValueError(f"init must be an integer array of shape {(h, w, 3)}, got {_describe(ini)}")
+            raise ValueError(f"init must be an integer array of shape {(h, w, 3)}, got {describe(ini)}")
         cand = ini[ys, xs].astype(np.int64)
         good = (
             (cand[:, 0] >= 0)
@@ -278,7 +278,7 @@ def vote(nnf, cost, sources, hole, *, patch=7, sigma=None, backend="auto"):
     """
     field = np.asarray(nnf)
     if field.ndim != 3 or field.shape[2] != 3 or not np.issubdtype(field.dtype, np.integer):
-        raise ValueError(f"nnf must be an integer array of shape (H, W, 3), got {_describe(field)}")
+        raise ValueError(f"nnf must be an integer array of shape (H, W, 3), got {describe(field)}")
     h, w, _ = field.shape
     cst = real_float32(cost, "cost", ndim=(2,))
     if cst.shape != (h, w):

@@ -6,15 +6,15 @@ import numpy as np
 
 from . import propagation_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
-from ._validate import _describe, bool_mask, real_float32
+from .checks import bool_mask, describe, real_float32
 
-__all__ = ["propagate_sources", "sample_known", "HoleList"]
+__all__ = ["propagate_sources", "propagate_holes", "sample_known", "HoleList"]
 
 
-def _flows(x, name, shape):
-    arr = real_float32(x, name, ndim=(4,))
+def _flows(x, name, shape, check_finite=True):
+    arr = real_float32(x, name, ndim=(4,), allow_nonfinite=not check_finite)
     if arr.shape != shape:
-        raise ValueError(f"{name} must have shape (T - 1, H, W, 2) = {shape}, got {_describe(arr)}")
+        raise ValueError(f"{name} must have shape (T - 1, H, W, 2) = {shape}, got {describe(arr)}")
     return arr
 
 
@@ -67,7 +67,7 @@ def propagate_sources(known, step_flows, check_flows, *, forward, tau_abs=2.0, t
     (0, [0.0, 0.0], 2)
     """
     if not isinstance(known, np.ndarray) or known.ndim != 3:
-        raise ValueError(f"known must be a 3-D (T, H, W) boolean array, got {_describe(known)}")
+        raise ValueError(f"known must be a 3-D (T, H, W) boolean array, got {describe(known)}")
     known = bool_mask(known, "known", shape=known.shape)
     t, h, w = known.shape
     shape = (max(t - 1, 0), h, w, 2)
@@ -80,7 +80,7 @@ def propagate_sources(known, step_flows, check_flows, *, forward, tau_abs=2.0, t
     t, h, w = known.shape
     holes = HoleList(~known)
     start = np.full(holes.size, -1, np.int32), holes.own_positions(), np.zeros(holes.size, np.int32)
-    src, xy, n = _propagate(holes, *start, step, check, bool(forward), float(tau_abs), float(tau_rel), target)
+    src, xy, n = _sweep(holes, *start, step, check, bool(forward), float(tau_abs), float(tau_rel), target)
     frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     pos = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
@@ -112,13 +112,79 @@ class HoleList:
         return np.stack([self.xs, self.ys], -1).astype(np.float32)
 
 
-def _propagate(holes, frame, pos, steps, step, check, forward, tau_abs, tau_rel, target):
-    """One sweep over ``holes`` (a :class:`HoleList`), on checked float32 flows.
+def propagate_holes(
+    holes, frame, pos, steps, step_flows, check_flows, *, forward, tau_abs=2.0, tau_rel=0.1, check_finite=True,
+    backend="auto",
+):
+    """One sweep of :func:`propagate_sources` over a :class:`HoleList`, from a given state.
 
-    ``frame``, ``pos``, ``steps`` (``(N,)``, ``(N, 2)``, ``(N,)``) hold the
-    starting state: a source for pixels known already (their own, with 0
-    steps), -1 for the rest. Returns the updated copies.
+    The sparse form the pipeline uses: per-pixel state is kept for the
+    listed hole pixels only, and a sweep can start where an earlier one (or
+    a filled key frame) left off.
+
+    Parameters
+    ----------
+    holes : HoleList
+        The hole pixels of a ``(T, H, W)`` video.
+    frame : ndarray of int32, shape (N,)
+        Starting source frame of each listed pixel; ``>= 0`` marks a pixel
+        that has a source already (it is kept), -1 one to be found.
+    pos : ndarray of float32, shape (N, 2)
+        Starting ``(x, y)`` in the source frame.
+    steps : ndarray of int32, shape (N,)
+        Starting frame distance to the source.
+    step_flows, check_flows : ndarray, shape (T - 1, H, W, 2)
+        As in :func:`propagate_sources`.
+    forward : bool, keyword-only
+    tau_abs, tau_rel : float, keyword-only
+    check_finite : bool, keyword-only
+        Check that the flows hold no NaN or inf (a pass over both flow
+        volumes); pass False for flows known to be finite.
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Returns
+    -------
+    frame, pos, steps : ndarray
+        Updated copies of the state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.kernels import HoleList, propagate_holes
+    >>> known = np.ones((2, 1, 3), bool); known[1, 0, 1] = False
+    >>> holes = HoleList(~known)
+    >>> still = np.zeros((1, 1, 3, 2), np.float32)
+    >>> frame, pos, steps = propagate_holes(holes, np.full(1, -1, np.int32), holes.own_positions(),
+    ...                                     np.zeros(1, np.int32), still, still, forward=True, backend="cpu")
+    >>> int(frame[0]), pos[0].tolist(), int(steps[0])
+    (0, [1.0, 0.0], 1)
     """
+    if not isinstance(holes, HoleList):
+        raise ValueError(f"holes must be a HoleList, got {type(holes).__name__}")
+    t, h, w = holes.index.shape
+    n = holes.size
+    state = []
+    for name, val, dtype, shape in (
+        ("frame", frame, np.int32, (n,)),
+        ("pos", pos, np.float32, (n, 2)),
+        ("steps", steps, np.int32, (n,)),
+    ):
+        arr = np.asarray(val)
+        if arr.shape != shape or arr.dtype != dtype:
+            raise ValueError(f"{name} must be {np.dtype(dtype)} of shape {shape}, got {describe(arr)}")
+        state.append(arr)
+    shape = (max(t - 1, 0), h, w, 2)
+    step = _flows(step_flows, "step_flows", shape, check_finite) if t > 1 else np.zeros(shape, np.float32)
+    check = _flows(check_flows, "check_flows", shape, check_finite) if t > 1 else np.zeros(shape, np.float32)
+    for name, val in (("tau_abs", tau_abs), ("tau_rel", tau_rel)):
+        if not isinstance(val, (int, float, np.floating)) or not np.isfinite(val) or val < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
+    target = resolve_backend(backend)
+    return _sweep(holes, *state, step, check, bool(forward), float(tau_abs), float(tau_rel), target)
+
+
+def _sweep(holes, frame, pos, steps, step, check, forward, tau_abs, tau_rel, target):
+    """:func:`propagate_holes` on checked arguments."""
     t = holes.index.shape[0]
     frame, pos, steps = frame.copy(), pos.copy(), steps.copy()
     order = range(1, t) if forward else range(t - 2, -1, -1)
@@ -147,7 +213,7 @@ def _propagate(holes, frame, pos, steps, step, check, forward, tau_abs, tau_rel,
     return tuple(d.copy_to_host() for d in d_out)
 
 
-def sample_known(images, known, frame, x, y, *, backend="auto"):
+def sample_known(images, known, frame, x, y, *, check_finite=True, backend="auto"):
     """Colours at ``(frame, x, y)``, bilinear over the *known* neighbours only.
 
     Parameters
@@ -158,6 +224,9 @@ def sample_known(images, known, frame, x, y, *, backend="auto"):
         Frame of each sample, in ``[0, T)``.
     x, y : ndarray of float, shape (N,)
         Positions; clamped to the frame.
+    check_finite : bool, keyword-only
+        Check that ``images`` holds no NaN or inf (a pass over the whole
+        video); pass False for images known to be finite.
     backend : {"auto", "cpu", "cuda"}, keyword-only
 
     Returns
@@ -177,12 +246,12 @@ def sample_known(images, known, frame, x, y, *, backend="auto"):
     (array([[0.5],
            [1. ]], dtype=float32), array([ True,  True]))
     """
-    imgs = real_float32(images, "images", ndim=(4,))
+    imgs = real_float32(images, "images", ndim=(4,), allow_nonfinite=not check_finite)
     t, h, w, c = imgs.shape
     kn = bool_mask(known, "known", shape=(t, h, w))
     fr = np.ascontiguousarray(frame, dtype=np.int64)
     if fr.ndim != 1:
-        raise ValueError(f"frame must be 1-D, got {_describe(fr)}")
+        raise ValueError(f"frame must be 1-D, got {describe(fr)}")
     if fr.size and (fr.min() < 0 or fr.max() >= t):
         raise ValueError(f"frame must lie in [0, {t}), got values from {fr.min()} to {fr.max()}")
     px = real_float32(x, "x", ndim=(1,)) if fr.size else np.zeros(0, np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import warping_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
-from ._validate import flow_hw2, image_hwc
+from .checks import flow_hw2, image_hwc
 
 __all__ = ["warp_backward", "warp_forward"]
 
@@ -105,10 +105,10 @@ def warp_forward(image, flow, *, backend="auto"):
         acc = np.zeros((h, w, c), np.float32)
         wacc = np.zeros((h, w), np.float32)
         # Bands taller than the vertical reach of the flow never write the
-        # same rows at once, so the result is deterministic (see _accelerate).
+        # same rows at once, so the result is deterministic (see the bands launcher).
         dy = fl[:, :, 1]
         reach = min(float(dy.max()) - float(dy.min()), float(h))
-        run_cpu("splat_px", (h, w), img, fl, acc, wacc, mode="bands", band=int(reach) + 4)
+        run_cpu("splat_px", (h, w), img, fl, acc, wacc, band=int(reach) + 4)
         out = np.empty_like(acc)
         run_cpu("normalise_px", (h, w), acc, wacc, out)
     else:

@@ -9,9 +9,13 @@ device.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import reference as ref
+import strategies as hst
 from hybridinpaint.kernels import (
+    available_backends,
     diffuse,
     patchmatch,
     propagate_sources,
@@ -20,7 +24,6 @@ from hybridinpaint.kernels import (
     warp_backward,
     warp_forward,
 )
-from hybridinpaint.kernels._backends import available_backends
 
 pytest.importorskip("numba.cuda", reason="numba-cuda (the 'cuda' extra) is not installed")
 pytestmark = pytest.mark.skipif("cuda" not in available_backends(), reason="no CUDA device or simulator")
@@ -45,6 +48,34 @@ def test_warp_backward(h, w):
     np.testing.assert_array_equal(gpu[1], exp_valid)
     np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
     np.testing.assert_allclose(gpu[0], exp, atol=1e-5)
+
+
+# The simulator runs each thread in Python: few, tiny examples (the "sim" profile).
+@settings(settings.get_profile("sim"))
+@given(hst.images(max_side=6), st.data())
+def test_warp_backward_property(img, data):
+    h, w = img.shape[:2]
+    flow = data.draw(hst.smooth_flows(h, w))
+    gpu = warp_backward(img, flow, backend="cuda")
+    cpu = warp_backward(img, flow, backend="cpu")
+    exp, exp_valid = ref.warp_backward(img, flow)
+    np.testing.assert_array_equal(gpu[1], cpu[1])
+    np.testing.assert_array_equal(gpu[1], exp_valid)
+    np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
+    np.testing.assert_allclose(gpu[0], exp, atol=1e-4)
+
+
+@settings(settings.get_profile("sim"))
+@given(hst.images(min_side=2, max_side=6), st.data())
+def test_diffuse_property(img, data):
+    h, w = img.shape[:2]
+    unk = data.draw(hst.masks(h, w))
+    gpu = diffuse(img, unk, tol=1e-6, backend="cuda")
+    cpu = diffuse(img, unk, tol=1e-6, backend="cpu")
+    np.testing.assert_array_equal(gpu[~unk], img[~unk])
+    np.testing.assert_allclose(gpu, cpu, atol=1e-4)
+    if (~unk).any():  # the maximum principle
+        assert gpu.min() >= img[~unk].min() - 1e-4 and gpu.max() <= img[~unk].max() + 1e-4
 
 
 @pytest.mark.parametrize("h, w", SIZES)

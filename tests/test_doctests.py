@@ -9,7 +9,9 @@ MODULES = [
     "hybridinpaint.kernels.warping",
     "hybridinpaint.kernels.diffusion",
     "hybridinpaint.kernels.patches",
+    "hybridinpaint.kernels.propagation",
     "hybridinpaint.kernels._backends",
+    "hybridinpaint.kernels._accelerate",
     "hybridinpaint.pipeline",
     "hybridinpaint.visualize",
 ]

@@ -21,9 +21,9 @@ def test_doctor_compiles_every_kernel_for_sm80_and_sm90(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    from hybridinpaint.kernels import _registry
+    from hybridinpaint.kernels import ptx
 
-    for name in _registry.kernels():
+    for name in ptx.kernels():
         for sm in ("sm_80", "sm_90"):
             assert re.search(rf"PTX {sm} {name}\s+OK", proc.stdout), f"{sm} {name} missing:\n{proc.stdout}"
     assert "numba threads:" in proc.stdout
@@ -34,10 +34,10 @@ def test_doctor_compiles_every_kernel_for_sm80_and_sm90(tmp_path):
 def test_ptx_targets_the_requested_architecture(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     code = (
-        "from hybridinpaint.kernels import _registry\n"
+        "from hybridinpaint.kernels import ptx\n"
         "for cc in ((8, 0), (9, 0)):\n"
-        "    ptx = _registry.compile_ptx('splat_px', cc)\n"
-        "    print([l for l in ptx.splitlines() if l.startswith('.target')][0], 'atom.global.add.f32' in ptx)\n"
+        "    text = ptx.compile_ptx('splat_px', cc)\n"
+        "    print([l for l in text.splitlines() if l.startswith('.target')][0], 'atom.global.add.f32' in text)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path

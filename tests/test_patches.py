@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import reference as ref
 import strategies as hst
@@ -16,11 +17,11 @@ def pm_problems(draw):
     c = draw(hst.channels)
     s = draw(st.integers(1, 3))
     hs, ws = draw(st.integers(5, 10)), draw(st.integers(5, 10))
-    rng = np.random.default_rng(draw(hst.seeds))
-    target = rng.random((h, w, c)).astype(np.float32)
+    unit = st.floats(0, 1, width=32)
+    target = draw(hnp.arrays(np.float32, (h, w, c), elements=unit))
     hole = draw(hst.masks(h, w, min_true=1))
-    sources = rng.random((s, hs, ws, c)).astype(np.float32)
-    valid = rng.random((s, hs, ws)) > draw(st.sampled_from([0.0, 0.05, 0.2]))
+    sources = draw(hnp.arrays(np.float32, (s, hs, ws, c), elements=unit))
+    valid = ~draw(hnp.arrays(np.bool_, (s, hs, ws)))  # shrinks towards all valid
     patch = draw(st.sampled_from([1, 3]))
     valid[0, :patch, :patch] = True  # at least one valid patch
     return target, hole, sources, valid, patch
