@@ -5,7 +5,7 @@ script or of the command line meets), against a kernel cache folder of its
 own (``NUMBA_CACHE_DIR``):
 
 * cold: the README's first example (12 frames of 200x120), first ever run,
-  empty cache: the first ``inpaint`` call, and the whole process;
+  empty cache: the first ``inpaint`` call, and the whole process (median of 3);
 * warm-up: ``hybridinpaint doctor --compile`` on the empty cache;
 * warm: the same example in a new process after the warm-up (median of 3);
 * CLI: ``hybridinpaint inpaint`` on 12 frames of 512x288 (a shared clip
@@ -69,9 +69,11 @@ def _env(cache: Path, source: Path | None) -> dict:
     return env
 
 
-def _run(cmd, env, cwd=None) -> tuple[float, str]:
+def _run(cmd, env) -> tuple[float, str]:
+    # From a neutral folder: `python -c` and `-m` put the working folder
+    # first on sys.path, which would shadow the checkout being measured.
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -104,11 +106,11 @@ def _cli_input(folder: Path, n=12, size=(512, 288)):
     return frames, masks, "a shared clip (bmx-trees)" if files else "a synthetic panning texture"
 
 
-def measure(source: Path | None, warm_runs: int = 3) -> dict:
+def measure(source: Path | None, warm_runs: int = 3, cold_runs: int = 3) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        env = _env(tmp / "cache", source)
-        cold_call, cold_inside, cold_wall = _example(env)
+        # Each cold run on an empty cache of its own.
+        cold = [_example(_env(tmp / f"cold{k}", source)) for k in range(cold_runs)]
         # The warm-up runs on a second, empty cache, as on a fresh machine.
         env2 = _env(tmp / "cache2", source)
         has_compile = "--compile" in _run([sys.executable, "-m", "hybridinpaint.cli", "doctor", "--help"], env2)[1]
@@ -125,8 +127,8 @@ def measure(source: Path | None, warm_runs: int = 3) -> dict:
             wall, _ = _run([*cmd, "-o", str(out), "--quiet"], env2)
             cli.append(wall)
     return {
-        "cold_call": cold_call,
-        "cold_process": cold_wall,
+        "cold_call": statistics.median(c[0] for c in cold),
+        "cold_process": statistics.median(c[2] for c in cold),
         "warmup": warmup_wall,
         "warm_call": statistics.median(w[0] for w in warm),
         "warm_process": statistics.median(w[2] for w in warm),

@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from ._declarations import BODY_MODULES, KERNELS, Arg, cpu_signature, cuda_signature, redblack_parts
+from ._declarations import BODY_MODULES, CPU_CALLED, KERNELS, Arg, cpu_signature, cuda_signature, redblack_parts
 
 __all__ = [
     "body",
@@ -76,8 +76,12 @@ def _device_jit(fn, target):
     if target == "cpu":
         import numba
 
-        # Inlined into the launcher: nothing of a callee is cached on its own.
-        return numba.njit(fastmath=False, error_model="numpy", inline="always")(fn)
+        # Inlined into the caller at numba's level, which lets the parallel
+        # loop see through the call (measured: diffuse 1.8x, splat 1.7x
+        # faster than LLVM's own inlining decisions), except where that only
+        # multiplies compile time (see CPU_CALLED in _declarations.py).
+        inline = "never" if fn.__name__ in CPU_CALLED else "always"
+        return numba.njit(fastmath=False, error_model="numpy", inline=inline)(fn)
     from numba import cuda
 
     return cuda.jit(device=True)(fn)

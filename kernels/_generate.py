@@ -2,10 +2,10 @@
 
 ``python -m hybridinpaint.kernels._generate`` rewrites ``_launch_cpu.py``
 and ``_launch_cuda.py`` beside this file; ``--check`` only says whether they
-are up to date (exit 1 if not). Run it after changing a body or a
-declaration: the launchers carry a digest of the bodies' source, so that
-numba's on-disk cache, which looks only at the launcher file's contents,
-is not reused for code that changed.
+are up to date (exit 1 if not). Run it after changing a body, a
+declaration or ``_accelerate.py``: the launchers carry a digest of those
+files, so that numba's on-disk cache, which looks only at the launcher
+file's contents, is not reused for code that changed.
 
 Launchers are ordinary Python functions in ordinary files (numba can only
 cache functions it can locate in a real source file): one loop nest per
@@ -29,9 +29,18 @@ _PRIMITIVES = {"cpu": "_primitives.py", "cuda": "_primitives_cuda.py"}
 
 
 def bodies_digest(target: str) -> str:
-    """SHA-256 of the source of every body module and of ``target``'s primitives."""
+    """SHA-256 of what a compiled launcher depends on besides its own text.
+
+    The body modules, ``target``'s primitives, and the modules that say how
+    bodies are compiled (options, inlining, signatures).
+    """
     h = hashlib.sha256()
-    for name in (*(f"{m}.py" for m in BODY_MODULES), _PRIMITIVES[target]):
+    for name in (
+        *(f"{m}.py" for m in BODY_MODULES),
+        _PRIMITIVES[target],
+        "_accelerate.py",
+        "_declarations.py",
+    ):
         h.update(name.encode() + b"\0" + (HERE / name).read_bytes() + b"\0")
     return h.hexdigest()
 

@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "ea0ceb20957e267c088d50fa0c6e60d97356310497d43e1d71237296e57f8b81"
+BODIES_SHA256 = "8f5c18b8404ff9b022b5c3c0178abb41f29734bfb9ae67c23995d883741ce652"
 OPTIONS = {'fastmath': False, 'error_model': 'numpy', 'parallel': True}
 
 warp_backward_px = device_function("warp_backward_px", "cpu")

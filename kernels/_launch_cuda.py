@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "83fa78a29a9b65c5a46e09742a4f68b99e88fc7ad915210608cb89daf1c55770"
+BODIES_SHA256 = "452bb19a751d9eec7a8b3f37ed730bd168967781cd3060fb782eca26685248fd"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")

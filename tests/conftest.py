@@ -27,3 +27,12 @@ settings.register_profile(
     "sim", max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_sessionstart(session):
+    # Compile every CPU kernel once, into the kernel cache, before any test:
+    # the tests that start Python processes (CLI, notebooks, Dask workers)
+    # then load the kernels from the cache instead of compiling them again.
+    from hybridinpaint.kernels import warm_up
+
+    warm_up("cpu")
