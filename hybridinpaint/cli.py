@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -55,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     rv = sub.add_parser("revert", help="put back the scanned pixels of chosen fixes of a restore output")
     rv.add_argument("out", help="a `hybridinpaint restore` output folder")
     rv.add_argument("--ids", required=True, help="comma-separated fix ids (see fixes.json or report.html)")
-    rv.add_argument("--original", required=True, help="the scans folder the output was made from")
+    rv.add_argument(
+        "--original",
+        help="the scans folder the output was made from (default: the one recorded in fixes.json); "
+        "every scan must match the checksum recorded at restore time",
+    )
     sub.add_parser(
         "train",
         add_help=False,
@@ -65,7 +70,35 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line; returns the exit code (0 done, 1 refused or failed, 2 bad command line).
+
+    A failure is one line on stderr naming the command; no traceback reaches
+    the user unless ``HYBRIDINPAINT_DEBUG=1`` asks for it.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), "")
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(f"hybridinpaint {command}: interrupted; finished work is kept, run again to continue", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place a failure becomes a message
+        if os.environ.get("HYBRIDINPAINT_DEBUG") == "1":
+            raise
+        known = isinstance(exc, (OSError, ValueError, ImportError, RuntimeError))
+        what = str(exc) if known else f"internal error {type(exc).__name__}: {exc} (HYBRIDINPAINT_DEBUG=1 shows where)"
+        print(f"hybridinpaint {command}: {what}".rstrip(), file=sys.stderr)
+        return 1
+
+
+def _ids(text: str) -> list[int]:
+    parts = [x.strip() for x in text.split(",") if x.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--ids must be comma-separated fix ids (positive integers), got {text!r}")
+    return [int(p) for p in parts]
+
+
+def _main(argv) -> int:
     if argv[:1] == ["train"]:
         from hybridinpaint.train import main as train_main
 
@@ -84,11 +117,7 @@ def main(argv=None) -> int:
     if args.command == "demo":
         from hybridinpaint.demo import run
 
-        try:
-            out = run(args.out, backend=args.backend, overwrite=args.overwrite)
-        except FileExistsError as exc:
-            print(f"hybridinpaint demo: {exc}", file=sys.stderr)
-            return 1
+        out = run(args.out, backend=args.backend, overwrite=args.overwrite)
         print(f"hybridinpaint demo: wrote {out}/ (side_by_side/ shows input | result | provenance)")
         return 0
     if args.command == "inpaint":
@@ -96,18 +125,14 @@ def main(argv=None) -> int:
     if args.command == "restore":
         from hybridinpaint.film_report import restore_dir
 
-        try:
-            doc = restore_dir(
-                args.scans,
-                args.out,
-                sensitivity=args.sensitivity,
-                min_area=args.min_area,
-                report=args.report,
-                backend=args.backend,
-            )
-        except (OSError, ValueError) as exc:
-            print(f"hybridinpaint restore: {exc}", file=sys.stderr)
-            return 1
+        doc = restore_dir(
+            args.scans,
+            args.out,
+            sensitivity=args.sensitivity,
+            min_area=args.min_area,
+            report=args.report,
+            backend=args.backend,
+        )
         totals = ", ".join(f"{n} {k}" for k, n in sorted(doc["totals"].items())) or "nothing"
         print(
             f"hybridinpaint restore: {len(doc['fixes'])} fixes ({totals}) in {len(doc['frames'])} frames -> {args.out}"
@@ -116,12 +141,7 @@ def main(argv=None) -> int:
     if args.command == "revert":
         from hybridinpaint.film_report import revert_dir
 
-        try:
-            ids = [int(x) for x in args.ids.split(",") if x.strip()]
-            done = revert_dir(args.out, ids, args.original)
-        except (OSError, ValueError) as exc:
-            print(f"hybridinpaint revert: {exc}", file=sys.stderr)
-            return 1
+        done = revert_dir(args.out, _ids(args.ids), args.original)
         print(f"hybridinpaint revert: reverted fixes {done} in {args.out}")
         return 0
     parser.print_help()
@@ -131,27 +151,23 @@ def main(argv=None) -> int:
 def _inpaint(args) -> int:
     from hybridinpaint.stream import inpaint_file
 
-    try:
-        summary = inpaint_file(
-            args.input,
-            args.mask,
-            args.output,
-            chunk=args.chunk,
-            overlap=args.overlap,
-            provenance=args.provenance,
-            resume=True if args.resume else None,
-            overwrite=args.overwrite,
-            scheduler=args.scheduler,
-            workers=args.workers,
-            progress=not args.quiet,
-            mask_dilation=args.mask_dilation,
-            flow_dilation=args.flow_dilation,
-            hallucinate=args.hallucinate,
-            backend=args.backend,
-        )
-    except (OSError, ValueError, ImportError) as exc:
-        print(f"hybridinpaint inpaint: {exc}", file=sys.stderr)
-        return 1
+    summary = inpaint_file(
+        args.input,
+        args.mask,
+        args.output,
+        chunk=args.chunk,
+        overlap=args.overlap,
+        provenance=args.provenance,
+        resume=True if args.resume else None,
+        overwrite=args.overwrite,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=not args.quiet,
+        mask_dilation=args.mask_dilation,
+        flow_dilation=args.flow_dilation,
+        hallucinate=args.hallucinate,
+        backend=args.backend,
+    )
     if summary["empty_mask"] and not summary["resumed_chunks"]:
         print(f"hybridinpaint inpaint: the mask {args.mask} is empty; the input was copied through", file=sys.stderr)
     filled = ", ".join(f"{n} {name}" for name, n in summary["pixels"].items() if n) or "nothing filled"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -49,20 +48,19 @@ def run(out_dir, *, backend="auto", overwrite=False, progress=True) -> Path:
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; choose another folder or pass overwrite=True (--overwrite)")
-    frames = clip()
-    t, h, w, _ = frames.shape
-    masks = moving_hole(t, h, w)
-    shown = frames.copy()
-    shown[masks] = (shown[masks] * 0.3 + np.array([255, 0, 255]) * 0.7).astype(np.uint8)
-    start = time.perf_counter()
-    res = hybridinpaint.inpaint(frames, masks, backend=backend, progress=progress, return_result=True)
-    seconds = time.perf_counter() - start
-    prov = visualize.provenance(res)
-    flows = visualize.flow(res.flows["forward"])
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    io.clean_stale(out)
+    tmp = io.temp_dir(out)  # made first: an unwritable folder fails now, not after the inpainting
     try:
+        frames = clip()
+        t, h, w, _ = frames.shape
+        masks = moving_hole(t, h, w)
+        shown = frames.copy()
+        shown[masks] = (shown[masks] * 0.3 + np.array([255, 0, 255]) * 0.7).astype(np.uint8)
+        start = time.perf_counter()
+        res = hybridinpaint.inpaint(frames, masks, backend=backend, progress=progress, return_result=True)
+        seconds = time.perf_counter() - start
+        prov = visualize.provenance(res)
+        flows = visualize.flow(res.flows["forward"])
         for sub in ("result", "side_by_side", "provenance", "flow"):
             (tmp / sub).mkdir()
         for k in range(t):

@@ -6,10 +6,12 @@ and bit depth as the scans), ``provenance/`` (a PNG map per frame),
 temporary sibling and moved into place at the end, so a crash leaves no half
 output and a re-run replaces the previous run whole instead of mixing with it.
 
-``fixes.json`` (schema ``hybridinpaint.fixes``, version 1)::
+``fixes.json`` (schema ``hybridinpaint.fixes``, version 2; validated by
+:mod:`hybridinpaint.fixes` before a revert touches anything)::
 
-    {"schema": "hybridinpaint.fixes", "version": 1,
-     "scans": "/abs/path/to/SCANS_DIR", "frames": ["0001.png", ...],
+    {"schema": "hybridinpaint.fixes", "version": 2,
+     "scans": "/abs/path/to/SCANS_DIR", "frames": ["0001.png", ...], "size": [H, W],
+     "checksums": {"0001.png": "<SHA-256 of the scan file>", ...},
      "settings": {"sensitivity": 1.0, "min_area": 5, "kinds": ["blotch", "scratch"]},
      "totals": {"blotch": 12, "scratch": 3},
      "fixes": [{"id": 1, "frame": 0, "file": "0001.png", "bbox": [y0, x0, y1, x1],
@@ -18,26 +20,29 @@ output and a re-run replaces the previous run whole instead of mixing with it.
                 "runs": [[y, x0, x1], ...], "reverted": false}, ...]}
 
 ``runs`` lists the fix's pixels as row runs (``x1`` exclusive); ``revert``
-uses them to put the scanned pixels back.
+uses them to put the scanned pixels back, after checking the scans against
+``checksums``. A revert builds the new output beside the old one (frames,
+provenance maps, ``fixes.json`` and the report) and swaps it in whole: it
+happens completely or not at all.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import json
+import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from hybridinpaint import fixes as fixes_file
 from hybridinpaint import io
 
-SCHEMA = "hybridinpaint.fixes"
-VERSION = 1
+SCHEMA = fixes_file.SCHEMA
+VERSION = fixes_file.VERSION
 
 
 def _runs(ys, xs):
@@ -111,23 +116,41 @@ def report_html(scans, restored, mask, fixes, files) -> str:
         parts.append(f"<img id='a{k}' src='data:image/png;base64,{_png_b64(after)}' alt='repaired'>")
         parts.append(f"<img id='b{k}' style='display:none' src='data:image/png;base64,{_png_b64(before)}' alt='scan'>")
         parts.append("<table><tr><th>id</th><th>kind</th><th>area</th><th>bbox</th><th>score</th><th>method</th>")
-        parts.append("<th>sources</th><th>confidence</th></tr>")
+        parts.append("<th>sources</th><th>confidence</th><th>reverted</th></tr>")
         for f in by_frame[k]:
             parts.append(
                 f"<tr><td>{f['id']}</td><td>{f['kind']}</td><td>{f['area']}</td><td>{f['bbox']}</td>"
                 f"<td>{f['score']}</td><td>{html.escape(f['method'])}</td><td>{f['sources']}</td>"
-                f"<td>{f['confidence']}</td></tr>"
+                f"<td>{f['confidence']}</td><td>{'yes' if f.get('reverted') else ''}</td></tr>"
             )
         parts.append("</table></div>")
     return "\n".join(parts)
 
 
 def _safe_output(scans: Path, out: Path):
-    scans, out = scans.resolve(), out.resolve()
-    if out == scans or scans in out.parents or out in scans.parents:
-        raise ValueError(f"output directory {out} must not be, contain or lie inside the scans directory {scans}")
+    io.check_apart({"scans": scans}, {"output": out})
     if out.exists() and any(out.iterdir()) and not (out / "fixes.json").is_file():
         raise FileExistsError(f"{out} exists and is not a hybridinpaint restore output; choose another -o")
+
+
+def _fix_mask(fixes, shape):
+    """Pixels of the fixes that are not reverted, ``(T, H, W)`` bool."""
+    mask = np.zeros(shape, bool)
+    for f in fixes:
+        if not f.get("reverted"):
+            ys, xs = _pixels(f["runs"])
+            mask[f["frame"], ys, xs] = True
+    return mask
+
+
+def _write_text(path: Path, text: str):
+    tmp = io.temp_file(path)
+    try:
+        Path(tmp).write_text(text)
+        io.publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backend="auto", progress=True) -> dict:
@@ -136,20 +159,22 @@ def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backen
 
     scans, out = Path(scans), Path(out)
     _safe_output(scans, out)
+    files = io.list_frames(scans)
+    checksums = {f.name: io.sha256_file(f) for f in files}
     frames, files = io.read_sequence(scans)
     if frames.shape[0] < 3:
         raise ValueError(
             f"{scans} holds {frames.shape[0]} frame(s); blotch detection needs at least 3 (temporal neighbours)"
         )
-    if progress:
-        print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
-    from hybridinpaint.kernels import warm_up
-
-    warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
-    res = film.restore(frames, sensitivity=sensitivity, min_area=min_area, backend=backend)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    io.clean_stale(out)
+    tmp = io.temp_dir(out)  # made first: an unwritable output fails now, not after the detection
     try:
+        if progress:
+            print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
+        from hybridinpaint.kernels import warm_up
+
+        warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
+        res = film.restore(frames, sensitivity=sensitivity, min_area=min_area, backend=backend)
         prov_img = visualize.provenance(res)  # a Restoration has .frames and .provenance
         from tqdm.auto import tqdm
 
@@ -170,13 +195,17 @@ def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backen
             "version": VERSION,
             "scans": str(scans.resolve()),
             "frames": [f.name for f in files],
+            "size": [int(frames.shape[1]), int(frames.shape[2])],
+            "checksums": checksums,
             "settings": {"sensitivity": sensitivity, "min_area": min_area, "kinds": list(film.KINDS)},
             "totals": totals,
             "fixes": fixes,
         }
-        (tmp / "fixes.json").write_text(json.dumps(doc, indent=1))
+        fixes_file.check(doc)  # what we write, a revert must accept
+        io.write_json(tmp / "fixes.json", doc)
         if report:
-            (tmp / "report.html").write_text(report_html(frames, res.frames, res.mask, fixes, [f.name for f in files]))
+            page = report_html(frames, res.frames, _fix_mask(fixes, frames.shape[:3]), fixes, doc["frames"])
+            _write_text(tmp / "report.html", page)
         io.replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -185,40 +214,101 @@ def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backen
 
 
 def load_fixes(out) -> dict:
-    path = Path(out) / "fixes.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {out} a hybridinpaint restore output?")
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
-    if doc.get("schema") != SCHEMA or doc.get("version") != VERSION:
-        raise ValueError(f"{path} is not a {SCHEMA} version {VERSION} file")
-    return doc
+    """The validated ``fixes.json`` of restore output ``out`` (see :func:`hybridinpaint.fixes.load`)."""
+    return fixes_file.load(out)
 
 
-def revert_dir(out, ids, original) -> list[int]:
-    """Put the scanned pixels of fixes ``ids`` back into ``out/frames``; returns the ids reverted."""
-    out, original = Path(out), Path(original)
-    doc = load_fixes(out)
+def _verify_scans(doc: dict, original: Path):
+    """Refuse scans other than the ones restored, naming the first file that differs."""
+    if not original.is_dir():
+        raise FileNotFoundError(f"scans folder not found: {original}")
+    for name in doc["frames"]:
+        path = original / name
+        if not path.is_file():
+            raise ValueError(f"{path} is missing: {original} is not the scans folder this output was restored from")
+        if io.sha256_file(path) != doc["checksums"][name]:
+            raise ValueError(
+                f"{path} differs from the scan that was restored (SHA-256 mismatch): {original} is not the scans "
+                "folder this output was made from; nothing was changed"
+            )
+
+
+def _link_tree(src: Path, dst: Path):
+    """``dst`` (existing, empty) filled with hard links to ``src``'s files (copies where links fail)."""
+    for p in sorted(src.rglob("*")):
+        q = dst / p.relative_to(src)
+        if p.is_symlink():
+            continue  # not ours: a restore output holds no links
+        if p.is_dir():
+            q.mkdir(exist_ok=True)
+            continue
+        try:
+            os.link(p, q)
+        except OSError:
+            shutil.copy2(p, q)
+
+
+def revert_dir(out, ids, original=None) -> list[int]:
+    """Put the scanned pixels of fixes ``ids`` back into ``out``; returns the ids reverted.
+
+    ``original``: the scans folder (default: the one recorded in
+    ``fixes.json``); every scan must match the checksum recorded at restore
+    time. The record is validated first; the new frames, provenance maps,
+    ``fixes.json`` and report are built beside ``out`` and swapped in whole,
+    so on any error nothing has changed.
+    """
+    from hybridinpaint import visualize
+
+    out = Path(out)
+    doc = fixes_file.load(out)
+    original = Path(doc["scans"] if original is None else original)
+    io.check_apart({"scans": original}, {"output": out})
+    ids = [int(i) for i in ids]
+    if not ids:
+        raise ValueError("ids: give at least one fix id")
     by_id = {f["id"]: f for f in doc["fixes"]}
     missing = sorted(set(ids) - set(by_id))
     if missing:
-        raise ValueError(f"fix ids {missing} are not in {out / 'fixes.json'} (ids 1..{len(by_id)})")
-    touched = {}
-    for i in ids:
-        f = by_id[i]
-        touched.setdefault(f["file"], []).append(f)
-    for name, fs in touched.items():
-        scan = io.read_frame(original / name)
-        target = out / "frames" / name
-        img = io.read_frame(target)
-        if scan.shape != img.shape or scan.dtype != img.dtype:
-            raise ValueError(f"{original / name} does not match {target} in size or depth: is it the right scan?")
-        for f in fs:
-            ys, xs = _pixels(f["runs"])
-            img[ys, xs] = scan[ys, xs]
-            f["reverted"] = True
-        io.write_frame(target, img, like=original / name)
-    io.write_json(out / "fixes.json", doc)
-    return sorted(ids)
+        raise ValueError(f"fix ids {missing} are not in {out / 'fixes.json'} (ids: {sorted(by_id)})")
+    _verify_scans(doc, original)
+    touched: dict[str, list] = {}
+    for i in dict.fromkeys(ids):
+        touched.setdefault(by_id[i]["file"], []).append(by_id[i])
+    for name in touched:
+        if not (out / "frames" / name).is_file():
+            raise ValueError(f"{out / 'frames' / name} is missing: the output is incomplete")
+    io.clean_stale(out)
+    tmp = io.temp_dir(out)
+    try:
+        _link_tree(out, tmp)
+        for name, fs in touched.items():
+            scan = io.read_frame(original / name)
+            img = io.read_frame(out / "frames" / name)
+            if img.shape[:2] != tuple(doc["size"]) or scan.shape != img.shape or scan.dtype != img.dtype:
+                raise ValueError(
+                    f"{out / 'frames' / name} ({img.shape} {img.dtype}) does not match its scan "
+                    f"({scan.shape} {scan.dtype}) and the record's size {doc['size']}"
+                )
+            prov_path = tmp / "provenance" / f"{Path(name).stem}.png"
+            prov = io.read_frame(prov_path) if prov_path.is_file() else None
+            dim = visualize.dim_grey(scan)
+            for f in fs:
+                ys, xs = _pixels(f["runs"])
+                img[ys, xs] = scan[ys, xs]
+                if prov is not None:
+                    prov[ys, xs] = dim[ys, xs, None] if prov.ndim == 3 else dim[ys, xs]
+                f["reverted"] = True
+            io.write_frame(tmp / "frames" / name, img, like=original / name)
+            if prov is not None:
+                io.write_frame(prov_path, prov)
+        io.write_json(tmp / "fixes.json", doc)
+        if (out / "report.html").is_file():
+            scans, _ = io.read_sequence(original)
+            restored, _ = io.read_sequence(tmp / "frames")
+            mask = _fix_mask(doc["fixes"], restored.shape[:3])
+            _write_text(tmp / "report.html", report_html(scans, restored, mask, doc["fixes"], doc["frames"]))
+        io.replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(set(ids))

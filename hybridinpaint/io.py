@@ -8,6 +8,7 @@ at the bit depth and with the header of the scan they came from.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,11 @@ import numpy as np
 
 __all__ = [
     "list_frames",
+    "check_apart",
+    "temp_dir",
+    "temp_file",
+    "clean_stale",
+    "sha256_file",
     "read_frame",
     "read_sequence",
     "write_frame",
@@ -36,7 +42,10 @@ def list_frames(folder) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"frame directory not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES)
+    # Hidden files are never frames: temp files of ours, .DS_Store, ._* of macOS.
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in FRAME_SUFFIXES
+    )
     if not files:
         raise ValueError(f"{folder} holds no frames ({', '.join(FRAME_SUFFIXES)})")
     return files
@@ -142,24 +151,129 @@ def read_sequence(folder) -> tuple[np.ndarray, list[Path]]:
     return out, files
 
 
+def check_apart(inputs: dict, outputs: dict) -> None:
+    """Refuse any output path that is, contains or lies inside an input path.
+
+    ``inputs`` and ``outputs`` map a name for messages (``"scans"``,
+    ``"--provenance"``) to a path or None. Paths are compared after
+    resolving symbolic links, so a link cannot smuggle an output into an
+    input folder.
+    """
+    ins = {k: Path(v).resolve() for k, v in inputs.items() if v is not None}
+    for oname, opath in outputs.items():
+        if opath is None:
+            continue
+        o = Path(opath).resolve()
+        for iname, i in ins.items():
+            if o == i or i in o.parents or o in i.parents:
+                raise ValueError(
+                    f"{oname} {opath} must not be, contain or lie inside {iname} {i}: inputs are never overwritten"
+                )
+
+
+def umask_mode(mode: int) -> int:
+    """``mode`` less the process's umask: what ``open`` or ``mkdir`` would give."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
+def _stale_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-"
+
+
+def temp_dir(out) -> Path:
+    """A new empty folder beside ``out`` to build it in, named so :func:`clean_stale` can find it.
+
+    Made with the permissions of a new folder (``mkdtemp`` would make it
+    owner-only, and the folder becomes the output).
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_stale_prefix(out)}{os.getpid()}-", dir=out.parent))
+    os.chmod(tmp, umask_mode(0o777))
+    return tmp
+
+
+def temp_file(path) -> str:
+    """A new empty temp file beside ``path`` (same suffix), named so :func:`clean_stale` can find it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_stale_prefix(path)}{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return tmp
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def clean_stale(out) -> list[Path]:
+    """Remove what a killed run of ours left beside ``out``; returns what was removed.
+
+    Temp files and folders named by :func:`temp_dir` / :func:`temp_file`
+    (``.NAME.tmp-PID-*``) whose process is gone, and the old copy that
+    :func:`replace_dir` moves aside (``.NAME.old-PID``): deleted when ``out``
+    exists, else put back as ``out`` (the kill came between the two renames).
+    Nothing of a process still running, nor anything named otherwise, is
+    touched.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    removed = []
+    for p in out.parent.iterdir():
+        for marker in (_stale_prefix(out), f".{out.name}.old-"):
+            if not p.name.startswith(marker):
+                continue
+            pid = p.name[len(marker) :].split("-", 1)[0]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            if marker.endswith("old-") and not out.exists() and p.is_dir():
+                p.rename(out)
+            elif p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def sha256_file(path) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def publish(tmp, path) -> None:
     """Move the finished temp file ``tmp`` to ``path`` with the permissions a new file would get.
 
     ``tempfile.mkstemp`` creates files readable by their owner only; outputs
     follow the umask like any other file the user writes.
     """
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
+    os.chmod(tmp, umask_mode(0o666))
     os.replace(tmp, path)
 
 
 def write_json(path, doc) -> None:
     """Write ``doc`` as JSON to ``path`` through ``.NAME.tmp`` beside it, completely or not at all."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, path)
+    tmp = temp_file(path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+        publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_frame(path, img: np.ndarray, *, like=None) -> None:
@@ -170,8 +284,7 @@ def write_frame(path, img: np.ndarray, *, like=None) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = temp_file(path)
     try:
         if path.suffix.lower() == ".dpx":
             _write_dpx(tmp, img, like)
@@ -201,7 +314,7 @@ def replace_dir(tmp, out) -> None:
     if not out.exists():
         tmp.rename(out)
         return
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")  # clean_stale knows this name
     shutil.rmtree(old, ignore_errors=True)
     out.rename(old)
     tmp.rename(out)

@@ -11,7 +11,6 @@ otherwise; the frame rate is kept.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,12 +130,24 @@ def _decode(path: Path) -> Iterator[np.ndarray]:
         cap.release()
 
 
-def _as_mask(img: np.ndarray) -> np.ndarray:
-    """True where missing: any channel above half the range, or above 0 in a 0/1 image."""
+def _as_mask(img: np.ndarray, where="mask") -> np.ndarray:
+    """True where missing: any channel above half the range, or above 0 in a 0/1 image.
+
+    A mask drawn in mid grey (values up to 64-127 of 255, none above) is
+    refused rather than read as empty; fainter values (compression noise in
+    a mask video) are not marks.
+    """
     grey = img if img.ndim == 2 else img.max(axis=2)
-    if grey.max() <= 1:
+    top = int(grey.max())
+    if top <= 1:
         return grey > 0
-    return grey > np.iinfo(grey.dtype).max // 2
+    half = np.iinfo(grey.dtype).max // 2
+    if half // 2 < top <= half:
+        raise ValueError(
+            f"{where}: values go up to {top} and none is above {half} (half of {np.iinfo(grey.dtype).max}); "
+            "masks are 0/1 or black/white, white where missing"
+        )
+    return grey > half
 
 
 def open_masks(path, count: int, shape) -> Iterator[np.ndarray] | np.ndarray:
@@ -150,7 +161,7 @@ def open_masks(path, count: int, shape) -> Iterator[np.ndarray] | np.ndarray:
         raise FileNotFoundError(f"mask not found: {path}")
     h, w = shape[:2]
     if path.is_file() and path.suffix.lower() in io.FRAME_SUFFIXES:
-        mask = _as_mask(io.read_frame(path))
+        mask = _as_mask(io.read_frame(path), f"mask {path}")
         if mask.shape != (h, w):
             raise ValueError(f"mask {path} is {mask.shape[1]}x{mask.shape[0]}, the frames are {w}x{h}")
         return mask
@@ -161,19 +172,38 @@ def open_masks(path, count: int, shape) -> Iterator[np.ndarray] | np.ndarray:
         raise ValueError(f"masks in {path} are {src.shape[1]}x{src.shape[0]}, the frames are {w}x{h}")
 
     def frames(start=0):
-        for img in src.frames(start):
-            yield _as_mask(img)
+        for k, img in enumerate(src.frames(start), start=start):
+            yield _as_mask(img, f"mask {path}, frame {k}")
 
     return frames
 
 
+# Written into the container's metadata, so that --overwrite can tell a video
+# of ours from one it must never delete.
+_TAG = "written by hybridinpaint"
+
+
+def written_by_hybridinpaint(path) -> bool:
+    """Whether video ``path`` carries our tag (needs PyAV; without it, nothing can be shown: False)."""
+    av = _pyav()
+    if av is None:
+        return False
+    try:
+        with av.open(str(path)) as box:
+            return any(str(v) == _TAG for k, v in box.metadata.items() if k.lower() == "comment")
+    except Exception:  # noqa: BLE001 - not a readable video: not ours
+        return False
+
+
 def write_video(path, frames: Iterator[np.ndarray], fps: float | None, shape) -> str:
-    """Encode RGB uint8 ``frames`` into ``path`` (temp file + rename); returns the codec used."""
+    """Encode RGB uint8 ``frames`` into ``path`` (temp file + rename); returns the codec used.
+
+    With PyAV the container is tagged as ours (:func:`written_by_hybridinpaint`).
+    """
     path = Path(path)
     fps = fps or 25.0
     h, w = shape[:2]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = io.temp_file(path)
     try:
         av = _pyav()
         codec = _write_pyav(av, tmp, frames, fps, h, w) if av is not None else _write_cv2(tmp, frames, fps, h, w)
@@ -203,6 +233,7 @@ def _write_pyav(av, tmp, frames, fps, h, w) -> str:
     for name, pix, opts in lossless:
         try:
             box = av.open(tmp, mode="w")
+            box.metadata["comment"] = _TAG
             stream = box.add_stream(name, rate=rate, options=opts)
         except (av.error.FFmpegError, ValueError):
             box.close()

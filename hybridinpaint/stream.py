@@ -304,10 +304,16 @@ def _endless_chunks(frames, masks, chunk, overlap):
 # ------------------------------------------------------------------ files
 
 
+def _visible(folder: Path):
+    """Entries of ``folder`` but hidden ones (.DS_Store, our temp files): what a user put there."""
+    return (p for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def _fingerprint(path: Path) -> dict:
     path = path.resolve()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file())
+        # Hidden files (a .DS_Store appearing, temp files) are not the input.
+        files = sorted(p for p in _visible(path) if p.is_file())
         h = hashlib.sha256("\n".join(f"{p.name}:{p.stat().st_size}" for p in files).encode()).hexdigest()[:16]
     else:
         h = hashlib.sha256(f"{path.name}:{path.stat().st_size}".encode()).hexdigest()[:16]
@@ -353,7 +359,7 @@ def _clean_leftovers(work: Path, done: int, provenance) -> None:
     folders = [work] + ([Path(provenance)] if provenance else [])
     for folder in folders:
         for p in folder.iterdir():
-            ours = p.name.startswith(".tmp-") or (
+            ours = (p.name.startswith(".") and ".tmp-" in p.name) or (
                 folder == work and p.name.startswith((".hybridinpaint-", f".{MANIFEST}"))
             )
             if ours and p.name != keep and p.is_file():
@@ -428,22 +434,31 @@ def inpaint_file(
     src = media.FrameSource(input)
     chunk, overlap = _chunking(chunk, overlap, src.shape)
     masks = media.open_masks(mask, src.count, src.shape)
-    if output.resolve() == input.resolve() or (provenance and Path(provenance).resolve() == input.resolve()):
-        raise ValueError(f"output {output} is the input; inputs are never overwritten")
     video_out = media.is_video(output)
     if not video_out and output.suffix and output.suffix.lower() in io.FRAME_SUFFIXES:
         raise ValueError(f"output {output} looks like an image file; give a folder or a video file")
     work = output.with_name(output.name + ".parts") if video_out else output
+    # One rule for every path we write: never an input, nor inside or around one.
+    io.check_apart(
+        {"input": input, "mask": mask},
+        {"output": output, "output work folder": work, "--provenance": Path(provenance) if provenance else None},
+    )
     if provenance and Path(provenance).resolve() in (work.resolve(), output.resolve()):
         raise ValueError(f"provenance {provenance} is the output folder; give the maps a folder of their own")
+    io.clean_stale(output)
     if overwrite:
         # Only ever delete what a run of ours wrote: a folder with our
-        # manifest (or an empty one), or the video file the user named.
+        # manifest (or an empty one), or a video file we encoded.
         if work.is_dir():
-            if any(work.iterdir()) and not (work / MANIFEST).exists():
+            if any(_visible(work)) and not (work / MANIFEST).exists():
                 raise ValueError(f"{work} holds no {MANIFEST}: not a hybridinpaint output, refusing to delete it")
             shutil.rmtree(work)
         if video_out and output.is_file():
+            if not media.written_by_hybridinpaint(output):
+                raise ValueError(
+                    f"{output} was not written by hybridinpaint (or cannot be shown to be): refusing to delete it; "
+                    "remove it yourself or choose another output"
+                )
             output.unlink()
     elif video_out and output.exists() and not work.exists():
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
@@ -458,7 +473,7 @@ def inpaint_file(
     }
     if work.exists() and not work.is_dir():
         raise ValueError(f"output {work} exists and is not a folder")
-    if work.is_dir() and any(work.iterdir()) and not (work / MANIFEST).exists():
+    if work.is_dir() and any(_visible(work)) and not (work / MANIFEST).exists():
         raise ValueError(f"{work} is not empty and holds no {MANIFEST}: refusing to write into it")
     done = _load_manifest(work, expect) if work.is_dir() else 0
     if resume is False and (work / MANIFEST).exists():

@@ -52,11 +52,6 @@ def provenance(result, *, max_distance=None) -> np.ndarray:
     t = method.shape[0]
     dist = np.abs(prov.source_frame - np.arange(t)[:, None, None]).astype(np.float32)
     far = float(max_distance) if max_distance else max(float(dist.max()), 1.0)
-    frames = np.asarray(result.frames)
-    if frames.ndim == 3:
-        frames = frames[..., None]
-    scale = 255.0 / np.iinfo(frames.dtype).max if np.issubdtype(frames.dtype, np.integer) else 255.0
-    grey = frames[..., :3].astype(np.float32).mean(axis=-1) * scale
     hsv = np.zeros(method.shape + (3,), np.uint8)
     hue = np.zeros(method.shape, np.uint8)
     for code, h in _HUES.items():
@@ -65,8 +60,34 @@ def provenance(result, *, max_distance=None) -> np.ndarray:
     hsv[..., 0] = hue
     hsv[..., 1] = np.where(filled, 255, 0)
     bright = 255.0 * (1.0 - 0.75 * np.clip(dist / far, 0.0, 1.0))
-    hsv[..., 2] = np.where(filled, bright, 0.45 * grey).astype(np.uint8)
+    frames = np.asarray(result.frames)
+    hsv[..., 2] = np.where(filled, bright.astype(np.uint8), dim_grey(frames, channel_last=frames.ndim == 4))
     return np.stack([cv2.cvtColor(f, cv2.COLOR_HSV2RGB) for f in hsv])
+
+
+def dim_grey(frames, *, channel_last=None) -> np.ndarray:
+    """How :func:`provenance` shows original pixels: the frame's grey, dimmed, as uint8.
+
+    ``frames`` is one frame or a stack, ``(..., H, W, C)`` or ``(..., H, W)``
+    grey, uint8/uint16 or float in [0, 1]; ``channel_last`` says whether the
+    last axis holds channels (default: when it has 1 to 4 entries and the
+    array has 3 or more axes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.visualize import dim_grey
+    >>> dim_grey(np.full((1, 2, 3), 200, np.uint8))
+    array([[90, 90]], dtype=uint8)
+    """
+    frames = np.asarray(frames)
+    if channel_last is None:
+        channel_last = frames.ndim >= 3 and frames.shape[-1] <= 4
+    if not channel_last:
+        frames = frames[..., None]
+    scale = 255.0 / np.iinfo(frames.dtype).max if np.issubdtype(frames.dtype, np.integer) else 255.0
+    grey = frames[..., :3].astype(np.float32).mean(axis=-1) * scale
+    return (0.45 * grey).astype(np.uint8)
 
 
 def flow(flow_field, *, max_magnitude=None) -> np.ndarray:

@@ -28,7 +28,7 @@ def test_restore_and_revert_round_trip(scans, tmp_path):
     out = tmp_path / "out"
     assert cli.main(["restore", str(folder), "-o", str(out), "--report", "--backend", "cpu"]) == 0
     doc = json.loads((out / "fixes.json").read_text())
-    assert doc["schema"] == "hybridinpaint.fixes" and doc["version"] == 1 and doc["fixes"]
+    assert doc["schema"] == "hybridinpaint.fixes" and doc["version"] == 2 and doc["fixes"]
     assert sorted(p.name for p in (out / "frames").iterdir()) == sorted(before)
     assert len(list((out / "provenance").iterdir())) == len(before)
     page = (out / "report.html").read_text()

@@ -178,7 +178,7 @@ def test_bad_inputs_give_clear_errors(clip, tmp_path, capsys):
     assert run(src, "--mask", tmp_path / "few", "-o", tmp_path / "o3") == 1
     assert "holds 3 frames, the input 20" in capsys.readouterr().err
     assert run(src, "--mask", mask, "-o", src) == 1
-    assert "is the input" in capsys.readouterr().err
+    assert "must not be, contain or lie inside input" in capsys.readouterr().err
     assert run(src, "--mask", mask, "-o", tmp_path / "o7", "--provenance", tmp_path / "o7") == 1
     assert "folder of their own" in capsys.readouterr().err
     (tmp_path / "clip.xyz").write_bytes(b"")
