@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--report", action="store_true", help="also write a self-contained report.html")
     rs.add_argument("--sensitivity", type=float, default=1.0, help="above 1 finds fainter defects")
     rs.add_argument("--min-area", type=int, default=5, help="smallest blotch reported, in pixels (default: 5)")
+    rs.add_argument(
+        "--deflicker",
+        action="store_true",
+        help="also correct flicker (a smooth brightness gain per frame), recorded as revertible fixes",
+    )
     rs.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     rv = sub.add_parser("revert", help="put back the scanned pixels of chosen fixes of a restore output")
     rv.add_argument("out", help="a `hybridinpaint restore` output folder")
@@ -130,6 +135,7 @@ def _main(argv) -> int:
             args.out,
             sensitivity=args.sensitivity,
             min_area=args.min_area,
+            deflicker=args.deflicker,
             report=args.report,
             backend=args.backend,
         )

@@ -140,7 +140,7 @@ def _noise_sigma(diff: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(diff - np.median(diff)))) + 1e-4
 
 
-def _compensated(grey: np.ndarray, backend: str):
+def _compensated(grey: np.ndarray, backend: str, bar):
     """Both neighbours of every frame warped onto it, and where the warps are trusted.
 
     Returns ``prev, nxt`` (T, H, W) float32 and ``ok`` (T, H, W) bool. A
@@ -157,7 +157,9 @@ def _compensated(grey: np.ndarray, backend: str):
     if size != (h, w):
         g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
     fwd, bwd = flowmod.estimate(g8, "dis")
+    bar.update(t)
     skip_f, skip_b = _skip_flows(g8)
+    bar.update(t)
     # A blotch pulls the flow around it (the estimator tries to follow it);
     # a median over a window wider than blotches takes that out.
     smooth = lambda f: ndimage.median_filter(f, size=(1, _FLOW_MEDIAN, _FLOW_MEDIAN, 1))  # noqa: E731
@@ -254,14 +256,16 @@ def _at_least(mask, min_area):
     return keep[lab]
 
 
-def _blotches(grey, backend, sensitivity, min_area):
+def _blotches(grey, backend, sensitivity, min_area, bar):
     t = grey.shape[0]
     mask = np.zeros(grey.shape, bool)
     score = np.zeros(grey.shape, np.float32)
     if t < 3:
         return mask, score
-    prev, nxt, ok = _compensated(grey, backend)
+    prev, nxt, ok = _compensated(grey, backend, bar)
+    bar.update(2)  # the first and last frames have no blotch test
     for k in range(1, t - 1):
+        bar.update(1)
         apart = np.abs(prev[k] - nxt[k])
         spike = np.minimum(np.abs(grey[k] - prev[k]), np.abs(grey[k] - nxt[k]))
         ok[k] |= apart < _AGREE * spike
@@ -327,7 +331,9 @@ def _scratches(grey, sensitivity, max_width=5, min_frames=3):
     return mask, score
 
 
-def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto") -> Defects:
+def detect_defects(
+    frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto", progress=False
+) -> Defects:
     """Find dust, dirt and line scratches in a film scan.
 
     Parameters
@@ -343,6 +349,8 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend=
         make isolated spikes of a few pixels; raise it for high-resolution
         scans).
     backend : {"auto", "cpu", "cuda"}, keyword-only
+    progress : bool, keyword-only
+        A progress bar on stderr (flows, then frame by frame).
 
     Returns
     -------
@@ -373,18 +381,23 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend=
             f"frames holds {t} frame(s); blotch detection compares each frame with both temporal neighbours "
             "and needs at least 3 (pass kinds=('scratch',) for a still)"
         )
+    from tqdm.auto import tqdm
+
     target = resolve_backend(backend)
     grey = _grey(work)
     labels = np.zeros(grey.shape, np.uint8)
     scores = np.zeros(grey.shape, np.float32)
-    if "scratch" in kinds:
-        m, s = _scratches(grey, sensitivity)
-        labels[m] = 2
-        scores = np.maximum(scores, np.where(m, s, 0))
-    if "blotch" in kinds:
-        m, s = _blotches(grey, target, sensitivity, min_area)
-        labels[m & (labels == 0)] = 1
-        scores = np.where(m & (labels == 1), s, scores)
+    steps = t * (1 + 3 * ("blotch" in kinds))  # scratches: a step per frame; blotches: 2 flows + frames
+    with tqdm(total=steps, desc="detecting defects", unit="step", disable=not progress) as bar:
+        if "scratch" in kinds:
+            m, s = _scratches(grey, sensitivity)
+            labels[m] = 2
+            scores = np.maximum(scores, np.where(m, s, 0))
+            bar.update(t)
+        if "blotch" in kinds:
+            m, s = _blotches(grey, target, sensitivity, min_area, bar)
+            labels[m & (labels == 0)] = 1
+            scores = np.where(m & (labels == 1), s, scores)
     mask = labels > 0
     records = []
     for k in range(t):
@@ -407,9 +420,18 @@ def detect_defects(frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend=
 
 
 def restore(
-    frames, *, defects=None, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto", **inpaint_options
+    frames,
+    *,
+    defects=None,
+    sensitivity=1.0,
+    kinds=KINDS,
+    min_area=5,
+    deflicker=False,
+    backend="auto",
+    progress=False,
+    **inpaint_options,
 ) -> Restoration:
-    """Detect (unless ``defects`` is given) and repair defects; record every fix.
+    """Detect (unless ``defects`` is given) and repair defects, optionally remove flicker; record every fix.
 
     Parameters
     ----------
@@ -418,32 +440,52 @@ def restore(
         Use these instead of detecting (an archivist's own matte).
     sensitivity, kinds, min_area : keyword-only
         Passed to :func:`detect_defects`.
+    deflicker : bool, keyword-only
+        First remove flicker (:mod:`hybridinpaint.flicker`: a smooth
+        brightness gain per frame against its temporal neighbours); each
+        corrected frame gets a fix of kind ``"flicker"`` covering the pixels
+        it changed outside the defects, revertible like any other.
+        Detection and repair then work on the corrected frames.
     backend : keyword-only
+    progress : bool, keyword-only
+        A progress bar for the detection.
     **inpaint_options
         Passed to :func:`hybridinpaint.inpaint` (e.g. ``hallucinate``).
 
     Returns
     -------
     Restoration
-        ``.frames`` (input dtype and shape; pixels outside ``.mask``
-        bit-identical), ``.mask``, ``.provenance``, ``.fixes``.
+        ``.frames`` (input dtype and shape; pixels outside ``.mask`` and
+        the flicker fixes bit-identical), ``.mask`` (the defects),
+        ``.provenance``, ``.fixes``.
     """
     from hybridinpaint import pipeline
 
     original, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
+    base, flick = original, None
+    if deflicker:
+        from hybridinpaint import flicker
+
+        flick = flicker.estimate(original)
+        base = flicker.apply(original, flick)
     if defects is None:
-        defects = detect_defects(original, sensitivity=sensitivity, kinds=kinds, min_area=min_area, backend=backend)
+        defects = detect_defects(
+            base, sensitivity=sensitivity, kinds=kinds, min_area=min_area, backend=backend, progress=progress
+        )
     if isinstance(defects, Defects):
         mask, kind_map = defects.mask, defects.kinds
     else:
         mask, kind_map = _arrays.masks_bool(defects, (t, h, w)), None
     if kind_map is None:
         kind_map = mask.astype(np.uint8)  # an outside matte: call every region a blotch
-    if not mask.any():
+    if not mask.any() and flick is None:
         return Restoration(original.copy(), mask.copy(), pipeline.Provenance.identity(t, h, w), [])
-    res = pipeline.inpaint(original, mask, backend=backend, return_result=True, **inpaint_options)
-    prov = res.provenance
+    if mask.any():
+        res = pipeline.inpaint(base, mask, backend=backend, return_result=True, **inpaint_options)
+        out, prov = res.frames, res.provenance
+    else:
+        out, prov = base.copy(), pipeline.Provenance.identity(t, h, w)
     fixes = []
     for k in range(t):
         lab, _ = ndimage.label(mask[k], structure=np.ones((3, 3)))
@@ -484,7 +526,42 @@ def restore(
             ]
             if hits:
                 f.score = max(d.score for d in hits)
-    return Restoration(res.frames, mask, prov, fixes)
+    if flick is not None:
+        fixes += _flicker_fixes(original, base, mask, flick, len(fixes))
+    return Restoration(out, mask, prov, fixes)
+
+
+def _flicker_fixes(original, corrected, mask, flick, first_id):
+    """One fix per frame that the flicker correction changed: its changed pixels outside the defects."""
+    from hybridinpaint import flicker
+
+    t = original.shape[0]
+    strength = flick.strength()
+    fixes = []
+    for k in range(t):
+        diff = corrected[k] != original[k]
+        changed = (diff.any(axis=-1) if diff.ndim == 3 else diff) & ~mask[k]
+        if not changed.any():
+            continue
+        ys, xs = np.nonzero(changed)
+        g = flick.gain[k]
+        lo, hi = max(0, k - flicker.WINDOW), min(t, k + flicker.WINDOW + 1)
+        fixes.append(
+            Fix(
+                id=first_id + len(fixes) + 1,
+                frame=k,
+                bbox=(int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1),
+                area=int(ys.size),
+                kind="flicker",
+                score=float(strength[k]),
+                method=f"deflicker: brightness gain {float(g.min()):.3f}-{float(g.max()):.3f}",
+                sources=[j for j in range(lo, hi) if j != k],
+                confidence=1.0,
+                ys=ys.astype(np.int32),
+                xs=xs.astype(np.int32),
+            )
+        )
+    return fixes
 
 
 def revert(restored, original, fixes, ids):

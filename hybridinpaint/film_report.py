@@ -134,10 +134,10 @@ def _safe_output(scans: Path, out: Path):
 
 
 def _fix_mask(fixes, shape):
-    """Pixels of the fixes that are not reverted, ``(T, H, W)`` bool."""
+    """Pixels of the defect fixes that are not reverted, ``(T, H, W)`` bool (flicker fixes cover whole frames)."""
     mask = np.zeros(shape, bool)
     for f in fixes:
-        if not f.get("reverted"):
+        if not f.get("reverted") and f["kind"] != "flicker":
             ys, xs = _pixels(f["runs"])
             mask[f["frame"], ys, xs] = True
     return mask
@@ -153,7 +153,9 @@ def _write_text(path: Path, text: str):
         raise
 
 
-def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backend="auto", progress=True) -> dict:
+def restore_dir(
+    scans, out, *, sensitivity=1.0, min_area=5, deflicker=False, report=False, backend="auto", progress=True
+) -> dict:
     """Detect and repair the scans of ``scans``; write everything to ``out`` (see the module doc)."""
     from hybridinpaint import film, visualize
 
@@ -174,7 +176,9 @@ def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backen
         from hybridinpaint.kernels import warm_up
 
         warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
-        res = film.restore(frames, sensitivity=sensitivity, min_area=min_area, backend=backend)
+        res = film.restore(
+            frames, sensitivity=sensitivity, min_area=min_area, deflicker=deflicker, backend=backend, progress=progress
+        )
         prov_img = visualize.provenance(res)  # a Restoration has .frames and .provenance
         from tqdm.auto import tqdm
 
@@ -197,7 +201,12 @@ def restore_dir(scans, out, *, sensitivity=1.0, min_area=5, report=False, backen
             "frames": [f.name for f in files],
             "size": [int(frames.shape[1]), int(frames.shape[2])],
             "checksums": checksums,
-            "settings": {"sensitivity": sensitivity, "min_area": min_area, "kinds": list(film.KINDS)},
+            "settings": {
+                "sensitivity": sensitivity,
+                "min_area": min_area,
+                "kinds": list(film.KINDS),
+                "deflicker": bool(deflicker),
+            },
             "totals": totals,
             "fixes": fixes,
         }

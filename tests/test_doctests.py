@@ -14,6 +14,7 @@ MODULES = [
     "hybridinpaint.kernels._accelerate",
     "hybridinpaint.pipeline",
     "hybridinpaint.visualize",
+    "hybridinpaint.flicker",
 ]
 
 
