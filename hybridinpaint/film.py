@@ -160,10 +160,7 @@ def _compensated(grey: np.ndarray, backend: str, bar):
     bar.update(t)
     skip_f, skip_b = _skip_flows(g8)
     bar.update(t)
-    # A blotch pulls the flow around it (the estimator tries to follow it);
-    # a median over a window wider than blotches takes that out.
-    smooth = lambda f: ndimage.median_filter(f, size=(1, _FLOW_MEDIAN, _FLOW_MEDIAN, 1))  # noqa: E731
-    fwd, bwd = flowmod.upscale(smooth(fwd), (h, w)), flowmod.upscale(smooth(bwd), (h, w))
+    fwd, bwd = flowmod.upscale(_median_flow(fwd), (h, w)), flowmod.upscale(_median_flow(bwd), (h, w))
     skip_f, skip_b = flowmod.upscale(skip_f, (h, w)), flowmod.upscale(skip_b, (h, w))
     prev = np.zeros_like(grey)
     nxt = np.zeros_like(grey)
@@ -178,6 +175,28 @@ def _compensated(grey: np.ndarray, backend: str, bar):
         there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
         ok[k] = (there > 0.5) & valid & next_inside[k]
     return prev, nxt, ok
+
+
+def _median_flow(flows: np.ndarray) -> np.ndarray:
+    """Flows ``(N, H, W, 2)`` through a median over ``_FLOW_MEDIAN`` pixels, taken on every other pixel.
+
+    A blotch pulls the flow around it (the estimator tries to follow it); a
+    median over a window wider than blotches takes that out. Flow is smooth,
+    so the median is taken on every other pixel with half the window and
+    interpolated back: 18 times less work than at full size, which made 88%
+    of the detection's time (1.4 s of 1.6 s per 480x368 frame).
+    """
+    n, h, w, _ = flows.shape
+    if h < 4 or w < 4:
+        return ndimage.median_filter(flows, size=(1, _FLOW_MEDIAN, _FLOW_MEDIAN, 1))
+    half = _FLOW_MEDIAN // 2 | 1
+    small = ndimage.median_filter(flows[:, ::2, ::2], size=(1, half, half, 1))
+    # Sample k of the subsampled grid sits at full-size pixel 2k: align, then interpolate.
+    out = np.empty_like(flows)
+    m = np.float32([[2, 0, 0], [0, 2, 0]])
+    for i in range(n):
+        out[i] = cv2.warpAffine(small[i], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out
 
 
 def _skip_flows(g8):
@@ -427,6 +446,7 @@ def restore(
     kinds=KINDS,
     min_area=5,
     deflicker=False,
+    regrain=True,
     backend="auto",
     progress=False,
     **inpaint_options,
@@ -446,6 +466,14 @@ def restore(
         corrected frame gets a fix of kind ``"flicker"`` covering the pixels
         it changed outside the defects, revertible like any other.
         Detection and repair then work on the corrected frames.
+    regrain : bool, keyword-only
+        Give each repair the grain of the film around it. A repair copies
+        pixels from other frames with bilinear weights and blends two
+        sources, which averages grain away; a smooth patch in a grainy film
+        is what archivists reject ("frozen grain"). Noise is added to each
+        repaired region so that its grain matches the frame's, both
+        estimated from the finest diagonal detail (where edges barely
+        count); nothing is added where the film has no grain.
     backend : keyword-only
     progress : bool, keyword-only
         A progress bar for the detection.
@@ -484,6 +512,8 @@ def restore(
     if mask.any():
         res = pipeline.inpaint(base, mask, backend=backend, return_result=True, **inpaint_options)
         out, prov = res.frames, res.provenance
+        if regrain:
+            out = _regrain(out, base, mask, seed=0)
     else:
         out, prov = base.copy(), pipeline.Provenance.identity(t, h, w)
     fixes = []
@@ -529,6 +559,51 @@ def restore(
     if flick is not None:
         fixes += _flicker_fixes(original, base, mask, flick, len(fixes))
     return Restoration(out, mask, prov, fixes)
+
+
+def _diagonal_sigma(img: np.ndarray, sel: np.ndarray) -> float:
+    """Noise sigma from the finest detail over ``sel`` (Donoho's MAD estimator: edges barely count).
+
+    The diagonal detail of 2x2 blocks inside ``sel``; for a region too thin
+    for those (a line scratch), the difference of vertical neighbours.
+    """
+    d = 0.5 * (img[:-1, :-1] - img[:-1, 1:] - img[1:, :-1] + img[1:, 1:])
+    v = d[sel[:-1, :-1] & sel[1:, 1:] & sel[:-1, 1:] & sel[1:, :-1]]
+    if v.size < 8:
+        v = ((img[:-1] - img[1:]) / np.sqrt(2))[sel[:-1] & sel[1:]]
+    return float(np.median(np.abs(v)) / 0.6745) if v.size >= 8 else 0.0
+
+
+def _regrain(out, reference, mask, seed):
+    """``out`` with noise added in each region of ``mask``: the grain its repair averaged away.
+
+    The film's grain is estimated per frame and channel from the finest
+    diagonal detail of the reference frame outside the mask, what is left of
+    it in a repaired region the same way, and the difference is added as
+    noise.
+    """
+    src, work, grey = _arrays.frames_float(out)
+    _, ref, _ = _arrays.frames_float(reference)
+    t, h, w, c = work.shape
+    rng = np.random.default_rng(seed)
+    for k in range(t):
+        if not mask[k].any():
+            continue
+        want = [_diagonal_sigma(ref[k][..., ch], ~mask[k]) for ch in range(c)]
+        lab, n = ndimage.label(mask[k], structure=np.ones((3, 3)))
+        for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+            region = lab[sl] == i
+            ys, xs = np.nonzero(region)
+            block = work[k][sl]
+            for ch in range(c):
+                have = _diagonal_sigma(block[..., ch], region)
+                add = np.sqrt(max(want[ch] ** 2 - have**2, 0.0))
+                if add > 0.5 / 255:
+                    block[ys, xs, ch] += rng.normal(0.0, add, ys.size).astype(np.float32)
+    res = np.array(src, copy=True)
+    fill = _arrays.to_dtype(np.clip(work[mask], 0.0, 1.0), src.dtype)
+    res[mask] = fill[..., 0] if grey else fill
+    return res
 
 
 def _flicker_fixes(original, corrected, mask, flick, first_id):

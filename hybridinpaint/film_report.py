@@ -63,16 +63,22 @@ def _pixels(runs):
     return ys, xs
 
 
-def _png_b64(img):
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img)
-    return base64.b64encode(buf.tobytes()).decode()
+def _b64(img, ext=".png", quality=75):
+    """``img`` (RGB or grey uint8) encoded as a data URL: PNG for crops, JPEG for the frame views."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == ".jpg" else []
+    ok, buf = cv2.imencode(ext, cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img, params)
+    mime = "jpeg" if ext == ".jpg" else "png"
+    return f"data:image/{mime};base64," + base64.b64encode(buf.tobytes()).decode()
+
+
+def _rgb8(frame):
+    img = frame if frame.dtype == np.uint8 else (frame // 257).astype(np.uint8)
+    return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
 
 
 def _display(frame):
     """An 8-bit RGB view of a frame, at most 640 px wide."""
-    img = frame if frame.dtype == np.uint8 else (frame // 257).astype(np.uint8)
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, -1)
+    img = _rgb8(frame)
     h, w = img.shape[:2]
     if w > 640:
         img = cv2.resize(img, (640, round(h * 640 / w)), interpolation=cv2.INTER_AREA)
@@ -87,43 +93,82 @@ def _outlined(img, mask):
     return out
 
 
+# Crops around a fix: this many pixels of context; none for fixes larger than
+# _CROP_MAX on a side (flicker fixes cover the frame; the frame view shows them).
+_CROP_PAD = 6
+_CROP_MAX = 240
+
+_SCRIPT = """
+function t(i){var a=document.getElementById('a'+i),b=document.getElementById('b'+i);
+var s=a.style.display=='none';a.style.display=s?'':'none';b.style.display=s?'none':'';}
+function sortBy(th){var tb=th.closest('table').tBodies[0],i=Array.prototype.indexOf.call(th.parentNode.children,th);
+var asc=th.getAttribute('data-asc')!='1';th.setAttribute('data-asc',asc?'1':'0');
+var rows=Array.prototype.slice.call(tb.rows);rows.sort(function(a,b){
+var x=a.cells[i].textContent,y=b.cells[i].textContent;
+var nx=parseFloat(x),ny=parseFloat(y),c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);return asc?c:-c;});
+rows.forEach(function(r){tb.appendChild(r);});}
+"""
+
+_COLUMNS = ("id", "frame", "kind", "area", "bbox", "score", "method", "sources", "confidence", "scan", "repaired")
+
+
+def _crops(scan, repaired, f):
+    y0, x0, y1, x1 = f["bbox"]
+    if y1 - y0 > _CROP_MAX or x1 - x0 > _CROP_MAX:
+        return "<td></td><td></td>"
+    h, w = scan.shape[:2]
+    sl = (slice(max(0, y0 - _CROP_PAD), min(h, y1 + _CROP_PAD)), slice(max(0, x0 - _CROP_PAD), min(w, x1 + _CROP_PAD)))
+    cells = []
+    for img, what in ((scan, "scan"), (repaired, "repaired")):
+        crop = _rgb8(img[sl])
+        cells.append(f"<td><img class='crop' src='{_b64(crop)}' alt='{what} {f['id']}'></td>")
+    return "".join(cells)
+
+
 def report_html(scans, restored, mask, fixes, files) -> str:
-    """A self-contained page: per frame before/after with repairs outlined and a toggle, and the fixes."""
+    """A self-contained page: per frame a scan/repaired view, and a sortable table of fixes with crops.
+
+    Frame views are JPEG at display size (at most 640 px wide) with the
+    repairs outlined; each fix has lossless full-resolution crops of the scan
+    and the repair around it. The page needs no network and no other file.
+    """
     totals = {}
     for f in fixes:
         totals[f["kind"]] = totals.get(f["kind"], 0) + 1
     parts = [
         "<!doctype html><meta charset='utf-8'><title>hybridinpaint restoration report</title>",
-        "<style>body{font-family:sans-serif;margin:2em}img{max-width:100%}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px}.frame{margin-bottom:2em}</style>",
-        "<script>function t(i){var a=document.getElementById('a'+i),b=document.getElementById('b'+i);"
-        "var s=a.style.display=='none';a.style.display=s?'':'none';b.style.display=s?'none':'';}</script>",
+        "<style>body{font-family:sans-serif;margin:2em}.view{max-width:100%}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}th{cursor:pointer;background:#eee}.frame{margin-bottom:2em}"
+        ".crop{height:64px;image-rendering:pixelated}</style>",
+        f"<script>{_SCRIPT}</script>",
         "<h1>Restoration report</h1>",
         f"<p>{len(fixes)} fixes in {len(files)} frames: "
         + ", ".join(f"{n} {html.escape(k)}" for k, n in sorted(totals.items()))
-        + ". Red outlines mark repaired pixels; the button switches between the scan and the repair.</p>",
+        + ". Red outlines mark repaired pixels; each frame's button switches between the scan and the repair. "
+        "Click a column of the table to sort by it.</p>",
+        "<table id='fixes'><thead><tr>"
+        + "".join(f"<th onclick='sortBy(this)'>{c}</th>" for c in _COLUMNS)
+        + "<th onclick='sortBy(this)'>reverted</th></tr></thead><tbody>",
     ]
-    by_frame = {}
     for f in fixes:
-        by_frame.setdefault(f["frame"], []).append(f)
-    for k, name in enumerate(files):
-        if k not in by_frame:
-            continue
+        k = f["frame"]
+        parts.append(
+            f"<tr><td>{f['id']}</td><td>{k}</td><td>{html.escape(f['kind'])}</td><td>{f['area']}</td>"
+            f"<td>{f['bbox']}</td><td>{f.get('score', '')}</td><td>{html.escape(str(f.get('method', '')))}</td>"
+            f"<td>{f.get('sources', '')}</td><td>{f.get('confidence', '')}</td>{_crops(scans[k], restored[k], f)}"
+            f"<td>{'yes' if f.get('reverted') else ''}</td></tr>"
+        )
+    parts.append("</tbody></table>")
+    shown = sorted({f["frame"] for f in fixes})
+    for k in shown:
+        name = files[k]
         before = _outlined(_display(scans[k]), mask[k])
         after = _outlined(_display(restored[k]), mask[k])
         parts.append(f"<div class='frame'><h2>{html.escape(name)} (frame {k})</h2>")
-        parts.append(f"<button onclick='t({k})'>scan / repaired</button><br>")
-        parts.append(f"<img id='a{k}' src='data:image/png;base64,{_png_b64(after)}' alt='repaired'>")
-        parts.append(f"<img id='b{k}' style='display:none' src='data:image/png;base64,{_png_b64(before)}' alt='scan'>")
-        parts.append("<table><tr><th>id</th><th>kind</th><th>area</th><th>bbox</th><th>score</th><th>method</th>")
-        parts.append("<th>sources</th><th>confidence</th><th>reverted</th></tr>")
-        for f in by_frame[k]:
-            parts.append(
-                f"<tr><td>{f['id']}</td><td>{f['kind']}</td><td>{f['area']}</td><td>{f['bbox']}</td>"
-                f"<td>{f['score']}</td><td>{html.escape(f['method'])}</td><td>{f['sources']}</td>"
-                f"<td>{f['confidence']}</td><td>{'yes' if f.get('reverted') else ''}</td></tr>"
-            )
-        parts.append("</table></div>")
+        parts.append(f"<button id='t{k}' onclick='t({k})'>scan / repaired</button><br>")
+        parts.append(f"<img class='view' id='a{k}' src='{_b64(after, '.jpg')}' alt='repaired'>")
+        parts.append(f"<img class='view' id='b{k}' style='display:none' src='{_b64(before, '.jpg')}' alt='scan'>")
+        parts.append("</div>")
     return "\n".join(parts)
 
 
