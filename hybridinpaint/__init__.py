@@ -38,6 +38,8 @@ _SUBMODULES = {
     "net",
     "train",
     "film",
+    "flicker",
+    "fixes",
     "io",
     "media",
     "stream",
