@@ -78,3 +78,15 @@ def to_dtype(work: np.ndarray, dtype: np.dtype) -> np.ndarray:
         scale = _INT_SCALE[dtype]
         return np.clip(np.rint(work * scale), 0, scale).astype(dtype)
     return np.clip(work, 0.0, 1.0).astype(dtype)
+
+
+def composite(original: np.ndarray, work: np.ndarray, mask: np.ndarray, grey: bool) -> np.ndarray:
+    """A copy of ``original`` with ``work``'s values (float32 ``(T, H, W, C)``) where ``mask`` is True.
+
+    ``grey``: ``original`` is ``(T, H, W)``. Only the masked pixels are
+    converted back, so every other pixel stays bit-identical.
+    """
+    out = original.copy()
+    fill = to_dtype(work[mask], original.dtype)
+    out[mask] = fill[..., 0] if grey else fill
+    return out

@@ -600,10 +600,7 @@ def _regrain(out, reference, mask, seed):
                 add = np.sqrt(max(want[ch] ** 2 - have**2, 0.0))
                 if add > 0.5 / 255:
                     block[ys, xs, ch] += rng.normal(0.0, add, ys.size).astype(np.float32)
-    res = np.array(src, copy=True)
-    fill = _arrays.to_dtype(np.clip(work[mask], 0.0, 1.0), src.dtype)
-    res[mask] = fill[..., 0] if grey else fill
-    return res
+    return _arrays.composite(src, work, mask, grey)
 
 
 def _flicker_fixes(original, corrected, mask, flick, first_id):

@@ -188,16 +188,6 @@ def _fix_mask(fixes, shape):
     return mask
 
 
-def _write_text(path: Path, text: str):
-    tmp = io.temp_file(path)
-    try:
-        Path(tmp).write_text(text)
-        io.publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def restore_dir(
     scans, out, *, sensitivity=1.0, min_area=5, deflicker=False, report=False, backend="auto", progress=True
 ) -> dict:
@@ -259,7 +249,7 @@ def restore_dir(
         io.write_json(tmp / "fixes.json", doc)
         if report:
             page = report_html(frames, res.frames, _fix_mask(fixes, frames.shape[:3]), fixes, doc["frames"])
-            _write_text(tmp / "report.html", page)
+            io.write_text(tmp / "report.html", page)
         io.replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -360,7 +350,7 @@ def revert_dir(out, ids, original=None) -> list[int]:
             scans, _ = io.read_sequence(original)
             restored, _ = io.read_sequence(tmp / "frames")
             mask = _fix_mask(doc["fixes"], restored.shape[:3])
-            _write_text(tmp / "report.html", report_html(scans, restored, mask, doc["fixes"], doc["frames"]))
+            io.write_text(tmp / "report.html", report_html(scans, restored, mask, doc["fixes"], doc["frames"]))
         io.replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

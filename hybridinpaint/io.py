@@ -30,6 +30,7 @@ __all__ = [
     "write_frame",
     "replace_dir",
     "publish",
+    "write_text",
     "write_json",
     "FRAME_SUFFIXES",
 ]
@@ -263,17 +264,21 @@ def publish(tmp, path) -> None:
     os.replace(tmp, path)
 
 
-def write_json(path, doc) -> None:
-    """Write ``doc`` as JSON to ``path`` through ``.NAME.tmp`` beside it, completely or not at all."""
+def write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file beside it, completely or not at all."""
     path = Path(path)
     tmp = temp_file(path)
     try:
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=1)
+        Path(tmp).write_text(text)
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path, doc) -> None:
+    """Write ``doc`` as JSON to ``path``, completely or not at all (see :func:`write_text`)."""
+    write_text(path, json.dumps(doc, indent=1))
 
 
 def write_frame(path, img: np.ndarray, *, like=None) -> None:

@@ -245,9 +245,7 @@ def inpaint(
         _remove_seams(work, images, known, hole, prov.source_frame, prov.source_xy, target)
         stage("seams")
 
-    out = original.copy()
-    fill = _arrays.to_dtype(work[hole], original.dtype)
-    out[hole] = fill[..., 0] if grey else fill
+    out = _arrays.composite(original, work, hole, grey)
     stage("composite")
     if not return_result:
         return out

@@ -34,7 +34,16 @@ import warnings
 
 import numpy as np
 
-from ._declarations import BODY_MODULES, CPU_CALLED, KERNELS, Arg, cpu_signature, cuda_signature, redblack_parts
+from ._declarations import (
+    BODY_MODULES,
+    CPU_CALLED,
+    CPU_OPTIONS,
+    KERNELS,
+    Arg,
+    cpu_signature,
+    cuda_signature,
+    redblack_parts,
+)
 
 __all__ = [
     "body",
@@ -81,7 +90,7 @@ def _device_jit(fn, target):
         # faster than LLVM's own inlining decisions), except where that only
         # multiplies compile time (see CPU_CALLED in _declarations.py).
         inline = "never" if fn.__name__ in CPU_CALLED else "always"
-        return numba.njit(fastmath=False, error_model="numpy", inline=inline)(fn)
+        return numba.njit(**CPU_OPTIONS, inline=inline)(fn)
     from numba import cuda
 
     return cuda.jit(device=True)(fn)
@@ -109,12 +118,16 @@ def device_function(name: str, target: str):
     return _device_jit(_rebound(_BODIES[name], target), target)
 
 
+def _launch_module(target: str):
+    """The generated module of ``target``'s launchers."""
+    return importlib.import_module("._launch_cpu" if target == "cpu" else "._launch_cuda", __package__)
+
+
 def launcher_function(name: str, target: str):
     """The plain Python launcher of kernel ``name`` for ``target`` (for PTX builds)."""
     if name not in KERNELS:
         raise KeyError(f"unknown kernel {name!r}; declared: {', '.join(KERNELS)}")
-    mod = importlib.import_module("._launch_cpu" if target == "cpu" else "._launch_cuda", __package__)
-    return getattr(mod, f"{name}_{target}")
+    return getattr(_launch_module(target), f"{name}_{target}")
 
 
 # --- compilation with the on-disk cache -------------------------------------
@@ -132,8 +145,7 @@ def _launchers_fresh(target: str) -> bool:
     """Whether the generated launcher file carries the digest of today's bodies."""
     from ._generate import bodies_digest
 
-    mod = importlib.import_module("._launch_cpu" if target == "cpu" else "._launch_cuda", __package__)
-    if mod.BODIES_SHA256 == bodies_digest(target):
+    if _launch_module(target).BODIES_SHA256 == bodies_digest(target):
         return True
     _warn_once(
         f"stale-{target}",
@@ -210,16 +222,13 @@ def launcher(name: str, target: str):
     if target == "cpu":
         import numba
 
-        from . import _launch_cpu
-
-        return _compile(
-            lambda f: numba.njit(**_launch_cpu.OPTIONS)(f), fn, cpu_signature(kernel), "cpu", _launchers_fresh("cpu")
-        )
+        make = functools.partial(numba.njit, **CPU_OPTIONS, parallel=True)
+        return _compile(make, fn, cpu_signature(kernel), "cpu", _launchers_fresh("cpu"))
     from numba import cuda
 
     if cuda_simulated():
         return cuda.jit(fn)  # the simulator runs the Python function; nothing to compile or cache
-    return _compile(lambda f: cuda.jit(f), fn, cuda_signature(kernel), "cuda", _launchers_fresh("cuda"))
+    return _compile(cuda.jit, fn, cuda_signature(kernel), "cuda", _launchers_fresh("cuda"))
 
 
 def cache_dir(target: str = "cpu") -> str | None:

@@ -35,11 +35,12 @@ __all__ = [
 # The modules that hold the bodies (their source is hashed into the launchers).
 BODY_MODULES = ("warping_fns", "diffusion_fns", "patches_fns", "propagation_fns")
 
-# Options of every CPU build. No fastmath: the CPU and CUDA builds should do
-# the same float32 arithmetic. numpy's error model: a division by zero gives
-# inf/nan instead of a Python exception, which spares a branch per division
-# (bodies guard their divisions themselves).
-CPU_OPTIONS = {"fastmath": False, "error_model": "numpy", "parallel": True}
+# Options of every CPU build, bodies and launchers alike (launchers add
+# parallel=True). No fastmath: the CPU and CUDA builds should do the same
+# float32 arithmetic. numpy's error model: a division by zero gives inf/nan
+# instead of a Python exception, which spares a branch per division (bodies
+# guard their divisions themselves).
+CPU_OPTIONS = {"fastmath": False, "error_model": "numpy"}
 
 # Bodies the CPU build calls instead of inlining: each has several call
 # sites in one kernel (patch_cost four in pm_iterate_px, splat_corner four on

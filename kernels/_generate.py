@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._declarations import BODY_MODULES, CPU_OPTIONS, KERNELS, Kernel, redblack_parts
+from ._declarations import BODY_MODULES, KERNELS, Kernel, redblack_parts
 
 HERE = Path(__file__).resolve().parent
 FILES = {"cpu": "_launch_cpu.py", "cuda": "_launch_cuda.py"}
@@ -69,8 +69,6 @@ def _header(target: str) -> list[str]:
         "",
         f'BODIES_SHA256 = "{bodies_digest(target)}"',
     ]
-    if target == "cpu":
-        lines.append(f"OPTIONS = {CPU_OPTIONS!r}")
     lines.append("")
     for name in KERNELS:
         lines.append(f'{name} = device_function("{name}", "{target}")')

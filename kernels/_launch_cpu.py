@@ -14,8 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "8f5c18b8404ff9b022b5c3c0178abb41f29734bfb9ae67c23995d883741ce652"
-OPTIONS = {'fastmath': False, 'error_model': 'numpy', 'parallel': True}
+BODIES_SHA256 = "5f680f89772d02d8ef7d74b2ccc8c97658efbddef0d81bd982d8b6f50face900"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

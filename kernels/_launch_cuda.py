@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "452bb19a751d9eec7a8b3f37ed730bd168967781cd3060fb782eca26685248fd"
+BODIES_SHA256 = "596de4b03500e3fd1bf950bc53fbf1ace00140087c90d14fbaccd2d730f86e79"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
