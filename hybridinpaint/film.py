@@ -2,16 +2,18 @@
 
 Detection is motion-compensated: both temporal neighbours of a frame are
 warped onto it along optical flow (the project's flow and warp kernels),
-and a pixel is a blotch candidate when it differs from *both* in the *same
-direction* (the spike detection index, SDI [1]_) and lies outside the range
-of the six neighbouring values by a margin (rank-ordered differences, ROD
-[2]_). A neighbour is trusted where the flows between t-1 and t+1 pass
-their forward-backward check, or where the two warped neighbours agree with
-each other far better than with the frame (dirt is in one frame only; fast
-motion, occlusion and moving texture make all three disagree). Strong
-detections seed a hysteresis region grown over weaker ones, a one-pixel
-ring takes in the blotch's soft edge, and a region is kept only where,
-summed over it, the neighbours agree. Line scratches are thin, nearly
+and a region is a blotch candidate when it differs from *both* in the *same
+direction* (the spike detection index, SDI [1]_), smoothed a little so that
+a faint but coherent spot stands out of the grain. A neighbour is trusted
+where the flows between t-1 and t+1 pass their forward-backward check, or
+where the two warped neighbours agree with each other far better than with
+the frame (dirt is in one frame only; fast motion, occlusion and moving
+texture make all three disagree). Each candidate is then described by
+readable features (spike over noise, neighbours' agreement, rank-ordered
+differences [2]_, texture around it and in the neighbouring frames, size,
+shape) and kept when a logistic regression trained on synthetic damage
+calls it dirt; every kept blotch records the features that decided it
+(:mod:`hybridinpaint.blotches`). Line scratches are thin, nearly
 vertical lines brighter or darker than both sides; they are found in each
 frame's column profile of horizontal detail and kept when they persist over
 frames [3]_.
@@ -41,10 +43,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import _arrays
+from hybridinpaint import _arrays, blotches
 from hybridinpaint import flow as flowmod
 
-__all__ = ["detect_defects", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
+__all__ = ["detect_defects", "blotch_candidates", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
 
 KINDS = ("blotch", "scratch")
 # Window (working-size pixels) of the median that cleans flow fields of blotches.
@@ -52,29 +54,6 @@ _FLOW_MEDIAN = 15
 # A neighbour is trusted where its flow and the flow back agree within this
 # many pixels (+10% of the motion); beyond it the pixel may be occluded there.
 _FB_ABS = 2.0
-# Blotch seeds: the combined detector above this many noise sigmas, and above
-# this floor (grey levels in [0, 1]); regions grow over 0.4 of it.
-_HI_SIGMA = 8.0
-_HI_FLOOR = 0.10
-_LOCAL_K = 4.0
-_SMALL = 12
-_SMALL_GAIN = 3.0
-# Both warped neighbours agreeing with each other far better than with the
-# frame is what dirt looks like; moving texture and failed compensation
-# disagree with everything. Pixels where they agree within _AGREE of the
-# spike are trusted even where the t-1 <-> t+1 flows fail their check (fast
-# pans), and a region is dropped when its neighbours' disagreement, summed
-# over the region, exceeds _AGREE_REGION of its summed spike.
-_AGREE = 0.25
-_AGREE_REGION = 0.4
-# Fainter seeds (half the sigmas, a lower floor) are kept where the
-# neighbours agree within _AGREE_FAINT: semi-transparent dirt and dirt on a
-# background of its own shade.
-_FAINT_SIGMA = 4.0
-_FAINT_FLOOR = 0.03
-_AGREE_FAINT = 0.1
-
-
 @dataclass
 class Defect:
     """One connected defect in one frame."""
@@ -84,6 +63,7 @@ class Defect:
     area: int
     kind: str
     score: float
+    why: str = ""  # for a blotch: the features that decided it (see blotches.BlotchModel.explain)
 
 
 @dataclass
@@ -110,12 +90,15 @@ class Fix:
     confidence: float
     ys: np.ndarray = field(repr=False)
     xs: np.ndarray = field(repr=False)
+    why: str = ""
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("id", "frame", "area", "kind", "method", "sources")}
         d["bbox"] = [int(v) for v in self.bbox]
         d["score"] = round(float(self.score), 5)
         d["confidence"] = round(float(self.confidence), 4)
+        if self.why:
+            d["why"] = self.why
         return d
 
 
@@ -133,11 +116,6 @@ def _grey(work: np.ndarray) -> np.ndarray:
     if work.shape[3] >= 3:
         return work[..., 0] * 0.299 + work[..., 1] * 0.587 + work[..., 2] * 0.114
     return work[..., 0]
-
-
-def _noise_sigma(diff: np.ndarray) -> float:
-    """Robust standard deviation of a difference image (median absolute deviation)."""
-    return float(1.4826 * np.median(np.abs(diff - np.median(diff)))) + 1e-4
 
 
 def _compensated(grey: np.ndarray, backend: str, bar):
@@ -208,65 +186,6 @@ def _skip_flows(g8):
     return f, b
 
 
-def _blotch_scores(grey, prev, nxt, ok):
-    """SDI with the sign rule, and ROD, per pixel; both in grey levels (0 where not a candidate)."""
-    ef = grey - prev
-    eb = grey - nxt
-    same = np.sign(ef) == np.sign(eb)
-    sdi = np.where(same & ok, np.minimum(np.abs(ef), np.abs(eb)), 0.0)
-    # ROD: the pixel against the sorted six values of the two warped 3x1 neighbourhoods.
-    stack = []
-    for img in (prev, nxt):
-        up = np.roll(img, 1, axis=0)
-        down = np.roll(img, -1, axis=0)
-        stack += [up, img, down]
-    r = np.sort(np.stack(stack), axis=0)
-    mid = 0.5 * (r[2] + r[3])
-    above = grey > mid
-    rod = np.where(above, grey - r[5], r[0] - grey)
-    rod = np.where(ok, np.maximum(rod, 0.0), 0.0)
-    return sdi.astype(np.float32), rod.astype(np.float32)
-
-
-def _local_level(diff):
-    h, w = diff.shape
-    small = cv2.resize(diff.astype(np.float32), (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
-    level = ndimage.median_filter(small, size=9)
-    return cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _hysteresis(score, lo, hi):
-    """Regions above ``lo`` holding a pixel above ``hi`` (per-pixel maps allowed).
-
-    Small regions need stronger evidence: texture that changes between
-    frames (grass in wind, fur) makes isolated spikes of a few pixels, while
-    dust and dirt are solid spots, so a region under ``_SMALL`` pixels must
-    peak above ``_SMALL_GAIN`` times ``hi``.
-    """
-    weak = score > lo
-    lab, n = ndimage.label(weak, structure=np.ones((3, 3)))
-    if n == 0:
-        return weak
-    idx = np.arange(1, n + 1)
-    ratio = np.asarray(ndimage.maximum(score / np.maximum(hi, 1e-6), lab, idx))
-    area = np.asarray(ndimage.sum(weak, lab, idx))
-    keep = np.zeros(n + 1, bool)
-    keep[1:] = (ratio > 1.0) & ((area >= _SMALL) | (ratio > _SMALL_GAIN))
-    return keep[lab]
-
-
-def _neighbours_agree(mask, apart, spike, limit):
-    """The regions of ``mask`` whose warped neighbours disagree by less than ``limit`` of the spike (summed)."""
-    lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    if n == 0:
-        return mask
-    idx = np.arange(1, n + 1)
-    ratio = np.asarray(ndimage.sum(apart, lab, idx)) / np.maximum(np.asarray(ndimage.sum(spike, lab, idx)), 1e-6)
-    keep = np.zeros(n + 1, bool)
-    keep[1:] = ratio < limit
-    return keep[lab]
-
-
 def _at_least(mask, min_area):
     """The connected regions of ``mask`` of at least ``min_area`` pixels."""
     lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -275,38 +194,57 @@ def _at_least(mask, min_area):
     return keep[lab]
 
 
-def _blotches(grey, backend, sensitivity, min_area, bar):
+def blotch_candidates(grey, backend, bar=None):
+    """Every frame's blotch candidates: a list of ``(frame, labels, n, features, evidence)``.
+
+    ``grey`` is (T, H, W) float32 in [0, 1]; ``features`` is (n, F) over
+    :data:`hybridinpaint.blotches.FEATURES` for the regions ``1..n`` of
+    ``labels``; ``evidence`` is the frame's
+    :class:`hybridinpaint.blotches.Evidence`. The first and last frames have no blotch test. This is
+    what the shipped classifier was trained on
+    (``scripts/train_blotch_model.py``) and what :func:`detect_defects`
+    classifies.
+    """
     t = grey.shape[0]
-    mask = np.zeros(grey.shape, bool)
-    score = np.zeros(grey.shape, np.float32)
     if t < 3:
-        return mask, score
+        return []
+    bar = bar if bar is not None else _NoBar()
     prev, nxt, ok = _compensated(grey, backend, bar)
-    bar.update(2)  # the first and last frames have no blotch test
+    bar.update(2)
+    ev = {k: blotches.frame_evidence(grey[k], prev[k], nxt[k], ok[k]) for k in range(1, t - 1)}
+    out = []
     for k in range(1, t - 1):
         bar.update(1)
-        apart = np.abs(prev[k] - nxt[k])
-        spike = np.minimum(np.abs(grey[k] - prev[k]), np.abs(grey[k] - nxt[k]))
-        ok[k] |= apart < _AGREE * spike
-        sdi, rod = _blotch_scores(grey[k], prev[k], nxt[k], ok[k])
-        sigma = _noise_sigma((grey[k] - prev[k])[ok[k]]) if ok[k].any() else 0.01
-        # Both detectors must agree: SDI is fooled by noise, ROD by texture.
-        combined = np.minimum(sdi, rod + 0.5 * sdi)
-        # Textured, noisy or badly compensated areas (grass, fur) differ from
-        # their neighbours everywhere: the threshold follows the local level
-        # of such differences, a robust (median) one, at a quarter of the size.
-        local = _local_level(spike * ok[k])
-        hi = np.maximum(max(_HI_SIGMA * sigma, _HI_FLOOR), _LOCAL_K * local) / sensitivity
-        seeds = _hysteresis(combined, 0.4 * hi, hi)
-        faint = np.maximum(max(_FAINT_SIGMA * sigma, _FAINT_FLOOR), 0.5 * _LOCAL_K * local) / sensitivity
-        candidates = _hysteresis(combined, 0.4 * faint, faint)
-        seeds |= _neighbours_agree(candidates, apart, spike, _AGREE_FAINT)
-        # The soft edge: one pixel around, where the frame still differs from both neighbours.
-        ring = ndimage.binary_dilation(seeds, iterations=1) & (sdi > 0.1 * hi)
-        found = _neighbours_agree(seeds | ring, apart, spike, _AGREE_REGION)
-        mask[k] = _at_least(found, min_area)
-        score[k] = combined
-    return mask, score
+        labels, n, z = blotches.candidates(ev[k])
+        near = [ev[j] for j in (k - 1, k + 1) if j in ev]
+        out.append((k, labels, n, blotches.features(ev[k], labels, n, z, near), ev[k]))
+    return out
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+
+def _blotches(grey, backend, sensitivity, min_area, bar, model):
+    """Blotch mask, per-pixel probability, and why each kept region was kept.
+
+    The reasons are ``{frame: (labels, {label: why})}``: kept candidates stay
+    separate connected regions, so a region of the mask is one label.
+    """
+    mask = np.zeros(grey.shape, bool)
+    prob = np.zeros(grey.shape, np.float32)
+    reasons = {}
+    for k, labels, n, x, ev in blotch_candidates(grey, backend, bar):
+        if n == 0:
+            continue
+        p = model.probability(x)
+        keep = np.concatenate([[False], model.accept(p, sensitivity) & blotches.plausible(x)])
+        mask[k] = _at_least(blotches.extent(ev, labels, keep), min_area)
+        prob[k] = np.concatenate([[0.0], p])[labels]
+        kept = np.unique(labels[mask[k]])
+        reasons[k] = (labels, {int(i): f"p={p[i - 1]:.2f}: " + model.explain(x[i - 1]) for i in kept})
+    return mask, prob, reasons
 
 
 def _scratches(grey, sensitivity, max_width=5, min_frames=3):
@@ -322,7 +260,7 @@ def _scratches(grey, sensitivity, max_width=5, min_frames=3):
         detail = g - ndimage.median_filter(g, size=(1, 2 * max_width + 3))
         details.append(detail)
         prof = np.median(detail, axis=0)  # a line spanning most of the height survives the median
-        sigma = _noise_sigma(prof)
+        sigma = blotches.noise_sigma(prof)
         thr = max(6.0 * sigma, 0.02) / sensitivity
         peaks = np.flatnonzero(np.abs(prof) > thr)
         # A line is narrow: the profile falls back within a few pixels on both sides.
@@ -351,7 +289,7 @@ def _scratches(grey, sensitivity, max_width=5, min_frames=3):
 
 
 def detect_defects(
-    frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto", progress=False
+    frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto", progress=False, blotch_model=None
 ) -> Defects:
     """Find dust, dirt and line scratches in a film scan.
 
@@ -360,8 +298,9 @@ def detect_defects(
     frames : ndarray, shape (T, H, W) or (T, H, W, C)
         uint8, uint16 or float in [0, 1]; grey or colour (RGB or BGR).
     sensitivity : float, keyword-only
-        Above 1 finds fainter defects (and more false ones); thresholds are
-        divided by it. Thresholds follow each frame's measured noise.
+        Above 1 finds fainter defects (and more false ones): it multiplies
+        the odds the blotch classifier needs and divides the scratch
+        threshold. Thresholds follow each frame's measured noise.
     kinds : tuple of {"blotch", "scratch"}, keyword-only
     min_area : int, keyword-only
         Blotches of fewer pixels are not reported (grain and moving texture
@@ -370,12 +309,18 @@ def detect_defects(
     backend : {"auto", "cpu", "cuda"}, keyword-only
     progress : bool, keyword-only
         A progress bar on stderr (flows, then frame by frame).
+    blotch_model : hybridinpaint.blotches.BlotchModel, optional, keyword-only
+        The classifier that decides which candidates are dirt; by default
+        the shipped one (:func:`hybridinpaint.blotches.load_model`). A
+        model of your own comes from ``scripts/train_blotch_model.py``.
 
     Returns
     -------
     Defects
         ``.mask`` (T, H, W) bool, ``.kinds`` (T, H, W) uint8 (1 blotch, 2
-        scratch) and ``.records``, one :class:`Defect` per connected defect.
+        scratch) and ``.records``, one :class:`Defect` per connected defect
+        (``score``: a blotch's probability of being dirt, a scratch's
+        contrast; ``why``: for a blotch, the features that decided it).
 
     Raises
     ------
@@ -391,6 +336,8 @@ def detect_defects(
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
     if isinstance(min_area, bool) or not isinstance(min_area, (int, np.integer)) or min_area < 1:
         raise ValueError(f"min_area must be a positive integer, got {min_area!r}")
+    if blotch_model is not None and not isinstance(blotch_model, blotches.BlotchModel):
+        raise TypeError(f"blotch_model must be a hybridinpaint.blotches.BlotchModel, got {type(blotch_model).__name__}")
     kinds = tuple(kinds)
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"kinds must be a non-empty subset of {KINDS!r}, got {kinds!r}")
@@ -413,8 +360,9 @@ def detect_defects(
             labels[m] = 2
             scores = np.maximum(scores, np.where(m, s, 0))
             bar.update(t)
+        reasons = {}
         if "blotch" in kinds:
-            m, s = _blotches(grey, target, sensitivity, min_area, bar)
+            m, s, reasons = _blotches(grey, target, sensitivity, min_area, bar, blotch_model or blotches.load_model())
             labels[m & (labels == 0)] = 1
             scores = np.where(m & (labels == 1), s, scores)
     mask = labels > 0
@@ -426,6 +374,11 @@ def detect_defects(
                 if sl is None:
                     continue
                 sel = lab[sl] == i
+                why = ""
+                if kind == "blotch" and k in reasons:
+                    cand, text = reasons[k]
+                    y, x = np.argwhere(sel)[0]
+                    why = text.get(int(cand[sl][y, x]), "")
                 records.append(
                     Defect(
                         frame=k,
@@ -433,6 +386,7 @@ def detect_defects(
                         area=int(sel.sum()),
                         kind=kind,
                         score=float(scores[k][sl][sel].mean()),
+                        why=why,
                     )
                 )
     return Defects(mask, records, labels)
@@ -555,7 +509,8 @@ def restore(
                 if d.bbox[0] < f.bbox[2] and f.bbox[0] < d.bbox[2] and d.bbox[1] < f.bbox[3] and f.bbox[1] < d.bbox[3]
             ]
             if hits:
-                f.score = max(d.score for d in hits)
+                best = max(hits, key=lambda d: d.score)
+                f.score, f.why = best.score, best.why
     if flick is not None:
         fixes += _flicker_fixes(original, base, mask, flick, len(fixes))
     return Restoration(out, mask, prov, fixes)

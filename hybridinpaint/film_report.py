@@ -109,7 +109,7 @@ var nx=parseFloat(x),ny=parseFloat(y),c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeC
 rows.forEach(function(r){tb.appendChild(r);});}
 """
 
-_COLUMNS = ("id", "frame", "kind", "area", "bbox", "score", "method", "sources", "confidence", "scan", "repaired")
+_COLUMNS = ("id", "frame", "kind", "area", "bbox", "score", "why", "method", "sources", "confidence", "scan", "repaired")
 
 
 def _crops(scan, repaired, f):
@@ -154,7 +154,8 @@ def report_html(scans, restored, mask, fixes, files) -> str:
         k = f["frame"]
         parts.append(
             f"<tr><td>{f['id']}</td><td>{k}</td><td>{html.escape(f['kind'])}</td><td>{f['area']}</td>"
-            f"<td>{f['bbox']}</td><td>{f.get('score', '')}</td><td>{html.escape(str(f.get('method', '')))}</td>"
+            f"<td>{f['bbox']}</td><td>{f.get('score', '')}</td><td>{html.escape(f.get('why', ''))}</td>"
+            f"<td>{html.escape(str(f.get('method', '')))}</td>"
             f"<td>{f.get('sources', '')}</td><td>{f.get('confidence', '')}</td>{_crops(scans[k], restored[k], f)}"
             f"<td>{'yes' if f.get('reverted') else ''}</td></tr>"
         )

@@ -53,6 +53,7 @@ SCHEMA_V2 = {
                     "area": {"type": "integer", "minimum": 1},
                     "kind": {"type": "string"},
                     "score": {"type": "number"},
+                    "why": {"type": "string"},
                     "method": {"type": "string"},
                     "sources": {"type": "array", "items": _UINT},
                     "confidence": {"type": "number"},
