@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Evidence", "frame_evidence", "candidates", "extent", "features", "plausible", "BlotchModel", "FEATURES", "load_model"]
+__all__ = ["Evidence", "frame_evidence", "candidates", "features", "plausible", "BlotchModel", "FEATURES", "load_model"]
 
 # Candidates: the SDI smoothed over a Gaussian of this sigma (pixels) above
 # CANDIDATE_Z times its own noise (and a floor of CANDIDATE_FLOOR grey levels
@@ -47,12 +47,13 @@ SMOOTH = 1.0
 CANDIDATE_Z = 3.5
 CANDIDATE_FLOOR = 0.01
 GROW = 2
+# No noise estimate goes below a grey level (of 255): 8-bit rounding alone
+# leaves about half of one in a difference, and scans are never cleaner.
+SIGMA_FLOOR = 1 / 255
 # A candidate whose two warped neighbours differ from each other, summed over
 # it, by more than DISAGREE_MAX times its spike is not single-frame dirt: the
 # motion compensation failed there, and the classifier never sees it.
 DISAGREE_MAX = 1.0
-# A kept candidate's pixels are those whose spike reaches this share of its peak.
-PEAK_SHARE = 0.2
 # Warped neighbours that agree with each other within this share of the
 # frame's spike are trusted even where the flow check failed (fast pans).
 AGREE = 0.25
@@ -123,12 +124,20 @@ def _sdi_rod(grey, prev, nxt, ok):
     return sdi.astype(np.float32), rod.astype(np.float32)
 
 
-def frame_evidence(grey: np.ndarray, prev: np.ndarray, nxt: np.ndarray, trusted: np.ndarray) -> Evidence:
-    """The evidence maps of one frame ``grey`` given its neighbours warped onto it and where the flow is trusted."""
+def frame_evidence(grey, prev, nxt, trusted, inside=None) -> Evidence:
+    """The evidence maps of one frame ``grey`` given its neighbours warped onto it.
+
+    ``trusted``: where the flows passed their check; ``inside``: where both
+    neighbours were sampled inside their frames (picture entering the frame
+    in a pan has no neighbour to agree with, however alike the clamped
+    samples look).
+    """
     apart = np.abs(prev - nxt)
     ef, eb = grey - prev, grey - nxt
     spike = np.minimum(np.abs(ef), np.abs(eb))
     ok = trusted | (apart < AGREE * spike)
+    if inside is not None:
+        ok &= inside
     sdi, rod = _sdi_rod(grey, prev, nxt, ok)
     sigma = noise_sigma(ef[ok]) if ok.any() else 0.01
     signed = np.where((np.sign(ef) == np.sign(eb)) & ok, np.sign(ef) * spike, 0).astype(np.float32)
@@ -153,7 +162,7 @@ def candidates(ev: Evidence) -> tuple[np.ndarray, int, np.ndarray]:
     by side.
     """
     smooth = cv2.GaussianBlur(ev.signed, (0, 0), SMOOTH)
-    sig = max(noise_sigma(smooth[ev.ok]) if ev.ok.any() else 0.01, 0.5 / 255)
+    sig = max(noise_sigma(smooth[ev.ok]) if ev.ok.any() else 0.01, SIGMA_FLOOR)
     z = np.abs(smooth) / sig
     level = max(CANDIDATE_Z * sig, CANDIDATE_FLOOR)
     labels = np.zeros(smooth.shape, np.int32)
@@ -168,21 +177,6 @@ def candidates(ev: Evidence) -> tuple[np.ndarray, int, np.ndarray]:
     return labels, n, z.astype(np.float32)
 
 
-def extent(ev: Evidence, labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """The pixels of the kept regions that carry their spike: at least PEAK_SHARE of the region's peak.
-
-    Smoothing spreads a candidate a pixel or two past its dirt; a semi-
-    transparent edge still spikes a fair share of the centre, picture next
-    to the dirt does not.
-    """
-    strength = np.abs(ev.signed)
-    idx = np.flatnonzero(keep)
-    peak = np.zeros(keep.size)
-    if idx.size:
-        peak[idx] = ndimage.maximum(strength, labels, idx)
-    return keep[labels] & (strength >= PEAK_SHARE * peak[labels])
-
-
 def features(ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours: list[Evidence]) -> np.ndarray:
     """(n, len(FEATURES)) raw features of the candidate regions ``1..n`` of ``labels``.
 
@@ -192,7 +186,7 @@ def features(ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours
     idx = np.arange(1, n + 1)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
-    sig = max(ev.sigma, 1 / 255)
+    sig = max(ev.sigma, SIGMA_FLOOR)
     area = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(float)
     c = ev.combined
     csum = np.asarray(ndimage.sum(c, labels, idx))

@@ -121,7 +121,8 @@ def _grey(work: np.ndarray) -> np.ndarray:
 def _compensated(grey: np.ndarray, backend: str, bar):
     """Both neighbours of every frame warped onto it, and where the warps are trusted.
 
-    Returns ``prev, nxt`` (T, H, W) float32 and ``ok`` (T, H, W) bool. A
+    Returns ``prev, nxt`` (T, H, W) float32, ``ok`` (T, H, W) bool, and
+    ``inside`` (T, H, W) bool: where both neighbours' flows stay in the frame. A
     blotch in frame t distorts the flows between t and its neighbours, so
     trust is judged on the flows between t-1 and t+1, which do not see
     frame t: where they fail their forward-backward check (occlusion, motion
@@ -143,16 +144,18 @@ def _compensated(grey: np.ndarray, backend: str, bar):
     prev = np.zeros_like(grey)
     nxt = np.zeros_like(grey)
     next_inside = np.zeros(grey.shape, bool)  # where frame k's flow to k+1 stays in the frame
+    prev_inside = np.zeros(grey.shape, bool)  # where frame k's flow to k-1 stays in the frame
     ok = np.zeros(grey.shape, bool)
     for k in range(t - 1):
         # Frame k+1 sees frame k through bwd[k]; frame k sees k+1 through fwd[k].
-        prev[k + 1], _ = warp_backward(grey[k], bwd[k], backend=backend)
+        prev[k + 1], prev_inside[k + 1] = warp_backward(grey[k], bwd[k], backend=backend)
         nxt[k], next_inside[k] = warp_backward(grey[k + 1], fwd[k], backend=backend)
+    inside = prev_inside & next_inside
     for k in range(1, t - 1):
         trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, _FB_ABS, 0.1)
         there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
-        ok[k] = (there > 0.5) & valid & next_inside[k]
-    return prev, nxt, ok
+        ok[k] = (there > 0.5) & valid & inside[k]
+    return prev, nxt, ok, inside
 
 
 def _median_flow(flows: np.ndarray) -> np.ndarray:
@@ -209,9 +212,9 @@ def blotch_candidates(grey, backend, bar=None):
     if t < 3:
         return []
     bar = bar if bar is not None else _NoBar()
-    prev, nxt, ok = _compensated(grey, backend, bar)
+    prev, nxt, ok, inside = _compensated(grey, backend, bar)
     bar.update(2)
-    ev = {k: blotches.frame_evidence(grey[k], prev[k], nxt[k], ok[k]) for k in range(1, t - 1)}
+    ev = {k: blotches.frame_evidence(grey[k], prev[k], nxt[k], ok[k], inside[k]) for k in range(1, t - 1)}
     out = []
     for k in range(1, t - 1):
         bar.update(1)
@@ -235,12 +238,12 @@ def _blotches(grey, backend, sensitivity, min_area, bar, model):
     mask = np.zeros(grey.shape, bool)
     prob = np.zeros(grey.shape, np.float32)
     reasons = {}
-    for k, labels, n, x, ev in blotch_candidates(grey, backend, bar):
+    for k, labels, n, x, _ in blotch_candidates(grey, backend, bar):
         if n == 0:
             continue
         p = model.probability(x)
         keep = np.concatenate([[False], model.accept(p, sensitivity) & blotches.plausible(x)])
-        mask[k] = _at_least(blotches.extent(ev, labels, keep), min_area)
+        mask[k] = _at_least(keep[labels], min_area)
         prob[k] = np.concatenate([[0.0], p])[labels]
         kept = np.unique(labels[mask[k]])
         reasons[k] = (labels, {int(i): f"p={p[i - 1]:.2f}: " + model.explain(x[i - 1]) for i in kept})

@@ -11,8 +11,9 @@ are labelled dirt when a quarter of their pixels lie on a true blotch
 classifier never sees them).
 
 The model is a logistic regression (scikit-learn) on standardised features;
-its decision threshold is the one with the best candidate-level F1 when
-each clip is predicted by a model fitted on the others.
+its decision threshold is the one with the best F1 of blotch recall and
+precision (as ``benchmarks/film.py`` scores them) when each clip is
+predicted by a model fitted on the others.
 
     pip install scikit-learn
     python scripts/train_blotch_model.py [--frames 20] [--out hybridinpaint/data/blotch_model.json]
@@ -24,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -87,33 +89,66 @@ def damage_streaks(clean: np.ndarray, seed: int):
     return np.clip(dirty + 0.5, 0, 255).astype(np.uint8), truth
 
 
-def labelled(dirty: np.ndarray, truth: np.ndarray, backend="cpu"):
+@dataclass
+class Labelled:
+    """One damaged clip's candidates: features ``x``, labels ``y``, and what scores a mask built from them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    frames: list  # (frame, candidate labels, index of each candidate into x, or -1 where refused)
+    truth: np.ndarray
+
+
+def labelled(dirty: np.ndarray, truth: np.ndarray, backend="cpu") -> Labelled:
     """Features and labels of every candidate in ``dirty`` (uint8 RGB) against the blotch truth."""
     grey = film._grey(dirty.astype(np.float32) / 255)
-    xs, ys = [], []
+    xs, ys, frames, used = [], [], [], 0
     for k, labels, n, x, _ in film.blotch_candidates(grey, backend):
         if n == 0:
             continue
         near = ndimage.binary_dilation(truth[k], iterations=1).astype(float)
         y = np.asarray(ndimage.mean(near, labels, np.arange(1, n + 1))) >= LABEL_SHARE
         keep = blotches.plausible(x)  # the others are refused before the classifier
+        index = np.full(n + 1, -1)
+        index[1:][keep] = used + np.arange(int(keep.sum()))
+        used += int(keep.sum())
+        frames.append((k, labels, index))
         ys.append(y[keep])
         xs.append(x[keep])
     if not xs:
-        return np.zeros((0, len(blotches.FEATURES))), np.zeros(0, bool)
-    return np.concatenate(xs), np.concatenate(ys)
+        return Labelled(np.zeros((0, len(blotches.FEATURES))), np.zeros(0, bool), frames, truth)
+    return Labelled(np.concatenate(xs), np.concatenate(ys), frames, truth)
+
+
+def blotch_f1(data: Labelled, p: np.ndarray, threshold: float) -> float:
+    """F1 of blotch recall (half of a blotch flagged) and precision (flagged regions touching one)."""
+    mask = np.zeros(data.truth.shape, bool)
+    for k, labels, index in data.frames:
+        hit = np.concatenate([[0.0], p])[index + 1] >= threshold
+        hit[0] = False
+        mask[k] = hit[labels]
+    lab, n = ndimage.label(data.truth)
+    found = np.asarray(ndimage.mean(mask, lab, np.arange(1, n + 1))) >= 0.5 if n else np.zeros(0)
+    dl, dn = ndimage.label(mask, structure=np.ones((3, 3, 3)) * np.array([0, 1, 0])[:, None, None])
+    touching = np.asarray(ndimage.maximum(data.truth, dl, np.arange(1, dn + 1))) if dn else np.zeros(0)
+    recall = float(found.mean()) if n else 1.0
+    precision = float(touching.mean()) if dn else 1.0
+    return 2 * recall * precision / max(recall + precision, 1e-9)
 
 
 def clip_data(names, frames):
-    """``{clip: (X, y)}`` over both training generators."""
+    """``{clip: [Labelled, Labelled]}``: both training generators' damage on each clip."""
     data = {}
     for i, clip in enumerate(names):
         clean = quality.load_clip(clip, frames)
-        a = labelled(*film_bench.damage(clean, i)[:2])
-        b = labelled(*damage_streaks(clean, i))
-        data[clip] = (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
-        print(f"{clip}: {len(data[clip][1])} candidates, {int(data[clip][1].sum())} dirt", flush=True)
+        data[clip] = [labelled(*film_bench.damage(clean, i)[:2]), labelled(*damage_streaks(clean, i))]
+        n, dirt = sum(len(d.y) for d in data[clip]), sum(int(d.y.sum()) for d in data[clip])
+        print(f"{clip}: {n} candidates, {dirt} dirt", flush=True)
     return data
+
+
+def _stack(parts):
+    return np.concatenate([d.x for d in parts]), np.concatenate([d.y for d in parts])
 
 
 def fit(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> blotches.BlotchModel:
@@ -126,27 +161,21 @@ def fit(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> blotches.Blotch
     return blotches.BlotchModel(mean, scale, lr.coef_[0], float(lr.intercept_[0]), threshold)
 
 
-def f1(p, y, thr):
-    hit = p >= thr
-    tp = float((hit & y).sum())
-    return 2 * tp / max(hit.sum() + y.sum(), 1)
-
-
 def choose_threshold(data: dict) -> float:
-    """The threshold with the best mean F1 over clips, each predicted by a model fitted on the others."""
+    """The threshold with the best mean blotch F1 over clips, each predicted by a model fitted on the others."""
     scores = {t: [] for t in THRESHOLDS}
     for clip in data:
-        others = [c for c in data if c != clip]
-        model = fit(np.concatenate([data[c][0] for c in others]), np.concatenate([data[c][1] for c in others]))
-        p = model.probability(data[clip][0])
-        for t in THRESHOLDS:
-            scores[t].append(f1(p, data[clip][1], t))
+        model = fit(*_stack([d for c in data if c != clip for d in data[c]]))
+        for d in data[clip]:
+            p = model.probability(d.x)
+            for t in THRESHOLDS:
+                scores[t].append(blotch_f1(d, p, t))
     return max(THRESHOLDS, key=lambda t: np.mean(scores[t]))
 
 
 def train(data: dict) -> blotches.BlotchModel:
     threshold = choose_threshold(data)
-    model = fit(np.concatenate([d[0] for d in data.values()]), np.concatenate([d[1] for d in data.values()]))
+    model = fit(*_stack([d for parts in data.values() for d in parts]))
     model.threshold = threshold
     return model
 
@@ -166,8 +195,8 @@ def main():
         "clips": names,
         "frames_per_clip": args.frames,
         "generators": ["benchmarks/film.py damage", "scripts/train_blotch_model.py damage_streaks"],
-        "candidates": int(sum(len(d[1]) for d in data.values())),
-        "dirt": int(sum(int(d[1].sum()) for d in data.values())),
+        "candidates": int(sum(len(d.y) for parts in data.values() for d in parts)),
+        "dirt": int(sum(int(d.y.sum()) for parts in data.values() for d in parts)),
     }
     text = json.dumps(model.to_json(), indent=1) + "\n"
     from hybridinpaint import io

@@ -102,7 +102,12 @@ def test_faster_pan_and_faint_blotches():
         found = film.detect_defects(frames, kinds=("blotch",), backend="cpu")
         hit = sum(found.mask[lab == i].mean() >= 0.5 for i in range(1, n + 1))
         assert hit / n >= share
-        assert (found.mask & ~ndimage.binary_dilation(truth, iterations=2)).sum() < 0.002 * truth.size
+        # Motion is not flagged on its own: every detected region touches a blotch. A strong spot's region
+        # reaches past it (the spike is smoothed, and compensation errors next to it join it), but not far.
+        near = ndimage.binary_dilation(truth, iterations=3)
+        regions, count = ndimage.label(found.mask, structure=np.ones((3, 3, 3)) * np.array([0, 1, 0])[:, None, None])
+        assert all(near[regions == i].any() for i in range(1, count + 1))
+        assert (found.mask & ~near).sum() < 0.005 * truth.size
 
 
 def test_min_area_drops_smaller_regions():
