@@ -33,9 +33,9 @@ from hybridinpaint import blotches, film
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "scripts"))
-import train_blotch_model  # noqa: E402 - the classifier's training data and fit
 import film as film_bench  # noqa: E402 - scores, the median baseline, PSNR
 import quality  # noqa: E402
+import train_blotch_model  # noqa: E402 - the classifier's training data and fit
 from _results import write_section  # noqa: E402
 
 SENSITIVITIES = (0.5, 1.0, 2.0, 3.0, 4.0)
@@ -166,7 +166,8 @@ def table(rows, frames):
     ]
     for r in rows:
         lines.append(
-            f"| {r['clip']} | {r['chosen']} ({r['threshold']}) | {r['recall']:.2f} | {r['precision']:.2f} | {r['scratch']:.2f} | "
+            f"| {r['clip']} | {r['chosen']} ({r['threshold']}) | {r['recall']:.2f} | {r['precision']:.2f} | "
+            f"{r['scratch']:.2f} | "
             f"{r['before']:.1f} | {r['after']:.1f} | {r['det']:.3f} | {r['restore']:.3f} | "
             f"{r['best_recall']:.2f} / {r['best_precision']:.2f} (s={r['best']}) | "
             f"{r['median_recall']:.2f} / {r['median_precision']:.2f} |"

@@ -43,6 +43,9 @@ _SUBMODULES = {
     "io",
     "media",
     "stream",
+    "blotches",
+    "metrics",
+    "tracking",
 }
 _FUNCTIONS = {
     "inpaint": ".pipeline",
@@ -50,12 +53,14 @@ _FUNCTIONS = {
     "Provenance": ".pipeline",
     "inpaint_file": ".stream",
     "inpaint_chunks": ".stream",
+    "track_mask": ".tracking",
 }
 
 __all__ = [
     "inpaint",
     "inpaint_file",
     "inpaint_chunks",
+    "track_mask",
     "InpaintResult",
     "Provenance",
     "kernels",

@@ -46,6 +46,25 @@ def _parser() -> argparse.ArgumentParser:
     ip.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N processes")
     ip.add_argument("--quiet", action="store_true", help="no progress bar")
     ip.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    rm = sub.add_parser(
+        "remove",
+        help="remove an object drawn on one frame: track it through the video, then inpaint (resumable)",
+        description="The tracked masks are saved (PNG, white where removed, with tracking.json: per-frame "
+        "confidence and the frames to check) before anything is filled. Exit codes as for inpaint.",
+    )
+    rm.add_argument("input", help="video (mp4/mov/mkv/avi) or folder of frames")
+    rm.add_argument("--first-mask", required=True, metavar="M.png", help="the object drawn in white on one frame")
+    rm.add_argument("--frame", type=int, default=0, metavar="N", help="the frame it was drawn on (default: 0)")
+    rm.add_argument("-o", "--output", required=True, help="output folder (lossless frames) or video file")
+    rm.add_argument("--mask-dilation", type=int, default=5, metavar="N", help="grow the tracked masks by N px (5)")
+    rm.add_argument("--save-masks", metavar="DIR", help="where the tracked masks go (default: OUTPUT.masks)")
+    rm.add_argument("--hallucinate", default="patch", choices=("patch", "fsr", "telea", "ns", "net"))
+    rm.add_argument("--chunk", type=int, help="frames per chunk (default: from the frame size)")
+    rm.add_argument("--provenance", metavar="DIR", help="write per-frame provenance maps (PNG) here")
+    rm.add_argument("--resume", action="store_true", help="require an unfinished run in OUTPUT and continue it")
+    rm.add_argument("--overwrite", action="store_true", help="replace an earlier output and its masks")
+    rm.add_argument("--quiet", action="store_true", help="no progress bar")
+    rm.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     rs = sub.add_parser("restore", help="detect and repair dust, dirt and scratches in a scanned film sequence")
     rs.add_argument("scans", help="folder of scanned frames (PNG/TIFF, 8/16-bit; DPX with the dpx extra; grey or RGB)")
     rs.add_argument("-o", "--out", required=True, help="output folder (frames/, provenance/, fixes.json)")
@@ -127,6 +146,8 @@ def _main(argv) -> int:
         return 0
     if args.command == "inpaint":
         return _inpaint(args)
+    if args.command == "remove":
+        return _remove(args)
     if args.command == "restore":
         from hybridinpaint.film_report import restore_dir
 
@@ -181,6 +202,35 @@ def _inpaint(args) -> int:
     print(
         f"hybridinpaint inpaint: {summary['frames']} frames in {summary['chunks']} chunks{resumed}; "
         f"pixels: {filled}; {summary['seconds']:.1f} s -> {summary['output']}"
+    )
+    return 0
+
+
+def _remove(args) -> int:
+    from hybridinpaint.remove import remove_file
+
+    summary = remove_file(
+        args.input,
+        args.first_mask,
+        args.output,
+        frame=args.frame,
+        save_masks=args.save_masks,
+        mask_dilation=args.mask_dilation,
+        hallucinate=args.hallucinate,
+        chunk=args.chunk,
+        provenance=args.provenance,
+        resume=True if args.resume else None,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        backend=args.backend,
+    )
+    how = "tracked" if summary["tracked"] else "reused from the earlier run"
+    check = summary["unsure"][:10]
+    more = f" (and {len(summary['unsure']) - 10} more)" if len(summary["unsure"]) > 10 else ""
+    note = f"; check frames {check}{more}" if check else ""
+    print(
+        f"hybridinpaint remove: masks {how} -> {summary['masks']}{note}; {summary['frames']} frames filled in "
+        f"{summary['seconds']:.1f} s -> {summary['output']}"
     )
     return 0
 

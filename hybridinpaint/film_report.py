@@ -109,7 +109,10 @@ var nx=parseFloat(x),ny=parseFloat(y),c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeC
 rows.forEach(function(r){tb.appendChild(r);});}
 """
 
-_COLUMNS = ("id", "frame", "kind", "area", "bbox", "score", "why", "method", "sources", "confidence", "scan", "repaired")
+_COLUMNS = (
+    *("id", "frame", "kind", "area", "bbox", "score", "why"),
+    *("method", "sources", "confidence", "scan", "repaired"),
+)
 
 
 def _crops(scan, repaired, f):

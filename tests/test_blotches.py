@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from test_film import add_blotches, textured_pan
 
 from hybridinpaint import blotches, film
-from test_film import add_blotches, textured_pan
 
 
 def _evidence(frame, prev, nxt, trusted=None):

@@ -1,0 +1,322 @@
+"""Masks for every frame from one drawn mask: flow propagation refined by appearance.
+
+Each step carries the previous frame's (soft) mask onto the next along
+optical flow (DIS, OpenCV), which knows where the object went but drifts
+and blurs at its edges; then corrects it with what the object looks like:
+colour histograms of the object and of a band of background around it
+give a per-pixel likelihood ratio, which is added to the flow prior's
+log-odds; so does a likelihood ratio from colour histograms of each
+32-pixel tile, because locally object and background differ far more than
+over the whole frame (the local classifiers of Video SnapCut [1]_). Only
+connected parts that the flow prior supports are kept, so the mask cannot
+jump to a look-alike elsewhere in the frame.
+
+Drift is bounded by the annotation: the colour models always keep half of
+the annotated frame's statistics, and with several annotations each frame
+is tracked from the nearest ones on both sides, weighted by distance, so a
+correction drawn on a later frame re-tracks everything around it.
+
+Every frame gets a confidence: how sure the per-pixel decision is along the
+mask's boundary, times how well the flow prior and the final mask agree
+(an occlusion, a fast turn or a look-alike background lowers both).
+Frames under :data:`UNSURE` are listed as the ones to check.
+
+References
+----------
+.. [1] X. Bai, J. Wang, D. Simons, G. Sapiro, "Video SnapCut: robust video
+   object cutout using localized classifiers", SIGGRAPH 2009.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from hybridinpaint import _arrays
+
+__all__ = ["track_mask", "Tracking", "UNSURE"]
+
+# Colour histograms: bins per channel, and the background band's width (px).
+BINS = 16
+BAND = 15
+# How much the flow prior counts against the colour evidence (log-odds weights):
+# the global colour models and the tile-local ones.
+PRIOR_WEIGHT = 1.0
+COLOUR_WEIGHT = 1.0
+LOCAL_WEIGHT = 1.0
+# Local colour models: tiles of TILE px, shrunk to the global model by LOCAL_PRIOR pseudo-counts.
+TILE = 32
+LOCAL_PRIOR = 20.0
+# Pixels further than REACH from where the flow carried the object are not it.
+REACH = 2
+# The prior is clipped to [PRIOR_EPS, 1 - PRIOR_EPS] before taking log-odds.
+PRIOR_EPS = 0.02
+# A frame's colour model: this share from the annotated frame, the rest from the previous frame.
+ANCHOR = 0.5
+# Frames whose confidence is below this are reported as unsure.
+UNSURE = 0.6
+
+
+@dataclass
+class Tracking:
+    """What :func:`track_mask` returns with ``return_result=True``."""
+
+    masks: np.ndarray  # (T, H, W) bool, or the label dtype for a label image
+    confidence: np.ndarray  # (T,) float in [0, 1]; 1 on annotated frames
+    unsure: list[int]  # frames under UNSURE, lowest confidence first
+    annotated: list[int]
+
+
+def _grey8(frame: np.ndarray) -> np.ndarray:
+    g = frame[..., 0] if frame.shape[-1] == 1 else cv2.cvtColor(frame[..., :3], cv2.COLOR_RGB2GRAY)
+    return np.clip(g * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _quantised(frame: np.ndarray) -> np.ndarray:
+    """Each pixel's colour-histogram bin, (H, W) int."""
+    q = np.clip((frame[..., :3] * BINS).astype(np.int32), 0, BINS - 1)
+    if q.shape[-1] == 1:
+        return q[..., 0]
+    return (q[..., 0] * BINS + q[..., 1]) * BINS + q[..., 2]
+
+
+def _histograms(bins: np.ndarray, mask: np.ndarray, nbins: int):
+    """Normalised colour histograms of the object and of a band of background around it."""
+    band = _band(mask)
+    fg = np.bincount(bins[mask], minlength=nbins).astype(np.float64) + 0.5
+    bg = np.bincount(bins[band], minlength=nbins).astype(np.float64) + 0.5
+    return fg / fg.sum(), bg / bg.sum()
+
+
+def _coarse(bins: np.ndarray, colour: bool) -> np.ndarray:
+    """16-level bins to 8 levels per channel (local models see few pixels)."""
+    if not colour:
+        return bins // 2
+    r, g, b = bins // (BINS * BINS), (bins // BINS) % BINS, bins % BINS
+    return ((r // 2) * 8 + g // 2) * 8 + b // 2
+
+
+def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global, nb):
+    """Log-likelihood ratio of object vs background from tile-local colour histograms.
+
+    The frame is cut into TILE x TILE tiles (at two offsets, averaged); each
+    tile's histograms come from the previous frame carried onto this one,
+    shrunk towards the global model by LOCAL_PRIOR pseudo-counts, so a tile
+    with few samples falls back on the global colours. Locally, object and
+    background differ far more than over the whole frame [1]_.
+    """
+    h, w = bins_now.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = np.zeros((h, w), np.float32)
+    tile = int(TILE)
+    for off in (0, tile // 2):
+        ty, tx = (yy + off) // tile, (xx + off) // tile
+        ntx = (w + off) // tile + 1
+        tid = ty * ntx + tx
+        n = int(tid.max()) + 1
+        fgc = np.bincount((tid * nb + bins_then)[mask_then], minlength=n * nb).reshape(n, nb)
+        bgc = np.bincount((tid * nb + bins_then)[band_then], minlength=n * nb).reshape(n, nb)
+        fgl = (fgc + LOCAL_PRIOR * fg_global) / (fgc.sum(1, keepdims=True) + LOCAL_PRIOR)
+        bgl = (bgc + LOCAL_PRIOR * bg_global) / (bgc.sum(1, keepdims=True) + LOCAL_PRIOR)
+        out += 0.5 * np.log(fgl[tid, bins_now] / bgl[tid, bins_now])
+    return out
+
+
+def _band(obj: np.ndarray) -> np.ndarray:
+    """A BAND-pixel ring of background around ``obj``."""
+    kernel = np.ones((2 * BAND + 1, 2 * BAND + 1), np.uint8)
+    return cv2.dilate(obj.astype(np.uint8), kernel).astype(bool) & ~obj
+
+
+class _Step:
+    """Carries one object's soft mask from frame to frame (one direction)."""
+
+    def __init__(self, frames, bins, start, mask, flow):
+        self.frames, self.bins, self.flow = frames, bins, flow
+        self.colour = frames.shape[-1] >= 3
+        self.nbins = BINS ** (3 if self.colour else 1)
+        self.ncoarse = 8 ** (3 if self.colour else 1)
+        self.anchor = _histograms(bins[start], mask, self.nbins)
+        self.coarse = _coarse(bins, self.colour)
+        self.model = self.anchor
+        self.soft = mask.astype(np.float32)
+        self.hard = mask
+        h, w = mask.shape
+        self.grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+
+    def _carry(self, img, back, interpolation):
+        gx, gy = self.grid
+        return cv2.remap(img, gx + back[..., 0], gy + back[..., 1], interpolation)
+
+    def _local(self, k, prev, back, obj):
+        """Tile-local log-likelihood ratios, from frame prev's colours carried onto frame k."""
+        then = self._carry(self.coarse[prev].astype(np.float32), back, cv2.INTER_NEAREST)
+        then = np.clip(then, 0, self.ncoarse - 1).astype(np.int64)
+        band = _band(obj)
+        fg = np.bincount(then[obj], minlength=self.ncoarse) + 0.5
+        bg = np.bincount(then[band], minlength=self.ncoarse) + 0.5
+        return _local_ratio(then, obj, band, self.coarse[k], fg / fg.sum(), bg / bg.sum(), self.ncoarse)
+
+    def to(self, k, prev):
+        """The object in frame k from frame prev: ``(soft mask, confidence)``."""
+        back = self.flow(k, prev)  # at frame k's pixels, pointing into frame prev
+        prior = self._carry(self.soft, back, cv2.INTER_LINEAR)
+        p = np.clip(prior, PRIOR_EPS, 1 - PRIOR_EPS)
+        fg, bg = self.model
+        b = self.bins[k]
+        logit = PRIOR_WEIGHT * np.log(p / (1 - p)) + COLOUR_WEIGHT * np.log(fg[b] / bg[b])
+        if LOCAL_WEIGHT:
+            logit += LOCAL_WEIGHT * self._local(k, prev, back, prior > 0.5)
+        post = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
+        # The object is where the flow carried it, give or take REACH pixels: colour alone
+        # must not let it spread along a background of its own shade (a treeline at its feet).
+        carried = prior > 0.5
+        r = int(REACH)
+        reach = cv2.dilate(carried.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
+        hard = (post > 0.5) & reach
+        # Keep only parts the flow supports: a look-alike elsewhere is not the object.
+        lab, n = ndimage.label(hard)
+        if n:
+            support = np.asarray(ndimage.maximum(prior, lab, np.arange(1, n + 1)))
+            hard = np.concatenate([[False], support > 0.5])[lab]
+        hard = ndimage.binary_fill_holes(hard)
+        # Confidence: a decided boundary, and a result the flow agrees with; losing the object is not sure.
+        edge = hard ^ ndimage.binary_erosion(hard, iterations=2)
+        sure = float(np.mean(np.abs(2 * post[edge] - 1))) if edge.any() else (0.0 if self.hard.any() else 1.0)
+        union = (carried | hard).sum()
+        agree = float((carried & hard).sum() / union) if union else 1.0
+        if hard.any():
+            now = _histograms(b, hard, self.nbins)
+            self.model = tuple(ANCHOR * a + (1 - ANCHOR) * c for a, c in zip(self.anchor, now))
+        self.soft = np.where(hard, np.maximum(post, 0.5), np.minimum(post, 0.5)).astype(np.float32)
+        self.hard = hard
+        return self.soft, sure * agree
+
+
+def _annotations(masks, frame, shape):
+    t, h, w = shape
+    if isinstance(masks, dict):
+        if not masks:
+            raise ValueError("masks must hold at least one annotation, got an empty dict")
+        items = masks.items()
+    else:
+        items = [(frame, masks)]
+    out = {}
+    for k, m in items:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < t:
+            raise ValueError(f"annotated frame must be an integer in [0, {t - 1}], got {k!r}")
+        m = np.asarray(m)
+        if m.shape != (h, w):
+            raise ValueError(f"masks: the mask drawn on frame {k} must have shape (H, W) = {(h, w)}, got {m.shape}")
+        if not (m.dtype == bool or np.issubdtype(m.dtype, np.integer)):
+            raise ValueError(f"masks must be bool or integer labels (0 = background), got dtype {m.dtype}")
+        out[int(k)] = m.copy()
+    return dict(sorted(out.items()))
+
+
+def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
+    """Masks for every frame of ``frames`` from a mask drawn on one frame (or a few).
+
+    Parameters
+    ----------
+    frames : ndarray, shape (T, H, W) or (T, H, W, C)
+        uint8, uint16 or float in [0, 1]; RGB (or grey).
+    masks : ndarray (H, W), or dict {frame: ndarray (H, W)}
+        The object drawn on ``frame``: bool (one object) or integer labels
+        (0 background, each other value one object, tracked separately). A
+        dict gives several annotated frames, e.g. a correction drawn on a
+        later frame; every frame is then tracked from the nearest
+        annotations before and after it.
+    frame : int, keyword-only
+        The frame ``masks`` was drawn on (ignored for a dict).
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+        Accepted for symmetry with the other functions; tracking runs on
+        the CPU (OpenCV).
+    return_result : bool, keyword-only
+        Also return the per-frame confidence and the frames to check.
+
+    Returns
+    -------
+    ndarray (T, H, W) bool (or the labels' dtype), or :class:`Tracking`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint import track_mask
+    >>> frames = np.zeros((4, 48, 64, 3), np.uint8)
+    >>> for k in range(4):
+    ...     frames[k, 10:30, 10 + 3 * k : 30 + 3 * k] = (220, 40, 40)
+    >>> first = frames[0, ..., 0] > 100
+    >>> tracked = track_mask(frames, first)
+    >>> tracked.shape, bool(tracked[3, 20, 35]), bool(tracked[3, 20, 12])
+    ((4, 48, 64), True, False)
+    """
+    from hybridinpaint import flow as flowmod
+    from hybridinpaint.kernels import resolve_backend
+
+    resolve_backend(backend)  # validates the name
+    _, work, _ = _arrays.frames_float(frames)
+    t, h, w = work.shape[:3]
+    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+        raise ValueError(f"frame must be an integer, got {frame!r}")
+    notes = _annotations(masks, frame, (t, h, w))
+    first = next(iter(notes.values()))
+    labelled = first.dtype != bool
+    objects = sorted({int(v) for m in notes.values() for v in np.unique(m) if v != 0})
+    grey = np.stack([_grey8(f) for f in work])
+    bins = np.stack([_quantised(f) for f in work])
+    calc = flowmod.estimator("dis")
+    cache = {}
+
+    def flow(k, prev):
+        if (k, prev) not in cache:
+            cache[(k, prev)] = calc(grey[k], grey[prev])
+        return cache[(k, prev)]
+
+    keys = list(notes)
+    conf = np.ones((len(objects), t))
+    soft_all = np.zeros((len(objects), t, h, w), np.float32)
+    for oi, obj in enumerate(objects):
+        weight = np.zeros((t, 1, 1), np.float32)
+        acc = np.zeros((t, h, w), np.float32)
+        cacc = np.zeros(t)
+        for ai, a in enumerate(keys):
+            m = notes[a] == obj if labelled else notes[a].astype(bool)
+            acc[a] += 1e3 * m.astype(np.float32)
+            weight[a] += 1e3
+            cacc[a] += 1e3
+            for direction in (1, -1):
+                stop = keys[ai + 1] if direction == 1 and ai + 1 < len(keys) else (t if direction == 1 else -1)
+                if direction == -1:
+                    stop = keys[ai - 1] if ai > 0 else -1
+                step = _Step(work, bins, a, m, flow)
+                prev = a
+                for k in range(a + direction, stop, direction):
+                    soft, c = step.to(k, prev)
+                    # Nearer annotations count more: a correction takes over around itself.
+                    wgt = 1.0 / abs(k - a)
+                    acc[k] += wgt * soft
+                    weight[k] += wgt
+                    cacc[k] += wgt * c
+                    prev = k
+        soft_all[oi] = acc / np.maximum(weight, 1e-9)
+        conf[oi] = cacc / np.maximum(weight[:, 0, 0], 1e-9)
+    if labelled:
+        out = np.zeros((t, h, w), first.dtype)
+        if objects:
+            best = soft_all.argmax(axis=0)
+            top = np.take_along_axis(soft_all, best[None], 0)[0]
+            out = np.where(top > 0.5, np.asarray(objects, first.dtype)[best], 0).astype(first.dtype)
+    else:
+        out = soft_all[0] > 0.5 if objects else np.zeros((t, h, w), bool)
+    for a, m in notes.items():  # what was drawn is kept as drawn
+        out[a] = m if labelled else m.astype(bool)
+    if not return_result:
+        return out
+    confidence = conf.min(axis=0) if objects else np.ones(t)
+    confidence = np.clip(confidence, 0.0, 1.0)
+    unsure = [int(k) for k in np.argsort(confidence, kind="stable") if confidence[k] < UNSURE]
+    return Tracking(out, confidence, unsure, keys)
