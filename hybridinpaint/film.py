@@ -54,6 +54,8 @@ _FLOW_MEDIAN = 15
 # A neighbour is trusted where its flow and the flow back agree within this
 # many pixels (+10% of the motion); beyond it the pixel may be occluded there.
 _FB_ABS = 2.0
+
+
 @dataclass
 class Defect:
     """One connected defect in one frame."""
