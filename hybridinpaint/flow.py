@@ -200,72 +200,7 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING):
             unk_f[t] |= near[t] & inconsistent(fwd[t], bwd[t], backend, TAU_ABS, TAU_REL)
         if near[t + 1].any():
             unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, TAU_ABS, TAU_REL)
-    cf, cb = complete(fwd, unk_f, backend), complete(bwd, unk_b, backend)
-    if not TEMPORAL or fwd.shape[0] < 2:
-        return cf, cb
-    # Flow seen in a neighbouring frame where the hole is not (a moving hole, or
-    # an object passing) is carried into the hole along the completed flows;
-    # Laplace completion then fills only what no frame saw.
-    n = fwd.shape[0]
-    f_prev = [None] + [cb[k - 1] for k in range(1, n)]  # fwd index k (frame k) -> frame k-1
-    f_next = [cf[k] for k in range(n - 1)] + [None]  # fwd index k -> index k+1 (frame k+1)
-    b_prev = [None] + [cb[k] for k in range(1, n)]  # bwd index k (frame k+1) -> frame k, i.e. index k-1
-    b_next = [cf[k + 1] for k in range(n - 1)] + [None]  # bwd index k (frame k+1) -> frame k+2
-    cf2, left_f = carry(cf, unk_f, f_prev, f_next)
-    cb2, left_b = carry(cb, unk_b, b_prev, b_next)
-    return complete_with(cf2, left_f, backend), complete_with(cb2, left_b, backend)
-
-
-# Carry flow into holes from neighbouring frames before the Laplace completion (issue 15).
-TEMPORAL = False
-# A carried value is used at most this many frames from where it was seen (motion changes).
-CARRY_STEPS = 2
-
-
-def carry(values, unknown, to_prev, to_next):
-    """Values of ``unknown`` pixels carried from the nearest frame (either way) where they were known.
-
-    ``values`` (N, H, W, C) and ``unknown`` (N, H, W) index frames of one
-    chain; ``to_prev[k]`` / ``to_next[k]`` are (H, W, 2) displacements from
-    frame k's pixels to their positions in frame k-1 / k+1 (None at the
-    ends). A value travels only from a known pixel (or one that received a
-    known value), sampled where the four neighbours of the position are all
-    known. Returns the new values and what is still unknown.
-    """
-    n, h, w = unknown.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    best = np.full((n, h, w), np.inf, np.float32)  # steps from a known value
-    best[~unknown] = 0
-    out = values.copy()
-    for order, maps in ((range(1, n), to_prev), (range(n - 2, -1, -1), to_next)):
-        src_of = (lambda k: k - 1) if maps is to_prev else (lambda k: k + 1)
-        dist = np.where(unknown, np.inf, 0).astype(np.float32)
-        vals = values.copy()
-        for k in order:
-            if not unknown[k].any() or maps[k] is None:
-                continue
-            j = src_of(k)
-            mx, my = gx + maps[k][..., 0], gy + maps[k][..., 1]
-            d = cv2.remap(dist[j], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=np.inf)
-            v = cv2.remap(vals[j], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            take = unknown[k] & (d + 1 <= CARRY_STEPS)
-            vals[k][take] = v[take]
-            dist[k][take] = d[take] + 1
-            better = take & (dist[k] < best[k])
-            out[k][better] = vals[k][better]
-            best[k][better] = dist[k][better]
-    return out, ~np.isfinite(best)
-
-
-def complete_with(flows, unknown, backend):
-    """Laplace completion of ``flows`` inside ``unknown`` only, all else kept as boundary values."""
-    from hybridinpaint.kernels import diffuse
-
-    out = flows.copy()
-    for k in range(flows.shape[0]):
-        if unknown[k].any() and not unknown[k].all():
-            out[k] = diffuse(flows[k], unknown[k], tol=_FLOW_TOL, backend=backend)
-    return out
+    return complete(fwd, unk_f, backend), complete(bwd, unk_b, backend)
 
 
 # Flow completion stops at 0.01% of the boundary flows' range; 0.1% lost
