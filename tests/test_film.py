@@ -54,7 +54,9 @@ def test_restore_fills_one_frame_blotches_from_neighbours_and_revert_is_exact():
     np.testing.assert_array_equal(res.frames[~truth], dirty[~truth])
     err = np.abs(res.frames.astype(int) - clean)[truth].mean()
     assert err < 8  # grey levels; the damage itself is ~100
-    assert all(f.method == "propagated along flow" and f.sources for f in res.fixes)
+    methods = {"propagated along flow", "mean of both neighbours along flow"}
+    assert all(f.method in methods and f.sources for f in res.fixes)
+    assert all(f.sources == [f.frame - 1, f.frame + 1] for f in res.fixes if f.method.startswith("mean"))
     assert all(abs(s - f.frame) <= 2 for f in res.fixes for s in f.sources)
     one = film.revert(res.frames, dirty, res.fixes, [res.fixes[0].id])
     f0 = res.fixes[0]
