@@ -181,11 +181,11 @@ class _Step:
         carried = prior > 0.5
         r = int(REACH)
         reach = cv2.dilate(carried.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
+        fa, ba = self.anchor
+        anchored = np.log(fa[b] / ba[b])  # > 0: looks like the object as drawn, not its surroundings
         hard = (post > 0.5) & reach
         # Keep only parts the flow supports: a look-alike elsewhere is not the object.
         lab, n = ndimage.label(hard)
-        fa, ba = self.anchor
-        anchored = np.log(fa[b] / ba[b])  # > 0: looks like the object as drawn, not its surroundings
         if n:
             idx = np.arange(1, n + 1)
             keep = np.asarray(ndimage.maximum(prior, lab, idx)) > 0.5
