@@ -38,7 +38,20 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Evidence", "frame_evidence", "candidates", "features", "plausible", "BlotchModel", "FEATURES", "load_model"]
+__all__ = [
+    "Evidence",
+    "frame_evidence",
+    "candidates",
+    "features",
+    "plausible",
+    "transform",
+    "noise_sigma",
+    "local_level",
+    "BlotchModel",
+    "load_model",
+    "FEATURES",
+    "NAMES",
+]
 
 # Candidates: the SDI smoothed over a Gaussian of this sigma (pixels) above
 # CANDIDATE_Z times its own noise (and a floor of CANDIDATE_FLOOR grey levels

@@ -175,6 +175,20 @@ def _main(argv) -> int:
     return 2
 
 
+def _file_options(args) -> dict:
+    """The options `inpaint` and `remove` share, from their command lines."""
+    return {
+        "chunk": args.chunk,
+        "provenance": args.provenance,
+        "resume": True if args.resume else None,
+        "overwrite": args.overwrite,
+        "progress": not args.quiet,
+        "mask_dilation": args.mask_dilation,
+        "hallucinate": args.hallucinate,
+        "backend": args.backend,
+    }
+
+
 def _inpaint(args) -> int:
     from hybridinpaint.stream import inpaint_file
 
@@ -182,18 +196,11 @@ def _inpaint(args) -> int:
         args.input,
         args.mask,
         args.output,
-        chunk=args.chunk,
         overlap=args.overlap,
-        provenance=args.provenance,
-        resume=True if args.resume else None,
-        overwrite=args.overwrite,
         scheduler=args.scheduler,
         workers=args.workers,
-        progress=not args.quiet,
-        mask_dilation=args.mask_dilation,
         flow_dilation=args.flow_dilation,
-        hallucinate=args.hallucinate,
-        backend=args.backend,
+        **_file_options(args),
     )
     if summary["empty_mask"] and not summary["resumed_chunks"]:
         print(f"hybridinpaint inpaint: the mask {args.mask} is empty; the input was copied through", file=sys.stderr)
@@ -210,19 +217,7 @@ def _remove(args) -> int:
     from hybridinpaint.remove import remove_file
 
     summary = remove_file(
-        args.input,
-        args.first_mask,
-        args.output,
-        frame=args.frame,
-        save_masks=args.save_masks,
-        mask_dilation=args.mask_dilation,
-        hallucinate=args.hallucinate,
-        chunk=args.chunk,
-        provenance=args.provenance,
-        resume=True if args.resume else None,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-        backend=args.backend,
+        args.input, args.first_mask, args.output, frame=args.frame, save_masks=args.save_masks, **_file_options(args)
     )
     how = "tracked" if summary["tracked"] else "reused from the earlier run"
     check = summary["unsure"][:10]

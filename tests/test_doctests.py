@@ -15,6 +15,8 @@ MODULES = [
     "hybridinpaint.pipeline",
     "hybridinpaint.visualize",
     "hybridinpaint.flicker",
+    "hybridinpaint.metrics",
+    "hybridinpaint.tracking",
 ]
 
 
