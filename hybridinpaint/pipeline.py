@@ -145,28 +145,79 @@ def inpaint(
     >>> bool((res.frames[~hole] == video[~hole]).all())
     True
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    st = _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress)
+    if not st.hole.any():
+        return _finish(st, return_result)
+    _flows(st, flow, flow_dilation)
+    _start_fill(st)
+    while True:
+        _propagate_round(st)
+        if st.filled.all():
+            break
+        _key_frame(st, hallucinate)
+    if seams and st.work.shape[0] > 1:
+        _remove_seams(st)
+        st.stage("seams")
+    return _finish(st, return_result)
 
-    def stage(name):
-        nonlocal clock
+
+class _Clock:
+    """Seconds per named stage; optionally announced on stderr."""
+
+    def __init__(self, progress):
+        self.progress, self.timings, self.last = progress, {}, time.perf_counter()
+
+    def __call__(self, name):
         now = time.perf_counter()
-        timings[name] = timings.get(name, 0.0) + now - clock
-        clock = now
-        if progress:
-            print(f"hybridinpaint: {name} done ({timings[name]:.2f} s)", file=sys.stderr, flush=True)
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
+        if self.progress:
+            print(f"hybridinpaint: {name} done ({self.timings[name]:.2f} s)", file=sys.stderr, flush=True)
 
+
+@dataclass
+class _State:
+    """What the stages of :func:`inpaint` share: the frames, the holes, the flows, the fill so far.
+
+    ``work`` is the output being built (float32, (T, H, W, C)); ``images``
+    what sources may be sampled from (the originals, plus each key frame's
+    guess); ``known`` where ``images`` may be sampled; ``guessed`` the method
+    code of key-frame guesses in ``images`` (else 0); ``filled`` which listed
+    hole pixels have a colour.
+    """
+
+    original: np.ndarray
+    work: np.ndarray
+    grey: bool
+    hole: np.ndarray
+    target: str
+    stage: _Clock
+    prov: Provenance
+    fwd: np.ndarray = None
+    bwd: np.ndarray = None
+    images: np.ndarray = None
+    known: np.ndarray = None
+    guessed: np.ndarray = None
+    holes: object = None
+    own: np.ndarray = None
+    no_steps: np.ndarray = None
+    filled: np.ndarray = None
+    key_frames: list = field(default_factory=list)
+
+
+def _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress) -> _State:
+    from hybridinpaint.kernels import resolve_backend
+
+    stage = _Clock(progress)
     original, work, grey = _arrays.frames_float(frames)
     t, h, w, c = work.shape
     hole = _arrays.masks_bool(masks, (t, h, w))
     mask_dilation = positive_int(mask_dilation, "mask_dilation", minimum=0)
-    flow_dilation = positive_int(flow_dilation, "flow_dilation", minimum=0)
+    positive_int(flow_dilation, "flow_dilation", minimum=0)
     if flow not in flowmod.METHODS:
         raise ValueError(f"flow must be one of {flowmod.METHODS!r}, got {flow!r}")
     if hallucinate not in hallmod.FILLS:
         raise ValueError(f"hallucinate must be one of {hallmod.FILLS!r}, got {hallucinate!r}")
-    from hybridinpaint.kernels import resolve_backend
-
     target = resolve_backend(backend)
     hole = flowmod.dilate(hole, mask_dilation)
     full = hole.reshape(t, -1).all(axis=1)
@@ -175,90 +226,106 @@ def inpaint(
             f"masks cover every pixel of frame {int(np.flatnonzero(full)[0])}: nothing is left to fill it from"
         )
     stage("validate")
+    return _State(original, work, grey, hole, target, stage, Provenance.identity(t, h, w))
 
-    prov = Provenance.identity(t, h, w)
-    if not hole.any():
-        out = original.copy()
-        return _result(out, prov, hole, None, None, timings) if return_result else out
 
-    # Flow on pre-filled frames, completed inside the grown holes; both at a
-    # working size of at most 640 px wide (a 1080p flow field is smooth
-    # enough to be estimated and completed at a third of its width).
-    fwd = bwd = np.zeros((0, h, w, 2), np.float32)
-    if t > 1:
-        size = flowmod.working_size(h, w)
-        small, small_hole = flowmod.downscale(work, hole, size)
-        grey8 = flowmod.prefill(small, small_hole, target)
-        stage("prefill")
-        fwd, bwd = flowmod.estimate(grey8, flow)
-        stage("flow")
-        grown = flowmod.within(small_hole, flow_dilation * size[1] / w) if flow_dilation else small_hole
-        fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, target)
-        fwd, bwd = flowmod.upscale(fwd, (h, w)), flowmod.upscale(bwd, (h, w))
-        stage("flow completion")
+def _flows(st: _State, flow, flow_dilation) -> None:
+    """Flow on pre-filled frames, completed inside the grown holes.
 
+    Both at a working size of at most 640 px wide (a 1080p flow field is
+    smooth enough to be estimated and completed at a third of its width).
+    """
+    t, h, w, _ = st.work.shape
+    st.fwd = st.bwd = np.zeros((0, h, w, 2), np.float32)
+    if t < 2:
+        return
+    size = flowmod.working_size(h, w)
+    small, small_hole = flowmod.downscale(st.work, st.hole, size)
+    grey8 = flowmod.prefill(small, small_hole, st.target)
+    st.stage("prefill")
+    fwd, bwd = flowmod.estimate(grey8, flow)
+    st.stage("flow")
+    grown = flowmod.within(small_hole, flow_dilation * size[1] / w) if flow_dilation else small_hole
+    fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, st.target)
+    st.fwd, st.bwd = flowmod.upscale(fwd, (h, w)), flowmod.upscale(bwd, (h, w))
+    st.stage("flow completion")
+
+
+def _start_fill(st: _State) -> None:
     from hybridinpaint.kernels import HoleList
 
-    images = work.copy()
-    known = ~hole
-    guessed = np.zeros(hole.shape, np.uint8)  # method code of key-frame guesses in `images`, else 0
-    holes = HoleList(hole)
-    own = holes.own_positions()
-    no_steps = np.zeros(holes.size, np.int32)
-    filled = np.zeros(holes.size, bool)  # per listed hole pixel
-    key_frames = []
-    while True:
-        # Hole pixels of key frames are sources already; the rest start without one.
-        start = np.where(known[holes.ts, holes.ys, holes.xs], holes.ts, -1).astype(np.int32)
-        if t > 1:
-            fw = propagate.sweep(holes, start, own, no_steps, bwd, fwd, True, target)
-            bw = propagate.sweep(holes, start, own, no_steps, fwd, bwd, False, target)
-        else:
-            fw = bw = propagate.Sources(start, own, no_steps)
-        _combine(images, known, holes, ~filled, fw, bw, guessed, work, prov, filled, target)
-        stage("propagation")
-        if filled.all():
-            break
-        k = int(np.argmax(np.bincount(holes.ts[~filled], minlength=t)))
-        key_frames.append(k)
-        rows = slice(holes.starts[k], holes.starts[k + 1])
-        left = np.zeros((h, w), bool)
-        todo = ~filled[rows]
-        left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
-        # work[k] holds the originals and everything propagated so far.
-        guess, nnf = hallmod.fill(work[k], left, hallucinate, backend=target)
-        code = {"net": HALLUCINATED, "patch": PATCH}.get(hallucinate, SPATIAL)
-        work[k][left] = guess[left]
-        images[k] = work[k]
-        guessed[k][left] = code
-        known[k] = True
-        prov.method[k][left] = code
-        prov.confidence[k][left] = 0.3
-        if nnf is not None:  # where each guessed pixel's patch was copied from, in this frame
-            ly, lx = np.nonzero(left)
-            prov.source_xy[k][ly, lx, 0] = nnf[ly, lx, 2]
-            prov.source_xy[k][ly, lx, 1] = nnf[ly, lx, 1]
-        filled[rows] = True
-        stage("key frames")
+    st.images = st.work.copy()
+    st.known = ~st.hole
+    st.guessed = np.zeros(st.hole.shape, np.uint8)
+    st.holes = HoleList(st.hole)
+    st.own = st.holes.own_positions()
+    st.no_steps = np.zeros(st.holes.size, np.int32)
+    st.filled = np.zeros(st.holes.size, bool)
 
-    if seams and t > 1:
-        _remove_seams(work, images, known, hole, prov.source_frame, prov.source_xy, target)
-        stage("seams")
 
-    out = _arrays.composite(original, work, hole, grey)
-    stage("composite")
+def _propagate_round(st: _State) -> None:
+    """Both sweeps along the flows; colour every hole pixel they reach."""
+    holes = st.holes
+    # Hole pixels of key frames are sources already; the rest start without one.
+    start = np.where(st.known[holes.ts, holes.ys, holes.xs], holes.ts, -1).astype(np.int32)
+    if st.work.shape[0] > 1:
+        fw = propagate.sweep(holes, start, st.own, st.no_steps, st.bwd, st.fwd, True, st.target)
+        bw = propagate.sweep(holes, start, st.own, st.no_steps, st.fwd, st.bwd, False, st.target)
+    else:
+        fw = bw = propagate.Sources(start, st.own, st.no_steps)
+    _combine(st, ~st.filled, fw, bw)
+    st.stage("propagation")
+
+
+def _key_frame(st: _State, hallucinate) -> None:
+    """Fill what no frame shows in the frame with the most of it; it becomes a source for the others."""
+    t, h, w, _ = st.work.shape
+    holes = st.holes
+    k = int(np.argmax(np.bincount(holes.ts[~st.filled], minlength=t)))
+    st.key_frames.append(k)
+    rows = slice(holes.starts[k], holes.starts[k + 1])
+    left = np.zeros((h, w), bool)
+    todo = ~st.filled[rows]
+    left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
+    # work[k] holds the originals and everything propagated so far.
+    guess, nnf = hallmod.fill(st.work[k], left, hallucinate, backend=st.target)
+    code = {"net": HALLUCINATED, "patch": PATCH}.get(hallucinate, SPATIAL)
+    st.work[k][left] = guess[left]
+    st.images[k] = st.work[k]
+    st.guessed[k][left] = code
+    st.known[k] = True
+    st.prov.method[k][left] = code
+    st.prov.confidence[k][left] = 0.3
+    if nnf is not None:  # where each guessed pixel's patch was copied from, in this frame
+        ly, lx = np.nonzero(left)
+        st.prov.source_xy[k][ly, lx, 0] = nnf[ly, lx, 2]
+        st.prov.source_xy[k][ly, lx, 1] = nnf[ly, lx, 1]
+    st.filled[rows] = True
+    st.stage("key frames")
+
+
+def _finish(st: _State, return_result):
+    if not st.hole.any():
+        out = st.original.copy()
+    else:
+        out = _arrays.composite(st.original, st.work, st.hole, st.grey)
+        st.stage("composite")
     if not return_result:
         return out
-    res = _result(out, prov, hole, fwd, bwd, timings)
-    res.stats["pixels"] = {
-        METHOD_NAMES[m]: int((prov.method[hole] == m).sum()) for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
-    }
-    res.stats["key_frames"] = key_frames
+    flows = {} if st.fwd is None else {"forward": st.fwd, "backward": st.bwd}
+    res = InpaintResult(out, st.prov, flows, {"seconds": dict(st.stage.timings), "pixels": {}}, st.hole)
+    if st.hole.any():
+        res.stats["pixels"] = {
+            METHOD_NAMES[m]: int((st.prov.method[st.hole] == m).sum())
+            for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
+        }
+        res.stats["key_frames"] = st.key_frames
     return res
 
 
-def _combine(images, known, holes, todo, fw, bw, guessed, work, prov, filled, backend):
+def _combine(st: _State, todo, fw, bw):
     """Colour the listed hole pixels of ``todo`` that a sweep reached; record their provenance."""
+    images, known, holes, guessed, work, prov = st.images, st.known, st.holes, st.guessed, st.work, st.prov
     has_f = todo & (fw.frame >= 0)
     has_b = todo & (bw.frame >= 0)
     c = work.shape[3]
@@ -269,7 +336,7 @@ def _combine(images, known, holes, todo, fw, bw, guessed, work, prov, filled, ba
         if idx.size == 0:
             continue
         xy = src.xy[idx]
-        col, ok = propagate.sample(images, known, src.frame[idx], xy[:, 0], xy[:, 1], backend)
+        col, ok = propagate.sample(images, known, src.frame[idx], xy[:, 0], xy[:, 1], st.target)
         # Nearer sources in time are trusted more. Blending both sweeps beat
         # taking the nearer alone: 16.31 vs 16.18 dB mean hole PSNR on 5 clips x 2 hole kinds.
         wt = np.where(ok, 1.0 / np.maximum(src.steps[idx], 1), 0.0).astype(np.float32)
@@ -296,7 +363,7 @@ def _combine(images, known, holes, todo, fw, bw, guessed, work, prov, filled, ba
     prov.source_frame[ts, ys, xs] = sf
     prov.source_xy[ts, ys, xs] = sxy
     prov.confidence[ts, ys, xs] = np.exp(-steps / 30.0).astype(np.float32) * np.where(from_guess, 0.3, 1.0)
-    filled[sel] = True
+    st.filled[sel] = True
 
 
 # Border mismatches larger than this (in [0, 1] units) are taken for
@@ -304,7 +371,7 @@ def _combine(images, known, holes, todo, fw, bw, guessed, work, prov, filled, ba
 _SEAM_MAX = 0.08
 
 
-def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
+def _remove_seams(st: _State):
     """Add to each frame's fill the Laplace interpolation of its border mismatch.
 
     For a known pixel q next to a hole pixel p whose colour came from another
@@ -312,6 +379,9 @@ def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
     position; the difference from q's real colour is the mismatch there.
     """
     from hybridinpaint.kernels import diffuse
+
+    work, images, known, hole, backend = st.work, st.images, st.known, st.hole, st.target
+    src_frame, src_xy = st.prov.source_frame, st.prov.source_xy
 
     t, h, w, c = work.shape
     for k in range(t):
@@ -342,8 +412,3 @@ def _remove_seams(work, images, known, hole, src_frame, src_xy, backend):
         field = total / np.maximum(count, 1)[:, :, None]
         corr = diffuse(field, hole[k], tol=1e-3, backend=backend)
         work[k][borrowed] = np.clip(work[k][borrowed] + corr[borrowed], 0.0, 1.0)
-
-
-def _result(out, prov, hole, fwd, bwd, timings):
-    flows = {} if fwd is None else {"forward": fwd, "backward": bwd}
-    return InpaintResult(out, prov, flows, {"seconds": dict(timings), "pixels": {}}, hole)
