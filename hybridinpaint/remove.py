@@ -81,6 +81,11 @@ def remove_file(
     resume, overwrite, progress, backend, **options
         Passed to :func:`hybridinpaint.inpaint_file`.
 
+    Notes
+    -----
+    The filling is chunked and resumable; the tracking is not: it reads the
+    whole input into memory (about 16 bytes per pixel per frame).
+
     Returns
     -------
     dict
