@@ -84,7 +84,7 @@ def remove_file(
     Notes
     -----
     The filling is chunked and resumable; the tracking is not: it reads the
-    whole input into memory (about 16 bytes per pixel per frame).
+    whole input into memory (about 30 bytes per pixel per frame).
 
     Returns
     -------
