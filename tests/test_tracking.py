@@ -4,6 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from hybridinpaint import cli, io, metrics, track_mask, tracking
@@ -146,3 +149,18 @@ def test_remove_refuses_bad_requests(tmp_path, capsys):
     assert cli.main([*base, "--first-mask", str(tmp_path / "first.png"), "--save-masks", str(inside)]) == 1
     assert "inputs are never overwritten" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=arrays(bool, (12, 16), elements=st.booleans()),
+    b=arrays(bool, (12, 16), elements=st.booleans()),
+)
+@example(a=np.zeros((12, 16), bool), b=np.zeros((12, 16), bool))
+def test_metrics_are_symmetric_bounded_and_one_on_equal_masks(a, b):
+    for f in (metrics.jaccard, metrics.boundary_f):
+        ab, ba = float(f(a, b)), float(f(b, a))
+        assert ab == pytest.approx(ba) and 0.0 <= ab <= 1.0
+        assert float(f(a, a)) == 1.0
+    if a.any() != b.any():
+        assert float(metrics.jaccard(a, b)) == 0.0
