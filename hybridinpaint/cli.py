@@ -7,6 +7,17 @@ import os
 import sys
 
 
+def _add_file_arguments(p: argparse.ArgumentParser, *, overwrite_help: str) -> None:
+    """The options `inpaint` and `remove` share (read back by :func:`_file_options`)."""
+    p.add_argument("--hallucinate", default="patch", choices=("patch", "fsr", "telea", "ns", "net"))
+    p.add_argument("--chunk", type=int, help="frames per chunk (default: 32 for SD, fewer for HD and 4K)")
+    p.add_argument("--provenance", metavar="DIR", help="write per-frame provenance maps (PNG) here")
+    p.add_argument("--resume", action="store_true", help="require an unfinished run in OUTPUT and continue it")
+    p.add_argument("--overwrite", action="store_true", help=overwrite_help)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hybridinpaint", description="Explainable video inpainting.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -36,16 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     ip.add_argument("-o", "--output", required=True, help="output folder (lossless frames) or video file")
     ip.add_argument("--mask-dilation", type=int, default=0, metavar="N", help="grow the masks by N pixels")
     ip.add_argument("--flow-dilation", type=int, default=8, metavar="N", help="replace flow within N px of holes")
-    ip.add_argument("--hallucinate", default="patch", choices=("patch", "fsr", "telea", "ns", "net"))
-    ip.add_argument("--chunk", type=int, help="frames per chunk (default: 32 for SD, fewer for HD and 4K)")
     ip.add_argument("--overlap", type=int, help="frames shared by consecutive chunks (default: a quarter of --chunk)")
-    ip.add_argument("--provenance", metavar="DIR", help="write per-frame provenance maps (PNG) here")
-    ip.add_argument("--resume", action="store_true", help="require an unfinished run in OUTPUT and continue it")
-    ip.add_argument("--overwrite", action="store_true", help="delete an earlier output first")
     ip.add_argument("--scheduler", metavar="ADDRESS", help="send chunks to a Dask scheduler (tcp://host:8786)")
     ip.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N processes")
-    ip.add_argument("--quiet", action="store_true", help="no progress bar")
-    ip.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_file_arguments(ip, overwrite_help="delete an earlier output first")
     rm = sub.add_parser(
         "remove",
         help="remove an object drawn on one frame: track it through the video, then inpaint (resumable)",
@@ -58,13 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     rm.add_argument("-o", "--output", required=True, help="output folder (lossless frames) or video file")
     rm.add_argument("--mask-dilation", type=int, default=5, metavar="N", help="grow the tracked masks by N px (5)")
     rm.add_argument("--save-masks", metavar="DIR", help="where the tracked masks go (default: OUTPUT.masks)")
-    rm.add_argument("--hallucinate", default="patch", choices=("patch", "fsr", "telea", "ns", "net"))
-    rm.add_argument("--chunk", type=int, help="frames per chunk (default: from the frame size)")
-    rm.add_argument("--provenance", metavar="DIR", help="write per-frame provenance maps (PNG) here")
-    rm.add_argument("--resume", action="store_true", help="require an unfinished run in OUTPUT and continue it")
-    rm.add_argument("--overwrite", action="store_true", help="replace an earlier output and its masks")
-    rm.add_argument("--quiet", action="store_true", help="no progress bar")
-    rm.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_file_arguments(rm, overwrite_help="replace an earlier output and its masks")
     rs = sub.add_parser("restore", help="detect and repair dust, dirt and scratches in a scanned film sequence")
     rs.add_argument("scans", help="folder of scanned frames (PNG/TIFF, 8/16-bit; DPX with the dpx extra; grey or RGB)")
     rs.add_argument("-o", "--out", required=True, help="output folder (frames/, provenance/, fixes.json)")
