@@ -139,13 +139,11 @@ def _band(obj: np.ndarray) -> np.ndarray:
 class _Step:
     """Carries one object's soft mask from frame to frame (one direction)."""
 
-    def __init__(self, frames, bins, start, mask, flow):
-        self.frames, self.bins, self.flow = frames, bins, flow
-        self.colour = frames.shape[-1] >= 3
-        self.nbins = BINS ** (3 if self.colour else 1)
-        self.ncoarse = 8 ** (3 if self.colour else 1)
+    def __init__(self, bins, coarse, colour, start, mask, flow):
+        self.bins, self.coarse, self.flow = bins, coarse, flow
+        self.nbins = BINS ** (3 if colour else 1)
+        self.ncoarse = 8 ** (3 if colour else 1)
         self.anchor = _histograms(bins[start], mask, self.nbins)
-        self.coarse = _coarse(bins, self.colour)
         self.model = self.anchor
         self.soft = mask.astype(np.float32)
         self.hard = mask
@@ -277,6 +275,8 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
     objects = sorted({int(v) for m in notes.values() for v in np.unique(m) if v != 0})
     grey = np.stack([_grey8(f) for f in work])
     bins = np.stack([_quantised(f) for f in work])
+    colour = work.shape[-1] >= 3
+    coarse = _coarse(bins, colour)
     calc = flowmod.estimator("dis")
     cache = {}
 
@@ -294,14 +294,10 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
         cacc = np.zeros(t)
         for ai, a in enumerate(keys):
             m = notes[a] == obj if labelled else notes[a].astype(bool)
-            acc[a] += 1e3 * m.astype(np.float32)
-            weight[a] += 1e3
-            cacc[a] += 1e3
-            for direction in (1, -1):
-                stop = keys[ai + 1] if direction == 1 and ai + 1 < len(keys) else (t if direction == 1 else -1)
-                if direction == -1:
-                    stop = keys[ai - 1] if ai > 0 else -1
-                step = _Step(work, bins, a, m, flow)
+            # Each annotation is tracked up to the next one either way (or the clip's end).
+            ends = {1: keys[ai + 1] if ai + 1 < len(keys) else t, -1: keys[ai - 1] if ai > 0 else -1}
+            for direction, stop in ends.items():
+                step = _Step(bins, coarse, colour, a, m, flow)
                 prev = a
                 for k in range(a + direction, stop, direction):
                     soft, c = step.to(k, prev)
@@ -313,6 +309,7 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
                     prev = k
         soft_all[oi] = acc / np.maximum(weight, 1e-9)
         conf[oi] = cacc / np.maximum(weight[:, 0, 0], 1e-9)
+        conf[oi, keys] = 1.0  # drawn, not tracked
     if labelled:
         out = np.zeros((t, h, w), first.dtype)
         if objects:
