@@ -123,8 +123,9 @@ def _grey(work: np.ndarray) -> np.ndarray:
 def _compensated(grey: np.ndarray, backend: str, bar):
     """Both neighbours of every frame warped onto it, and where the warps are trusted.
 
-    Returns ``prev, nxt`` (T, H, W) float32, ``ok`` (T, H, W) bool, and
-    ``inside`` (T, H, W) bool: where both neighbours' flows stay in the frame. A
+    Returns ``prev, nxt`` (T, H, W) float32, ``ok`` (T, H, W) bool,
+    ``inside`` (T, H, W) bool: where both neighbours' flows stay in the
+    frame, and the flows of :func:`_clean_flows` (restore reuses them). A
     blotch in frame t distorts the flows between t and its neighbours, so
     trust is judged on the flows between t-1 and t+1, which do not see
     frame t: where they fail their forward-backward check (occlusion, motion
@@ -133,15 +134,10 @@ def _compensated(grey: np.ndarray, backend: str, bar):
     from hybridinpaint.kernels import warp_backward
 
     t, h, w = grey.shape
-    size = flowmod.working_size(h, w)
-    g8 = np.clip(grey * 255 + 0.5, 0, 255).astype(np.uint8)
-    if size != (h, w):
-        g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
-    fwd, bwd = flowmod.estimate(g8, "dis")
+    g8, fwd, bwd = _clean_flows(grey)
     bar.update(t)
     skip_f, skip_b = _skip_flows(g8)
     bar.update(t)
-    fwd, bwd = flowmod.upscale(_median_flow(fwd), (h, w)), flowmod.upscale(_median_flow(bwd), (h, w))
     skip_f, skip_b = flowmod.upscale(skip_f, (h, w)), flowmod.upscale(skip_b, (h, w))
     prev = np.zeros_like(grey)
     nxt = np.zeros_like(grey)
@@ -157,7 +153,23 @@ def _compensated(grey: np.ndarray, backend: str, bar):
         trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, _FB_ABS, 0.1)
         there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
         ok[k] = (there > 0.5) & valid & inside[k]
-    return prev, nxt, ok, inside
+    return prev, nxt, ok, inside, (fwd, bwd)
+
+
+def _clean_flows(grey: np.ndarray):
+    """Flows between consecutive frames of ``grey`` (T, H, W), cleaned of blotches.
+
+    Estimated (DIS) at the working size, median-filtered there (see
+    :func:`_median_flow`) and brought back to full size. Returns the
+    working-size 8-bit frames and the forward and backward flows.
+    """
+    t, h, w = grey.shape
+    size = flowmod.working_size(h, w)
+    g8 = np.clip(grey * 255 + 0.5, 0, 255).astype(np.uint8)
+    if size != (h, w):
+        g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
+    fwd, bwd = flowmod.estimate(g8, "dis")
+    return g8, flowmod.upscale(_median_flow(fwd), (h, w)), flowmod.upscale(_median_flow(bwd), (h, w))
 
 
 def _median_flow(flows: np.ndarray) -> np.ndarray:
@@ -210,11 +222,18 @@ def blotch_candidates(grey, backend, bar=None):
     (``scripts/train_blotch_model.py``) and what :func:`detect_defects`
     classifies.
     """
+    return _candidates(grey, backend, bar)[0]
+
+
+def _candidates(grey, backend, bar=None):
+    """:func:`blotch_candidates`, and the flows they were found along (None for fewer than 3 frames)."""
+    from tqdm.auto import tqdm
+
     t = grey.shape[0]
     if t < 3:
-        return []
-    bar = bar if bar is not None else _NoBar()
-    prev, nxt, ok, inside = _compensated(grey, backend, bar)
+        return [], None
+    bar = bar if bar is not None else tqdm(disable=True)
+    prev, nxt, ok, inside, flows = _compensated(grey, backend, bar)
     bar.update(2)
     ev = {k: blotches.frame_evidence(grey[k], prev[k], nxt[k], ok[k], inside[k]) for k in range(1, t - 1)}
     out = []
@@ -223,16 +242,11 @@ def blotch_candidates(grey, backend, bar=None):
         labels, n, z = blotches.candidates(ev[k])
         near = [ev[j] for j in (k - 1, k + 1) if j in ev]
         out.append((k, labels, n, blotches.features(ev[k], labels, n, z, near), ev[k]))
-    return out
-
-
-class _NoBar:
-    def update(self, n):
-        pass
+    return out, flows
 
 
 def _blotches(grey, backend, sensitivity, min_area, bar, model):
-    """Blotch mask, per-pixel probability, and why each kept region was kept.
+    """Blotch mask, per-pixel probability, why each kept region was kept, and the flows used.
 
     The reasons are ``{frame: (labels, {label: why})}``: kept candidates stay
     separate connected regions, so a region of the mask is one label.
@@ -240,7 +254,8 @@ def _blotches(grey, backend, sensitivity, min_area, bar, model):
     mask = np.zeros(grey.shape, bool)
     prob = np.zeros(grey.shape, np.float32)
     reasons = {}
-    for k, labels, n, x, _ in blotch_candidates(grey, backend, bar):
+    found, flows = _candidates(grey, backend, bar)
+    for k, labels, n, x, _ in found:
         if n == 0:
             continue
         p = model.probability(x)
@@ -249,7 +264,7 @@ def _blotches(grey, backend, sensitivity, min_area, bar, model):
         prob[k] = np.concatenate([[0.0], p])[labels]
         kept = np.unique(labels[mask[k]])
         reasons[k] = (labels, {int(i): f"p={p[i - 1]:.2f}: " + model.explain(x[i - 1]) for i in kept})
-    return mask, prob, reasons
+    return mask, prob, reasons, flows
 
 
 def _scratches(grey, sensitivity, max_width=5, min_frames=3):
@@ -334,6 +349,11 @@ def detect_defects(
         neighbours, so a clip of fewer than 3 frames is refused when
         ``"blotch"`` is asked for.
     """
+    return _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model)[0]
+
+
+def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model):
+    """:func:`detect_defects`, and the flows the blotches were found along (None without a blotch test)."""
     from hybridinpaint.kernels import resolve_backend
 
     _, work, _ = _arrays.frames_float(frames)
@@ -365,9 +385,10 @@ def detect_defects(
             labels[m] = 2
             scores = np.maximum(scores, np.where(m, s, 0))
             bar.update(t)
-        reasons = {}
+        reasons, flows = {}, None
         if "blotch" in kinds:
-            m, s, reasons = _blotches(grey, target, sensitivity, min_area, bar, blotch_model or blotches.load_model())
+            model = blotch_model or blotches.load_model()
+            m, s, reasons, flows = _blotches(grey, target, sensitivity, min_area, bar, model)
             labels[m & (labels == 0)] = 1
             scores = np.where(m & (labels == 1), s, scores)
     mask = labels > 0
@@ -394,7 +415,7 @@ def detect_defects(
                         why=why,
                     )
                 )
-    return Defects(mask, records, labels)
+    return Defects(mask, records, labels), flows
 
 
 def restore(
@@ -457,10 +478,9 @@ def restore(
 
         flick = flicker.estimate(original)
         base = flicker.apply(original, flick)
+    flows = None  # the detection's, when it runs here: the repair needs the same ones
     if defects is None:
-        defects = detect_defects(
-            base, sensitivity=sensitivity, kinds=kinds, min_area=min_area, backend=backend, progress=progress
-        )
+        defects, flows = _detect(base, sensitivity, kinds, min_area, backend, progress, None)
     if isinstance(defects, Defects):
         mask, kind_map = defects.mask, defects.kinds
     else:
@@ -474,7 +494,7 @@ def restore(
         res = pipeline.inpaint(base, mask, backend=backend, return_result=True, **inpaint_options)
         out, prov = res.frames, res.provenance
         if t >= 3:
-            out, averaged = _prefer_neighbour_mean(out, base, mask, kind_map, prov, resolve_backend(backend))
+            out, averaged = _prefer_neighbour_mean(out, base, mask, kind_map, prov, resolve_backend(backend), flows)
         if regrain:
             out = _regrain(out, base, mask, seed=0)
     else:
@@ -530,23 +550,18 @@ def restore(
 _MEAN_METHOD = "mean of both neighbours along flow"
 
 
-def _neighbour_mean(work, mask, backend):
+def _neighbour_mean(work, mask, backend, flows=None):
     """Every frame as the mean of its two neighbours warped onto it, skipping their masked pixels.
 
     ``work`` (T, H, W, C) float; returns (T, H, W, C) float and (T, H, W)
-    bool where at least one neighbour was usable. Flows are estimated
-    between the frames themselves and median-filtered over a window wider
-    than a blotch (which would otherwise pull the flow around it).
+    bool where at least one neighbour was usable. The flows are those
+    between the frames themselves, cleaned of blotches
+    (:func:`_clean_flows`; ``flows`` when the detection already made them).
     """
     from hybridinpaint.kernels import warp_backward
 
     t, h, w, c = work.shape
-    size = flowmod.working_size(h, w)
-    g8 = np.clip(_grey(work) * 255 + 0.5, 0, 255).astype(np.uint8)
-    if size != (h, w):
-        g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
-    fwd, bwd = flowmod.estimate(g8, "dis")
-    fwd, bwd = flowmod.upscale(_median_flow(fwd), (h, w)), flowmod.upscale(_median_flow(bwd), (h, w))
+    fwd, bwd = flows if flows is not None else _clean_flows(_grey(work))[1:]
     total = np.zeros(work.shape, np.float32)
     weight = np.zeros((t, h, w), np.float32)
     free = (~mask).astype(np.float32)
@@ -563,7 +578,7 @@ def _neighbour_mean(work, mask, backend):
     return total / np.maximum(weight, 1)[..., None], weight > 0
 
 
-def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend):
+def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend, flows=None):
     """Per blotch, the mean of both neighbours instead of the pipeline's fill where it continues the picture better.
 
     The pipeline copies each pixel from one source along a flow completed
@@ -582,7 +597,7 @@ def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend):
 
     src, work, grey = _arrays.frames_float(out)
     _, ref, _ = _arrays.frames_float(base)
-    mean, defined = _neighbour_mean(ref, mask, backend)
+    mean, defined = _neighbour_mean(ref, mask, backend, flows)
     t = mask.shape[0]
     chosen = {}
     for k in range(t):
