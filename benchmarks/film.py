@@ -76,17 +76,18 @@ def naive_median(frames: np.ndarray, thr: float = 0.12) -> np.ndarray:
     return out
 
 
-def scores(mask, blotches, scratch):
+def recall_precision(mask, blotches, truth):
+    """Blotch recall (half of its pixels flagged) and precision (flagged regions, per frame, touching ``truth``)."""
     lab, n = ndimage.label(blotches)
-    found = sum(mask[lab == i].mean() >= 0.5 for i in range(1, n + 1))
+    found = np.asarray(ndimage.mean(mask, lab, np.arange(1, n + 1))) >= 0.5 if n else np.zeros(0)
     dl, dn = ndimage.label(mask, structure=np.ones((3, 3, 3)) * np.array([0, 1, 0])[:, None, None])
-    truth = blotches | ndimage.binary_dilation(scratch, iterations=1)
-    touching = sum(truth[dl == i].any() for i in range(1, dn + 1))
-    return {
-        "recall": found / max(n, 1),
-        "precision": touching / max(dn, 1),
-        "scratch": float(mask[scratch].mean()),
-    }
+    touching = np.asarray(ndimage.maximum(truth, dl, np.arange(1, dn + 1))) if dn else np.zeros(0)
+    return found.sum() / max(n, 1), touching.sum() / max(dn, 1)
+
+
+def scores(mask, blotches, scratch):
+    recall, precision = recall_precision(mask, blotches, blotches | ndimage.binary_dilation(scratch, iterations=1))
+    return {"recall": recall, "precision": precision, "scratch": float(mask[scratch].mean())}
 
 
 def psnr(a, b, sel):

@@ -36,7 +36,7 @@ from hybridinpaint import blotches, film
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import film as film_bench  # noqa: E402 - issue 5's damage generator
+import film as film_bench  # noqa: E402 - issue 5's damage generator, and how blotch detection is scored
 import quality  # noqa: E402 - the shared clips
 
 THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
@@ -121,18 +121,13 @@ def labelled(dirty: np.ndarray, truth: np.ndarray, backend="cpu") -> Labelled:
 
 
 def blotch_f1(data: Labelled, p: np.ndarray, threshold: float) -> float:
-    """F1 of blotch recall (half of a blotch flagged) and precision (flagged regions touching one)."""
+    """F1 of blotch recall and precision as the benchmarks score them, at ``threshold``."""
     mask = np.zeros(data.truth.shape, bool)
     for k, labels, index in data.frames:
         hit = np.concatenate([[0.0], p])[index + 1] >= threshold
         hit[0] = False
         mask[k] = hit[labels]
-    lab, n = ndimage.label(data.truth)
-    found = np.asarray(ndimage.mean(mask, lab, np.arange(1, n + 1))) >= 0.5 if n else np.zeros(0)
-    dl, dn = ndimage.label(mask, structure=np.ones((3, 3, 3)) * np.array([0, 1, 0])[:, None, None])
-    touching = np.asarray(ndimage.maximum(data.truth, dl, np.arange(1, dn + 1))) if dn else np.zeros(0)
-    recall = float(found.mean()) if n else 1.0
-    precision = float(touching.mean()) if dn else 1.0
+    recall, precision = film_bench.recall_precision(mask, data.truth, data.truth)
     return 2 * recall * precision / max(recall + precision, 1e-9)
 
 
