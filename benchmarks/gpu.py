@@ -1,0 +1,157 @@
+"""CPU against CUDA on a machine with an NVIDIA GPU: the kernel cache and whole runs.
+
+Three measurements, printed as Markdown (paste them into RESULTS.md's GPU
+section; the machine differs from the 2-core development machine, so this
+script writes nothing by itself):
+
+1. **Kernel cache.** With an empty ``NUMBA_CACHE_DIR``, a new process builds
+   every CUDA launcher (``warm_up("cuda")``); a second new process loads them.
+   Per process: seconds, how many launchers came from the cache, the whole
+   process's wall time, and the first launch of a loaded kernel.
+2. **Whole runs.** ``inpaint`` on frames of a clip (``--clip FOLDER`` of
+   PNGs, else a synthetic scene) with a moving blob, ``backend="cpu"`` and
+   ``backend="cuda"``, after a warm-up: seconds per frame, and how far the
+   two results differ inside the hole (the CUDA splat sums with atomics, so
+   the last bits may differ); outside the hole both must equal the input.
+3. The kernel table: run ``python benchmarks/kernels.py --no-write`` beside it.
+
+    python benchmarks/gpu.py [--clip FOLDER] [--frames 20] [--fill telea] [--sizes 432x240,854x480]
+
+(Under ``NUMBA_ENABLE_CUDASIM=1`` it runs on the simulator, to try the
+script itself on tiny sizes: ``--skip-cache --sizes 24x16 --frames 3``.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+_CACHE_PROBE = r"""
+import json, time
+t0 = time.perf_counter()
+import numpy as np
+from hybridinpaint.kernels import warm_up, warp_backward
+rows = warm_up("cuda")
+t1 = time.perf_counter()
+img = np.random.default_rng(0).random((240, 432, 3)).astype(np.float32)
+flow = np.ones((240, 432, 2), np.float32)
+warp_backward(img, flow, backend="cuda")
+t2 = time.perf_counter()
+warp_backward(img, flow, backend="cuda")
+t3 = time.perf_counter()
+print(json.dumps({"warm_up_s": t1 - t0, "cached": sum(r["cached"] for r in rows), "kernels": len(rows),
+                  "first_launch_s": t2 - t1, "second_launch_s": t3 - t2,
+                  "slowest": sorted(rows, key=lambda r: -r["seconds"])[:3]}))
+"""
+
+
+def cache_rows() -> list[str]:
+    env = dict(os.environ, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="hybridinpaint-cuda-cache-"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    lines = [
+        "| process | warm_up('cuda') (s) | launchers from the cache | first launch (s) | second launch (s) | whole process (s) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in ("first (empty cache)", "second (new process)", "third (new process)"):
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", _CACHE_PROBE], env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if out.returncode:
+            lines.append(f"| {name} | failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else '?'} |")
+            print(out.stderr, file=sys.stderr)
+            break
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        lines.append(
+            f"| {name} | {r['warm_up_s']:.1f} | {r['cached']} of {r['kernels']} | {r['first_launch_s']:.3f} "
+            f"| {r['second_launch_s']:.4f} | {wall:.1f} |"
+        )
+        print(lines[-1], "slowest:", r["slowest"], flush=True)
+    return lines
+
+
+def load_frames(clip: str | None, n: int, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    w, h = size
+    files = sorted(Path(clip).glob("*.png"))[:n] if clip else []
+    if files:
+        raw = [cv2.imread(str(f))[:, :, ::-1] for f in files]
+        interp = cv2.INTER_AREA if w < raw[0].shape[1] else cv2.INTER_CUBIC
+        return np.stack([cv2.resize(f, (w, h), interpolation=interp) for f in raw])
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur(rng.random((h + 4 * n, w + 4 * n, 3)).astype(np.float32), (0, 0), 3)
+    base = (255 * (base - base.min()) / np.ptp(base)).astype(np.uint8)
+    return np.stack([base[2 * i : 2 * i + h, 3 * i : 3 * i + w] for i in range(n)])
+
+
+def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
+    import hybridinpaint
+
+    sys.path.insert(0, str(HERE))
+    import quality  # the same moving blob as the quality and speed benchmarks
+
+    warm = np.zeros((3, 32, 32, 3), np.uint8)
+    wm = np.zeros((3, 32, 32), bool)
+    wm[:, 8:20, 8:20] = True
+    for b in ("cpu", "cuda"):
+        hybridinpaint.inpaint(warm, wm, backend=b, hallucinate=fill)
+    lines = [
+        f"Frames: {'clip ' + Path(clip).parent.name if clip else 'synthetic'}, {n} frames, moving blob of ~8%, "
+        f"`hallucinate={fill!r}`, after a warm-up in the same process.",
+        "",
+        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA vs CPU inside the hole: PSNR (dB), max abs diff | outside the hole |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for w, h in sizes:
+        frames = load_frames(clip, n, (w, h))
+        masks = quality.masks_for("moving", len(frames), h, w, seed=1)
+        frames[masks] = 0
+        out, secs = {}, {}
+        for b in ("cpu", "cuda"):
+            t0 = time.perf_counter()
+            out[b] = hybridinpaint.inpaint(frames, masks, backend=b, hallucinate=fill)
+            secs[b] = (time.perf_counter() - t0) / n
+        a, c = out["cpu"].astype(np.float64), out["cuda"].astype(np.float64)
+        mse = float(((a - c)[masks] ** 2).mean())
+        psnr = float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+        same = all(np.array_equal(out[b][~masks], frames[~masks]) for b in out)
+        lines.append(
+            f"| {w}x{h} | {secs['cpu']:.3f} | {secs['cuda']:.3f} | {secs['cpu'] / secs['cuda']:.2f} "
+            f"| {psnr:.1f}, {np.abs(a - c)[masks].max():.0f} | {'bit-identical' if same else 'DIFFERENT'} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clip", help="a folder of PNG frames (default: a synthetic scene)")
+    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--fill", default="patch", help="hallucinate= for the whole runs")
+    ap.add_argument("--sizes", default="432x240,854x480,1920x1080", help="comma-separated WxH")
+    ap.add_argument("--skip-cache", action="store_true")
+    args = ap.parse_args()
+    from hybridinpaint.kernels import cuda_usable
+
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    if not (cuda_usable() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"):
+        sys.exit("benchmarks/gpu.py: no usable CUDA device in this process")
+    print(f"Measured {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores.\n", flush=True)
+    if not args.skip_cache:
+        print("\n".join(cache_rows()) + "\n", flush=True)
+    print("\n".join(run_rows(args.clip, args.frames, args.fill, sizes)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
