@@ -60,7 +60,8 @@ def cache_rows() -> list[str]:
     env = dict(os.environ, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="hybridinpaint-cuda-cache-"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     lines = [
-        "| process | warm_up('cuda') (s) | launchers from the cache | first launch (s) | second launch (s) | whole process (s) |",
+        "| process | warm_up('cuda') (s) | launchers from the cache | first launch (s) | second launch (s) "
+        "| whole process (s) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name in ("first (empty cache)", "second (new process)", "third (new process)"):
@@ -110,7 +111,8 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
         f"Frames: {'clip ' + Path(clip).parent.name if clip else 'synthetic'}, {n} frames, moving blob of ~8%, "
         f"`hallucinate={fill!r}`, after a warm-up in the same process.",
         "",
-        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA vs CPU inside the hole: PSNR (dB), max abs diff | outside the hole |",
+        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA vs CPU inside the hole: PSNR (dB), max abs diff "
+        "| outside the hole |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for w, h in sizes:
