@@ -180,7 +180,7 @@ def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: floa
     return ~valid | (err > tau_abs + tau_rel * np.hypot(flow[..., 0], flow[..., 1]))
 
 
-def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING):
+def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING, carry: bool = True):
     """Complete forward and backward flows inside ``unknown`` (``(T, H, W)``).
 
     Besides the holes themselves, two kinds of pixels near a hole (within
@@ -189,18 +189,83 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING):
     disagree. The estimator's coarse levels see the pre-filled hole, and
     around it under fast motion its flow is wrong by several pixels; such
     wrong boundary values would be carried into the whole hole.
+
+    With ``carry``, foreground motion seen next to a hole in one frame is
+    carried into the next frame's hole first (see :func:`carry_motion`), and
+    only the rest is completed from the background: an object walking into a
+    hole keeps walking instead of freezing with the background.
     """
     from hybridinpaint.propagate import TAU_ABS, TAU_REL
 
     near = within(unknown, ring)
+    n = fwd.shape[0]
     unk_f = unknown[:-1].copy()
     unk_b = unknown[1:].copy()
-    for t in range(fwd.shape[0]):
+    for t in range(n):
         if near[t].any():
             unk_f[t] |= near[t] & inconsistent(fwd[t], bwd[t], backend, TAU_ABS, TAU_REL)
         if near[t + 1].any():
             unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, TAU_ABS, TAU_REL)
-    return complete(fwd, unk_f, backend), complete(bwd, unk_b, backend)
+    fg_f = np.stack([foreground_near(fwd[t], unk_f[t], ring) if unk_f[t].any() else unk_f[t] for t in range(n)])
+    fg_b = np.stack([foreground_near(bwd[t], unk_b[t], ring) if unk_b[t].any() else unk_b[t] for t in range(n)])
+    if not carry or n < 2:
+        return complete(fwd, unk_f | fg_f, backend), complete(bwd, unk_b | fg_b, backend)
+    # Forward flows run forward in time: fwd[t - 1] (frame t - 1) lands on frame t,
+    # and is steady where it undoes bwd[t - 2] (frame t - 1 back to t - 2).
+    cf, known_f = carry_motion(fwd, unk_f, fg_f, [None] + list(bwd[:-1]), backend)
+    # Backward flows run backward in time: bwd[t + 1] (frame t + 2) lands on frame t + 1,
+    # and is steady where it undoes fwd[t + 2] (frame t + 2 on to t + 3).
+    rb, known_rb = carry_motion(bwd[::-1], unk_b[::-1], fg_b[::-1], [None] + list(fwd[:0:-1]), backend)
+    cb, known_b = rb[::-1], known_rb[::-1]
+    return complete(cf, (unk_f | fg_f) & ~known_f, backend), complete(cb, (unk_b | fg_b) & ~known_b, backend)
+
+
+# Carried motion: a vector is steady when the motion before it differs by at most
+# STEADY_ABS + STEADY_REL * |vector| pixels, and lands where at least CARRY_WEIGHT
+# of a pixel's worth of such vectors arrive.
+STEADY_ABS = 1.0
+STEADY_REL = 0.25
+CARRY_WEIGHT = 0.5
+
+
+def carry_motion(flows, unknown, foreground, previous, backend: str):
+    """Foreground motion next to a hole carried one frame on, into the next frame's hole.
+
+    ``flows[k]`` (``(N, H, W, 2)``) are the flows of a chain of frames in
+    time order, each pointing at the next frame of the chain; ``unknown[k]``
+    where ``flows[k]`` is not trusted; ``foreground[k]`` motion that differs
+    from the background's (:func:`foreground_near`); ``previous[k]`` the
+    flow from frame k of the chain back to the frame before it (None for
+    the first).
+
+    A trusted foreground vector whose motion was steady over the step before
+    it (it undoes ``previous``: constant velocity held) is splatted along
+    itself onto the next frame, where it becomes that frame's flow if the
+    pixel it lands on was to be completed. Only one frame on: further on,
+    the measured gains turned into losses (issue 15 in RESULTS.md).
+    Returns the flows with the carried vectors in, and where they went.
+    """
+    from hybridinpaint.kernels import warp_forward
+
+    out = flows.copy()
+    carried = np.zeros(unknown.shape, bool)
+    for k in range(1, flows.shape[0]):
+        back = previous[k - 1]
+        if back is None or not (unknown[k] | foreground[k]).any():
+            continue
+        v = flows[k - 1]
+        speed = np.hypot(v[..., 0], v[..., 1])
+        steady = np.hypot(v[..., 0] + back[..., 0], v[..., 1] + back[..., 1]) <= STEADY_ABS + STEADY_REL * speed
+        source = foreground[k - 1] & ~unknown[k - 1] & steady
+        if not source.any():
+            continue
+        data = np.concatenate([v * source[..., None], source[..., None]], axis=-1).astype(np.float32)
+        mean, weight = warp_forward(data, v, backend=backend)
+        landed = weight * mean[..., 2]
+        take = (unknown[k] | foreground[k]) & (landed >= CARRY_WEIGHT)
+        out[k][take] = mean[take, :2] / mean[take, 2:3]
+        carried[k] = take
+    return out, carried
 
 
 # Flow completion stops at 0.01% of the boundary flows' range; 0.1% lost
@@ -209,19 +274,14 @@ _FLOW_TOL = 1e-4
 
 
 def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
-    """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside.
-
-    Foreground motion next to the hole (see :func:`foreground_near`) is
-    treated as unknown too, so only background motion fills the hole.
-    """
+    """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside."""
     from hybridinpaint.kernels import diffuse
 
     out = flows.copy()
     for k in range(flows.shape[0]):
         if unknown[k].any() and not unknown[k].all():
-            unk = unknown[k] | foreground_near(flows[k], unknown[k])
             w = None if weights is None else weights[k]
-            out[k] = diffuse(flows[k], unk, weights=w, tol=_FLOW_TOL, backend=backend)
+            out[k] = diffuse(flows[k], unknown[k], weights=w, tol=_FLOW_TOL, backend=backend)
     return out
 
 

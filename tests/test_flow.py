@@ -1,0 +1,78 @@
+"""Flow completion: foreground motion carried into a hole (``flow.carry_motion``)."""
+
+import numpy as np
+import pytest
+
+from hybridinpaint import flow as flowmod
+
+H, W = 24, 40
+
+
+def _chain(velocities, block):
+    """Flows of a 3-frame chain: a still background and a block moving by ``velocities[k]`` after frame k."""
+    n = len(velocities)
+    flows = np.zeros((n, H, W, 2), np.float32)
+    previous = [None]
+    x = 8
+    for k, v in enumerate(velocities):
+        flows[k, block[0] : block[1], x : x + 6] = (v, 0)
+        x += int(v)
+    for k in range(1, n):  # the flow from frame k back to k - 1: minus the motion that brought it there
+        back = np.zeros((H, W, 2), np.float32)
+        x0 = 8 + int(sum(velocities[:k]))
+        back[block[0] : block[1], x0 : x0 + 6] = (-velocities[k - 1], 0)
+        previous.append(back)
+    return flows, previous[:n]
+
+
+@pytest.mark.parametrize("steady", [True, False])
+def test_steady_foreground_motion_is_carried_into_the_next_hole(steady):
+    velocities = [3.0, 3.0, 3.0] if steady else [0.0, 3.0, 3.0]  # the block starts moving at frame 1
+    flows, previous = _chain(velocities, (8, 14))
+    unknown = np.zeros((3, H, W), bool)
+    unknown[2, :, 17:30] = True  # frame 2's hole, where the block arrives
+    foreground = np.zeros_like(unknown)
+    foreground[:, 8:14, :] = flows[:, 8:14, :, 0] != 0
+    out, carried = flowmod.carry_motion(flows, unknown, foreground, previous, "cpu")
+    assert not carried[:2].any()  # nothing lands in frames without a hole
+    if steady:
+        # The block (x 11..16 in frame 1) lands on x 14..19 of frame 2, with its own motion.
+        assert carried[2, 8:14, 14:20].all()
+        np.testing.assert_allclose(out[2][carried[2]], np.broadcast_to([3.0, 0.0], (carried[2].sum(), 2)))
+        assert carried[2].sum() == 6 * 6
+    else:
+        assert not carried.any()  # its motion changed in the step before: not carried
+        np.testing.assert_array_equal(out, flows)
+
+
+def test_background_motion_is_left_to_the_completion():
+    flows = np.full((3, H, W, 2), 2.0, np.float32)  # everything pans: no foreground
+    previous = [None, -flows[0], -flows[1]]
+    unknown = np.zeros((3, H, W), bool)
+    unknown[2, 5:15, 10:20] = True
+    out, carried = flowmod.carry_motion(flows, unknown, np.zeros_like(unknown), previous, "cpu")
+    assert not carried.any()
+    np.testing.assert_array_equal(out, flows)
+
+
+def test_complete_pair_carries_an_object_walking_into_a_hole():
+    # A block moving right by 4 px a frame over a still background, into a hole at x 20..33.
+    t, v = 5, 4
+    fwd = np.zeros((t - 1, H, W, 2), np.float32)
+    bwd = np.zeros_like(fwd)
+    for k in range(t - 1):
+        x = 4 + v * k
+        fwd[k, 8:16, x : x + 8] = (v, 0)
+        bwd[k, 8:16, x + v : x + v + 8] = (-v, 0)
+    hole = np.zeros((t, H, W), bool)
+    hole[:, 4:20, 20:34] = True
+    with_carry, _ = flowmod.complete_pair(fwd, bwd, hole, "cpu", ring=8)
+    without, _ = flowmod.complete_pair(fwd, bwd, hole, "cpu", ring=8, carry=False)
+    # In frame 3 the block's front (x 20..23) is inside the hole: carried, it keeps moving;
+    # completed from the still background alone, it would stop.
+    np.testing.assert_allclose(with_carry[3, 8:16, 20:24], np.broadcast_to([v, 0], (8, 4, 2)), atol=1e-4)
+    assert np.abs(without[3, 8:16, 20:24, 0]).max() < 1.0
+    # Away from the holes the flows are the estimator's (foreground is looked for within
+    # the ring of what is unknown, which itself reaches a ring beyond the hole).
+    far = ~flowmod.within(hole[:-1], 16)
+    np.testing.assert_array_equal(with_carry[far], fwd[far])
