@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         "(once per image or cluster; later runs then start at once)",
     )
     demo = sub.add_parser("demo", help="fill a moving hole in a bundled real clip and write the results")
-    demo.add_argument("--out", default="hybridinpaint-demo", help="folder to create (default: %(default)s)")
+    demo.add_argument("-o", "--out", default="hybridinpaint-demo", help="folder to create (default: %(default)s)")
     demo.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     demo.add_argument("--overwrite", action="store_true", help="replace the folder if it exists")
     ip = sub.add_parser(

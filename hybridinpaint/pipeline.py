@@ -288,7 +288,10 @@ def _key_frame(st: _State, hallucinate) -> None:
     todo = ~st.filled[rows]
     left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
     # work[k] holds the originals and everything propagated so far.
-    guess, nnf = hallmod.fill(st.work[k], left, hallucinate, backend=st.target)
+    if hallucinate == "patch" and st.key_frames[:-1]:
+        guess, nnf = _fill_reduced(st.work[k], left, hallucinate, st.target)
+    else:
+        guess, nnf = hallmod.fill(st.work[k], left, hallucinate, backend=st.target)
     code = {"net": HALLUCINATED, "patch": PATCH}.get(hallucinate, SPATIAL)
     st.work[k][left] = guess[left]
     st.images[k] = st.work[k]
@@ -302,6 +305,34 @@ def _key_frame(st: _State, hallucinate) -> None:
         st.prov.source_xy[k][ly, lx, 1] = nnf[ly, lx, 1]
     st.filled[rows] = True
     st.stage("key frames")
+
+
+# Key frames after the first fill what the first one's propagation could not
+# reach: slivers where chains stop at carried foreground motion. PatchMatch's
+# cost grows with the pixels it fills and FSR's with its context, so these are
+# filled at 1/LATER_KEY_SCALE of the frame size with a TELEA guide (issue 15 in
+# RESULTS.md: same hole PSNR, key frames 0.099 -> 0.022 s/frame at 432x240).
+LATER_KEY_SCALE = 2
+
+
+def _fill_reduced(image, left, how, backend):
+    """``hallmod.fill`` (TELEA-guided) on a copy reduced by LATER_KEY_SCALE; fill and patch field scaled back."""
+    import cv2
+
+    h, w = left.shape
+    s = int(LATER_KEY_SCALE)
+    if s <= 1 or min(h, w) < 32 * s:
+        return hallmod.fill(image, left, how, backend=backend, guide="telea")
+    size = (w // s, h // s)
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], image.shape[2])
+    small_left = cv2.resize(left.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    part, nnf = hallmod.fill(small, small_left, how, backend=backend, guide="telea")
+    guess = image.copy()
+    guess[left] = cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)[left]
+    if nnf is not None:
+        nnf = cv2.resize(nnf, (w, h), interpolation=cv2.INTER_NEAREST)
+        nnf[..., 1:] = np.where(nnf[..., 1:] >= 0, np.minimum(nnf[..., 1:] * s, [h - 1, w - 1]), -1)
+    return guess, nnf
 
 
 def _finish(st: _State, return_result):

@@ -48,6 +48,22 @@ def test_patch_fill_copies_texture_that_smooth_fills_blur():
     assert (nnf[ys, xs, 0] == 0).all() and not hole[sy, sx].any()
 
 
+def test_telea_guided_patch_fill_copies_texture_too():
+    # What later key frames use (slivers the first key frame's propagation missed).
+    img, hole = stripes(), hole_box()
+    src = img.copy()
+    src[hole] = 0.0
+    patch, nnf = hallucinate.fill(src, hole, "patch", backend="cpu", guide="telea")
+    telea, _ = hallucinate.fill(src, hole, "telea", backend="cpu")
+    err = lambda a: float(np.abs(a - img)[hole].mean())  # noqa: E731
+    assert err(patch) < 0.5 * err(telea)
+    np.testing.assert_array_equal(patch[~hole], src[~hole])
+    ys, xs = np.nonzero(hole)
+    assert not hole[nnf[ys, xs, 1], nnf[ys, xs, 2]].any()
+    with pytest.raises(ValueError, match="guide"):
+        hallucinate.fill(src, hole, "patch", backend="cpu", guide="fast")
+
+
 def test_inpaint_records_patch_provenance():
     # A static camera and a stationary hole: nothing is ever seen, all is synthesised.
     frames = np.repeat(stripes()[None], 4, 0)
