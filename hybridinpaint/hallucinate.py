@@ -161,9 +161,10 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
     """Fill ``hole`` of a float32 [0, 1] ``(H, W, C)`` key frame.
 
     ``how``: ``"telea"``, ``"ns"``, ``"fsr"`` (classical), ``"patch"`` (FSR,
-    then PatchMatch texture), ``"net"`` (FSR refined by the network, then
-    PatchMatch texture guided by it; RGB frames only, others use
-    ``"patch"``). The PatchMatch fills work on the hole's surroundings (its
+    then PatchMatch texture), ``"net"`` (the classical fill the network's
+    weights were trained on, TELEA for the shipped ones, refined by the
+    network, then PatchMatch texture guided by it; RGB frames only, others
+    use ``"patch"``). The PatchMatch fills work on the hole's surroundings (its
     bounding box grown by its own size), which is what they draw on, and
     take their FSR guide at a reduced scale for large holes, so their cost
     does not grow with the frame. ``guide="telea"`` takes TELEA instead of
@@ -182,8 +183,11 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
     img, hl = np.ascontiguousarray(image[by, bx]), np.ascontiguousarray(hole[by, bx])
     if guide not in ("fsr", "telea"):
         raise ValueError(f"guide must be 'fsr' or 'telea', got {guide!r}")
+    use_net = how == "net" and image.shape[2] == 3
+    if use_net and _net_first(weights) == "telea":
+        guide = "telea"  # the network refines TELEA: no FSR to compute
     first = guide_fsr(img, hl) if guide == "fsr" else classical(img, hl, "telea")
-    if how == "net" and image.shape[2] == 3:
+    if use_net:
         first = _net_guide(first, hl, weights)
     part, nnf = texture(img, hl, first, backend=backend)
     out[by, bx] = part
@@ -200,6 +204,12 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
 # The network sees at most this many pixels on its longer side: it gives the
 # structure, PatchMatch the detail, so a 1080p frame is refined at a third.
 _NET_MAX_SIDE = 640
+
+
+def _net_first(weights) -> str:
+    from hybridinpaint import net
+
+    return net.load(weights).first
 
 
 def _net_guide(guide, hole, weights):

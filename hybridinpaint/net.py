@@ -49,11 +49,23 @@ class GatedConv(nn.Module):
         return F.elu(f) * torch.sigmoid(g)
 
 
-class RefineNet(nn.Module):
-    """Correction of a classical fill: ``net(fsr, telea, hole)``, images ``(N, 3, H, W)`` in [0, 1]."""
+FIRSTS = ("fsr", "telea")
 
-    def __init__(self, widths=WIDTHS, dilations=DILATIONS):
+
+class RefineNet(nn.Module):
+    """Correction of a classical fill: ``net(first, telea, hole)``, images ``(N, 3, H, W)`` in [0, 1].
+
+    ``first`` names the fill it corrects: FSR (the CPU-trained weights), or
+    TELEA, which every OpenCV build has, so such weights can be trained where
+    only OpenCV's main modules are installed (a GPU machine's image); then
+    both inputs are the TELEA fill.
+    """
+
+    def __init__(self, widths=WIDTHS, dilations=DILATIONS, first="fsr"):
         super().__init__()
+        if first not in FIRSTS:
+            raise ValueError(f"first must be one of {FIRSTS}, got {first!r}")
+        self.first = first
         w0, w1, w2, w3 = widths
         self.enc0 = nn.Sequential(GatedConv(7, w0, 5), GatedConv(w0, w0))
         self.enc1 = nn.Sequential(GatedConv(w0, w1, 3, 2), GatedConv(w1, w1))
@@ -129,10 +141,13 @@ def _threads() -> int:
 def refine(image: np.ndarray, alt: np.ndarray, hole: np.ndarray, *, weights=None) -> np.ndarray:
     """Refine the FSR fill in ``hole`` of a float32 ``(H, W, 3)`` RGB image in [0, 1].
 
-    ``alt`` is the same image filled by TELEA. Returns ``image`` with only
-    the hole changed.
+    ``alt`` is the same image filled by TELEA. A network trained on TELEA
+    alone (``first="telea"``) refines ``alt`` and ignores the FSR fill.
+    Returns the image with only the hole changed.
     """
     net = load(weights)
+    if net.first == "telea":
+        image = alt
     torch.set_num_threads(_threads())
     h, w = hole.shape
     # The network halves the size three times: pad to a multiple of 8.

@@ -111,14 +111,27 @@ def random_mask(rng, h, w, lo=0.01, hi=0.15):
     return box_mask(rng, h, w)
 
 
-def classical_fills(image: np.ndarray, hole: np.ndarray):
-    """FSR_FAST and TELEA fills of a float32 RGB image (the network's inputs)."""
+def classical_fills(image: np.ndarray, hole: np.ndarray, first: str = "fsr"):
+    """The network's inputs: the ``first`` fill (FSR_FAST or TELEA) and TELEA, of a float32 RGB image."""
     from hybridinpaint.hallucinate import classical
 
-    return classical(image, hole, "fsr"), classical(image, hole, "telea")
+    telea = classical(image, hole, "telea")
+    return (classical(image, hole, "fsr") if first == "fsr" else telea), telea
 
 
-def make_batch(rng, images, batch, crop):
+_WORKER_IMAGES: list = []
+
+
+def _init_worker(images):
+    _WORKER_IMAGES[:] = images
+
+
+def _batch_from_seed(job):
+    seed, batch, crop, first = job
+    return make_batch(np.random.default_rng(seed), _WORKER_IMAGES, batch, crop, first)
+
+
+def make_batch(rng, images, batch, crop, first="fsr"):
     xs, alts, ms, ys = [], [], [], []
     for _ in range(batch):
         img = images[rng.integers(len(images))]
@@ -132,8 +145,8 @@ def make_batch(rng, images, batch, crop):
             patch = patch[:, ::-1]
         patch = np.ascontiguousarray(patch)
         hole = random_mask(rng, crop, crop)
-        fsr, telea = classical_fills(patch, hole)
-        xs.append(fsr)
+        main, telea = classical_fills(patch, hole, first)
+        xs.append(main)
         alts.append(telea)
         ms.append(hole)
         ys.append(patch)
@@ -171,10 +184,28 @@ def train(
     seed=0,
     every=60,
     exclude=(),
+    first="fsr",
+    device="auto",
+    workers=0,
 ):
+    """Train (or resume) in ``out_dir``; returns the checkpoint's path.
+
+    ``device``: ``"auto"`` (CUDA when torch sees a GPU), ``"cpu"`` or
+    ``"cuda"``. ``workers`` > 0 draws the batches in that many processes
+    (the crops' classical fills are the slow part on a GPU machine); each
+    batch comes from its own seed, drawn from the run's generator, so a run
+    is reproducible for a given number of workers. ``first``: the fill the
+    network corrects, ``"fsr"`` or ``"telea"`` (see ``net.RefineNet``).
+    """
     import torch
 
-    from hybridinpaint.net import WIDTHS, RefineNet
+    from hybridinpaint.net import FIRSTS, WIDTHS, RefineNet
+
+    if first not in FIRSTS:
+        raise ValueError(f"first must be one of {FIRSTS}, got {first!r}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -182,17 +213,18 @@ def train(
     images = load_images(Path(images_dir), exclude)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = RefineNet()
+    net = RefineNet(first=first).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     step, seconds = 0, 0.0
     config = {"widths": list(WIDTHS), "batch": batch, "crop": crop, "lr": lr, "grad_weight": grad_weight, "seed": seed}
+    config.update(first=first, workers=int(workers))
     config["exclude"] = sorted(exclude)
     if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        ck = torch.load(ckpt_path, map_location=dev, weights_only=True)
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         step, seconds = int(ck["step"]), float(ck["seconds"])
-        torch.set_rng_state(ck["torch_rng"])
+        torch.set_rng_state(ck["torch_rng"].cpu())
         rng.bit_generator.state = json.loads(ck["numpy_rng"])
         print(f"resumed at step {step} ({seconds / 60:.1f} min trained)", file=sys.stderr)
     elif ckpt_path.exists():
@@ -205,7 +237,7 @@ def train(
 
     def save():
         state = {
-            "model": net.state_dict(),
+            "model": {k: v.cpu() for k, v in net.state_dict().items()},
             "optimizer": opt.state_dict(),
             "step": step,
             "seconds": time.monotonic() - start,
@@ -216,10 +248,28 @@ def train(
         _save_atomic(torch, state, ckpt_path)
 
     net.train()
+    pool = None
+    if workers > 0:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(int(workers), initializer=_init_worker, initargs=(images,))
+
+    def submit():
+        return pool.submit(_batch_from_seed, (int(rng.integers(2**63)), batch, crop, first))
+
+    ahead = [submit() for _ in range(2 * workers)] if pool is not None else []
+
+    def next_batch():
+        if pool is None:
+            return make_batch(rng, images, batch, crop, first)
+        fut = ahead.pop(0)
+        ahead.append(submit())
+        return fut.result()
+
     while time.monotonic() - start < budget:
-        x, alt, m, y = make_batch(rng, images, batch, crop)
-        xt, at, yt = (torch.from_numpy(a.transpose(0, 3, 1, 2).copy()) for a in (x, alt, y))
-        mt = torch.from_numpy(m[:, None].astype(np.float32))
+        x, alt, m, y = next_batch()
+        xt, at, yt = (torch.from_numpy(a.transpose(0, 3, 1, 2).copy()).to(dev) for a in (x, alt, y))
+        mt = torch.from_numpy(m[:, None].astype(np.float32)).to(dev)
         pred = net(xt, at, mt)
         l1, grad = losses(torch, pred, yt, mt)
         base, _ = losses(torch, xt, yt, mt)
@@ -231,10 +281,13 @@ def train(
         log.write(f"{step}\t{time.monotonic() - start:.1f}\t{l1.item():.5f}\t{grad.item():.5f}\t{base.item():.5f}\n")
         if step % 20 == 0:
             log.flush()
-            print(f"step {step}: L1 {l1.item():.4f} (FSR {base.item():.4f}), grad {grad.item():.4f}", file=sys.stderr)
+            msg = f"step {step}: L1 {l1.item():.4f} ({first} {base.item():.4f}), grad {grad.item():.4f}"
+            print(msg, file=sys.stderr)
         if time.monotonic() - last_save > every:
             save()
             last_save = time.monotonic()
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
     save()
     log.close()
     return ckpt_path
@@ -247,7 +300,10 @@ def export(checkpoint, dest):
     ck = torch.load(checkpoint, map_location="cpu", weights_only=True)
     state = {k: v.half() for k, v in ck["model"].items()}
     widths = ck.get("config", {}).get("widths")
-    blob = {"state_dict": state, "config": {"widths": tuple(widths)} if widths else {}, "step": ck["step"]}
+    config = {"widths": tuple(widths)} if widths else {}
+    if ck.get("config", {}).get("first", "fsr") != "fsr":
+        config["first"] = ck["config"]["first"]
+    blob = {"state_dict": state, "config": config, "step": ck["step"]}
     _save_atomic(torch, blob, Path(dest))
     return Path(dest)
 
@@ -265,6 +321,9 @@ def main(argv=None):
     ap.add_argument("--grad-weight", type=float, default=0.0, help="weight of the L1 loss on image differences")
     ap.add_argument("--every", type=float, default=60.0, help="seconds between checkpoints")
     ap.add_argument("--exclude", default="", help="comma-separated file names to hold out of training")
+    ap.add_argument("--first", choices=["fsr", "telea"], default="fsr", help="the fill the network corrects")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--workers", type=int, default=0, help="processes drawing batches (0: in the training loop)")
     ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "WEIGHTS"), help="write fp16 weights and exit")
     args = ap.parse_args(argv)
     if args.export:
@@ -284,6 +343,9 @@ def main(argv=None):
         seed=args.seed,
         every=args.every,
         exclude=tuple(x for x in args.exclude.split(",") if x),
+        first=args.first,
+        device=args.device,
+        workers=args.workers,
     )
     print(ck)
     return 0

@@ -173,6 +173,33 @@ def test_training_checkpoints_resumes_and_exports(tmp_path):
     assert (run / "log.tsv").read_text().count("\n") == again["step"]
 
 
+def test_telea_network_trains_with_batch_workers_and_refines_telea(tmp_path):
+    # The GPU-machine recipe (no FSR there): the network corrects TELEA, batches drawn in processes.
+    import cv2
+
+    from hybridinpaint import net, train
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for k in range(2):
+        cv2.imwrite(str(photos / f"p{k}.png"), (rng.random((64, 80, 3)) * 255).astype(np.uint8))
+    ck = train.train(photos, tmp_path / "run", minutes=0.1, batch=2, crop=32, first="telea", workers=1, device="cpu")
+    blob = torch.load(ck, weights_only=True)
+    assert blob["step"] >= 1 and blob["config"]["first"] == "telea"
+    model = net.load(train.export(ck, tmp_path / "w.pt"))
+    assert model.first == "telea"
+    # Such a network refines the TELEA fill and ignores the FSR one.
+    img = rng.random((24, 32, 3)).astype(np.float32)
+    hole = np.zeros((24, 32), bool)
+    hole[8:16, 10:20] = True
+    a = net.refine(img, img, hole, weights=tmp_path / "w.pt")
+    b = net.refine(np.zeros_like(img), img, hole, weights=tmp_path / "w.pt")
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="first"):
+        train.train(photos, tmp_path / "other", minutes=0.01, first="ns")
+
+
 def test_masks_cover_the_requested_range():
     from hybridinpaint import train
 
