@@ -25,6 +25,7 @@ from scipy import ndimage
 
 import hybridinpaint
 from hybridinpaint import film
+from hybridinpaint import metrics as M
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -90,11 +91,6 @@ def scores(mask, blotches, scratch):
     return {"recall": recall, "precision": precision, "scratch": float(mask[scratch].mean())}
 
 
-def psnr(a, b, sel):
-    mse = ((a.astype(np.float64) - b)[sel] ** 2).mean()
-    return 10 * np.log10(255**2 / max(mse, 1e-12))
-
-
 def run():
     rows = []
     names = sorted(p.name for p in quality.CLIPS.iterdir() if (p / "frames").is_dir())
@@ -112,8 +108,8 @@ def run():
         ours.update(
             clip=clip,
             method="hybridinpaint",
-            before=psnr(dirty, clean, defect),
-            after=psnr(res.frames, clean, defect),
+            before=M.psnr(dirty, clean, mask=defect),
+            after=M.psnr(res.frames, clean, mask=defect),
             sec=sec,
             det=det_sec / N,
         )
@@ -126,8 +122,8 @@ def run():
         naive.update(
             clip=clip,
             method="3-frame median",
-            before=psnr(dirty, clean, defect),
-            after=psnr(fixed, clean, defect),
+            before=M.psnr(dirty, clean, mask=defect),
+            after=M.psnr(fixed, clean, mask=defect),
             sec=nsec,
             det=nsec,
         )

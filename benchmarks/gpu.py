@@ -98,6 +98,7 @@ def load_frames(clip: str | None, n: int, size: tuple[int, int]) -> np.ndarray:
 
 def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
     import hybridinpaint
+    from hybridinpaint import metrics as M
 
     sys.path.insert(0, str(HERE))
     import quality  # the same moving blob as the quality and speed benchmarks
@@ -125,8 +126,7 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
             out[b] = hybridinpaint.inpaint(frames, masks, backend=b, hallucinate=fill)
             secs[b] = (time.perf_counter() - t0) / n
         a, c = out["cpu"].astype(np.float64), out["cuda"].astype(np.float64)
-        mse = float(((a - c)[masks] ** 2).mean())
-        psnr = float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+        psnr = M.psnr(out["cuda"], out["cpu"], mask=masks)
         same = all(np.array_equal(out[b][~masks], frames[~masks]) for b in out)
         lines.append(
             f"| {w}x{h} | {secs['cpu']:.3f} | {secs['cuda']:.3f} | {secs['cpu'] / secs['cuda']:.2f} "

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage.metrics import structural_similarity
 
 import hybridinpaint
 from hybridinpaint import hallucinate
+from hybridinpaint import metrics as M
 from hybridinpaint import train as trainmod
 
 HERE = Path(__file__).resolve().parent
@@ -82,15 +82,13 @@ def still(fills):
             for how in fills:
                 out, _ = hallucinate.fill(src, hole, how, backend="cpu")
                 out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
-                mse = ((out8.astype(np.float64) - truth)[hole] ** 2).mean()
-                _, smap = structural_similarity(out8, truth, channel_axis=2, data_range=255, full=True)
                 rows.append(
                     {
                         "case": name,
                         "kind": kind,
                         "fill": how,
-                        "psnr": 10 * np.log10(255**2 / max(mse, 1e-12)),
-                        "ssim": float(smap.mean(axis=2)[hole].mean()),
+                        "psnr": M.psnr(out8[None], truth[None], mask=hole),
+                        "ssim": M.ssim(out8[None], truth[None], mask=hole),
                         "sharp": grad_energy(out8, hole) / max(grad_energy(truth, hole), 1e-12),
                     }
                 )
@@ -109,7 +107,8 @@ def video(fills, n=40):
         masks = quality.masks_for("stationary", t, h, w, seed=1000 * i)
         vid = truth.copy()
         vid[masks] = 0
-        base = quality.warp_error(truth, masks, flows) * 1000
+        fwd, bwd = np.stack([f for f, _ in flows]), np.stack([b for _, b in flows])
+        base = M.warp_error(truth, mask=masks, flow=(fwd, bwd)) * 1000
         for how in fills:
             out = hybridinpaint.inpaint(vid, masks, hallucinate=how, backend="cpu")
             m = quality.metrics(out, truth, masks, flows, vid)

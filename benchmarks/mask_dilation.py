@@ -23,6 +23,7 @@ import numpy as np
 
 import hybridinpaint
 from hybridinpaint import flow as flowmod
+from hybridinpaint import metrics as M
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -57,8 +58,7 @@ def main():
         scores = []
         for d in ds:
             out = hybridinpaint.inpaint(comp, drawn, mask_dilation=d, backend="cpu")
-            mse = ((out.astype(np.float64) - fb)[region] ** 2).mean()
-            scores.append(10 * np.log10(255**2 / mse))
+            scores.append(M.psnr(out, fb, mask=region))
         rows.append(scores)
         cells = "  ".join(f"{d}: {p:.2f}" for d, p in zip(ds, scores))
         print(f"{obj} over {bg}, edges {sigma} px: {cells}", flush=True)

@@ -25,10 +25,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage.metrics import structural_similarity
 
 import hybridinpaint
-from hybridinpaint.kernels import warp_backward
+from hybridinpaint import metrics as M
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -92,35 +91,16 @@ def gt_flows(truth):
     return [(dis.calc(grey[k], grey[k + 1], None), dis.calc(grey[k + 1], grey[k], None)) for k in range(len(grey) - 1)]
 
 
-def warp_error(result, masks, flows):
-    """Mean squared difference between frame t and frame t+1 warped back, over consistent hole pixels."""
-    errs = []
-    for k, (fwd, bwd) in enumerate(flows):
-        a = result[k].astype(np.float32) / 255
-        b = result[k + 1].astype(np.float32) / 255
-        warped, valid = warp_backward(b, fwd, backend="cpu")
-        back, _ = warp_backward(bwd, fwd, backend="cpu")
-        consistent = np.hypot(*(fwd + back).transpose(2, 0, 1)) < 1.0
-        sel = masks[k] & valid & consistent
-        if sel.any():
-            errs.append(float(((warped - a)[sel] ** 2).mean()))
-    return float(np.mean(errs)) if errs else float("nan")
-
-
 def metrics(result, truth, masks, flows, original_input):
-    diff = result.astype(np.float64) - truth
-    mse_hole = (diff[masks] ** 2).mean() / 255.0**2
-    psnr_frames, ssim_frames = [], []
-    for k in range(len(truth)):
-        mse = (diff[k] ** 2).mean() / 255.0**2
-        psnr_frames.append(10 * np.log10(1 / max(mse, 1e-12)))
-        ssim_frames.append(structural_similarity(result[k], truth[k], channel_axis=2, data_range=255))
+    """The table's measures, all from :mod:`hybridinpaint.metrics`; warp error along the truth's flow."""
+    fwd = np.stack([f for f, _ in flows])
+    bwd = np.stack([b for _, b in flows])
     changed = int((result[~masks] != original_input[~masks]).any(axis=-1).sum())
     return {
-        "hole_psnr": 10 * np.log10(1 / mse_hole),
-        "psnr": float(np.mean(psnr_frames)),
-        "ssim": float(np.mean(ssim_frames)),
-        "warp": 1000 * warp_error(result, masks, flows),
+        "hole_psnr": M.psnr(result, truth, mask=masks),
+        "psnr": float(np.mean(M.psnr(result, truth, per_frame=True))),
+        "ssim": M.ssim(result, truth),
+        "warp": 1000 * M.warp_error(result, mask=masks, flow=(fwd, bwd)),
         "changed": changed,
     }
 

@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the scans folder the output was made from (default: the one recorded in fixes.json); "
         "every scan must match the checksum recorded at restore time",
     )
+    ev = sub.add_parser("evaluate", help="PSNR, SSIM, warp error and temporal consistency against the truth")
+    ev.add_argument("result", help="the result: a video or a frame folder")
+    ev.add_argument("truth", help="the truth, the same size and length")
+    ev.add_argument("--mask", help="also PSNR/SSIM inside this mask, and steadiness only there (image, folder, video)")
+    ev.add_argument("--json", metavar="FILE", help="also write the numbers to FILE (JSON)")
     sub.add_parser(
         "train",
         add_help=False,
@@ -163,6 +168,15 @@ def _main(argv) -> int:
         print(
             f"hybridinpaint restore: {len(doc['fixes'])} fixes ({totals}) in {len(doc['frames'])} frames -> {args.out}"
         )
+        return 0
+    if args.command == "evaluate":
+        from hybridinpaint import io
+        from hybridinpaint.evaluate import evaluate_files, format_table
+
+        doc = evaluate_files(args.result, args.truth, args.mask)
+        print(format_table(doc))
+        if args.json:
+            io.write_json(args.json, doc)
         return 0
     if args.command == "revert":
         from hybridinpaint.film_report import revert_dir

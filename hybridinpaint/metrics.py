@@ -92,8 +92,8 @@ def psnr(result, truth, *, mask=None, per_frame=False):
 def ssim(result, truth, *, mask=None, per_frame=False):
     """Structural similarity (scikit-image's, Wang et al. 2004) of ``result`` against ``truth``.
 
-    Per frame: the mean of scikit-image's SSIM map (7x7 windows, averaged
-    over channels) over ``mask`` (default: the whole frame); the frames'
+    Per frame: scikit-image's SSIM (7x7 windows, averaged over channels),
+    or with ``mask`` the mean of its SSIM map over the mask; the frames'
     mean, or each frame's with ``per_frame``.
 
     Examples
@@ -113,7 +113,9 @@ def ssim(result, truth, *, mask=None, per_frame=False):
         raise ValueError(f"ssim needs frames of at least 7x7 pixels, got {r.shape[2]}x{r.shape[1]}")
     out = np.full(r.shape[0], np.nan)
     for k in range(r.shape[0]):
-        if m[k].any():
+        if mask is None:  # scikit-image's own mean, which leaves out a border of half a window
+            out[k] = structural_similarity(r[k], g[k], channel_axis=2, data_range=1.0)
+        elif m[k].any():
             _, smap = structural_similarity(r[k], g[k], channel_axis=2, data_range=1.0, full=True)
             out[k] = float(smap.mean(axis=2)[m[k]].mean())
     if per_frame:
@@ -149,7 +151,7 @@ def _flows(video, flow, reference):
 
 
 def _warped_pairs(video, mask, flow, reference, occlusion):
-    """Per consecutive pair: frame t, frame t+1 warped back onto it, and the pixels to compare."""
+    """Per consecutive pair: frame t, frame t+1 warped back onto it, the mask, and where the warp holds."""
     from hybridinpaint.kernels import warp_backward
 
     _, v, _ = _arrays.frames_float(video)
@@ -159,12 +161,11 @@ def _warped_pairs(video, mask, flow, reference, occlusion):
     m = _mask(mask, v.shape)
     fwd, bwd = _flows(v, flow, reference)
     for k in range(t - 1):
-        warped, valid = warp_backward(v[k + 1], fwd[k], backend="cpu")
-        sel = m[k] & valid
+        warped, ok = warp_backward(v[k + 1], fwd[k], backend="cpu")
         if occlusion:
             back, _ = warp_backward(bwd[k], fwd[k], backend="cpu")
-            sel &= np.hypot(fwd[k][..., 0] + back[..., 0], fwd[k][..., 1] + back[..., 1]) < 1.0
-        yield v[k], warped, sel
+            ok &= np.hypot(fwd[k][..., 0] + back[..., 0], fwd[k][..., 1] + back[..., 1]) < 1.0
+        yield v[k], warped, m[k], ok
 
 
 def warp_error(video, *, mask=None, flow=None, reference=None, occlusion=True):
@@ -202,7 +203,7 @@ def warp_error(video, *, mask=None, flow=None, reference=None, occlusion=True):
     0.0
     """
     pairs = _warped_pairs(video, mask, flow, reference, occlusion)
-    errs = [float(((a - b)[sel] ** 2).mean()) for a, b, sel in pairs if sel.any()]
+    errs = [float(((a - b)[m & ok] ** 2).mean()) for a, b, m, ok in pairs if (m & ok).any()]
     return float(np.mean(errs)) if errs else float("nan")
 
 
@@ -211,8 +212,8 @@ def temporal_consistency(video, *, mask=None, flow=None, reference=None, occlusi
 
     1 for a video whose every frame is its neighbour moved along the flow;
     lower where content flickers or jumps. Arguments as :func:`warp_error`;
-    pixels whose flow leaves the frame or is occluded are left out of the
-    mean of the SSIM map.
+    pixels whose 7x7 SSIM window holds a pixel whose flow leaves the frame
+    or is occluded are left out of the mean of the SSIM map.
 
     Examples
     --------
@@ -227,7 +228,9 @@ def temporal_consistency(video, *, mask=None, flow=None, reference=None, occlusi
     from skimage.metrics import structural_similarity
 
     vals = []
-    for a, b, sel in _warped_pairs(video, mask, flow, reference, occlusion):
+    for a, b, m, ok in _warped_pairs(video, mask, flow, reference, occlusion):
+        # SSIM at a pixel reads a 7x7 window: only windows that hold no failed warp count.
+        sel = m & ndimage.binary_erosion(ok, structure=np.ones((7, 7)), border_value=1)
         if sel.any():
             _, smap = structural_similarity(a, b, channel_axis=2, data_range=1.0, full=True)
             vals.append(float(smap.mean(axis=2)[sel].mean()))
