@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from hybridinpaint import blotches, film
+from hybridinpaint import metrics as M
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -138,8 +139,8 @@ def run(frames):
                 "threshold": models[clip, chosen[1]].threshold,
                 **{k: sc[k] for k in ("recall", "precision", "scratch", "det")},
                 "restore": sc["det"] + rep,
-                "before": film_bench.psnr(dirty, clean, defect),
-                "after": film_bench.psnr(res.frames, clean, defect),
+                "before": M.psnr(dirty, clean, mask=defect),
+                "after": M.psnr(res.frames, clean, mask=defect),
                 "best": best,
                 "best_recall": grid[clip, best][0]["recall"],
                 "best_precision": grid[clip, best][0]["precision"],

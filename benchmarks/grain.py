@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from hybridinpaint import film
+from hybridinpaint import metrics as M
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -62,7 +63,7 @@ def run(limit=0):
                 res = film.restore(dirty, defects=defect, regrain=regrain, backend="cpu")
                 row[f"sec {regrain}"] = (time.perf_counter() - start) / N
                 row[f"ratio {regrain}"] = energy(res.frames, defect) / energy(truth, defect)
-                row[f"psnr {regrain}"] = film_bench.psnr(res.frames, truth, defect)
+                row[f"psnr {regrain}"] = M.psnr(res.frames, truth, mask=defect)
             rows.append(row)
             print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
     return rows
