@@ -46,6 +46,8 @@ _SUBMODULES = {
     "blotches",
     "metrics",
     "tracking",
+    "live",
+    "evaluate",
 }
 _FUNCTIONS = {
     "inpaint": ".pipeline",
@@ -54,12 +56,14 @@ _FUNCTIONS = {
     "inpaint_file": ".stream",
     "inpaint_chunks": ".stream",
     "track_mask": ".tracking",
+    "inpaint_stream": ".live",
 }
 
 __all__ = [
     "inpaint",
     "inpaint_file",
     "inpaint_chunks",
+    "inpaint_stream",
     "track_mask",
     "InpaintResult",
     "Provenance",

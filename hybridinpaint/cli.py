@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the scans folder the output was made from (default: the one recorded in fixes.json); "
         "every scan must match the checksum recorded at restore time",
     )
+    st = sub.add_parser(
+        "stream",
+        help="fill a live stream: raw RGB24 frames on stdin, filled frames on stdout (an ffmpeg pipe)",
+    )
+    st.add_argument("--size", required=True, help="frame size WIDTHxHEIGHT, e.g. 432x240")
+    st.add_argument("--mask", required=True, help="mask image (white where missing), one for every frame")
+    st.add_argument("--lookahead", type=int, default=4, help="frames each frame waits for (latency, default 4)")
+    st.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     ev = sub.add_parser("evaluate", help="PSNR, SSIM, warp error and temporal consistency against the truth")
     ev.add_argument("result", help="the result: a video or a frame folder")
     ev.add_argument("truth", help="the truth, the same size and length")
@@ -168,6 +176,16 @@ def _main(argv) -> int:
         print(
             f"hybridinpaint restore: {len(doc['fixes'])} fixes ({totals}) in {len(doc['frames'])} frames -> {args.out}"
         )
+        return 0
+    if args.command == "stream":
+        from hybridinpaint.live import stream_pipe
+
+        try:
+            n = stream_pipe(args.size, args.mask, lookahead=args.lookahead, backend=args.backend)
+        except BrokenPipeError:  # the reader went away (ffplay closed): not a failure
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        print(f"hybridinpaint stream: {n} frames", file=sys.stderr)
         return 0
     if args.command == "evaluate":
         from hybridinpaint import io

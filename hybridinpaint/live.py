@@ -1,0 +1,298 @@
+"""Inpainting a live stream: each frame out a few frames after it came in, with bounded state.
+
+:func:`inpaint_stream` keeps only the frames not yet given out (the current
+one and up to ``lookahead`` later ones), the flows between them, and the
+last frame it gave out. When a frame arrives it costs one flow estimate
+each way to its predecessor (OpenCV DIS on frames whose holes are
+pre-filled) and their completion inside the holes (:func:`flow.complete`).
+A frame goes out once ``lookahead`` later frames have arrived (or the input
+has ended); its hole pixels are filled, in this order of preference:
+
+from the source nearest in time: the nearest later frame that shows them,
+found by following the completed forward flows (a real pixel), or the
+previous frame given out, along the backward flow, counting how many steps
+its own pixel there is from a real one (so what was filled stays still in
+time, and a real pixel one frame back beats one four frames ahead); for
+the first frame, what neither gives is filled by OpenCV's TELEA.
+
+This is the offline pipeline cut down to what a few frames of latency
+allow: no key frames, no far references, no seam removal; it measures
+1-2 dB below :func:`hybridinpaint.inpaint` (``benchmarks/live.py``).
+Pixels outside the mask come back bit-identical, as everywhere.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from hybridinpaint import _arrays
+from hybridinpaint import flow as flowmod
+
+__all__ = ["inpaint_stream", "stream_pipe"]
+
+
+def _masks(masks) -> Iterator[np.ndarray]:
+    """One mask for every frame (an (H, W) array), or an iterable of masks."""
+    if isinstance(masks, np.ndarray) and masks.ndim == 2:
+        while True:
+            yield masks
+    yield from masks
+
+
+def _sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``img`` (H, W, C) at float positions (N,): (N, C), border replicated."""
+    n = x.size
+    cols = 1024  # OpenCV's remap maps must stay under 32767 on each side
+    rows = max(1, -(-n // cols))
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n], my[:n] = x, y
+    mx, my = mx.reshape(rows, cols), my.reshape(rows, cols)
+    out = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * cols, -1)[:n]
+
+
+# Pixels this close to a hole get completed flow rather than the estimator's (offline: flow_dilation=8).
+FLOW_DILATION = 8
+
+
+class _Frame:
+    """A frame waiting to go out: its pixels in [0, 1], its hole, its grey pre-fill, its flows on."""
+
+    def __init__(self, index, raw, hole, backend):
+        _, work, _ = _arrays.frames_float(raw[None])
+        self.index, self.raw, self.work, self.hole = index, raw, work[0], hole
+        self.grey = flowmod.prefill(work, hole[None], backend)[0]
+        # The estimator's flow near a hole sees the pre-fill: completed too, as offline (FLOW_DILATION).
+        self.grown = flowmod.within(hole[None], FLOW_DILATION)[0] if hole.any() else hole
+        self.fwd = None  # completed flow to the next frame, (H, W, 2)
+        self.bwd = None  # completed flow from this frame back to the previous one
+
+
+def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str = "auto") -> Iterator[np.ndarray]:
+    """Fill the masked pixels of a stream of frames, yielding each frame ``lookahead`` frames later.
+
+    Parameters
+    ----------
+    frames : iterable of ndarray, each (H, W, C) or (H, W)
+        uint8, uint16 or float in [0, 1], all of one shape and dtype; any
+        iterable (a generator reading a camera or a pipe).
+    masks : ndarray (H, W) or iterable of ndarray (H, W)
+        True (or non-zero) where pixels are missing: one mask for every
+        frame, or one per frame.
+    lookahead : int, keyword-only
+        How many later frames a frame waits for (0: out at once, from the
+        past alone). The latency in frames.
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Yields
+    ------
+    ndarray
+        Each frame, filled, in the input's shape and dtype, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint import inpaint_stream
+    >>> scene = np.random.default_rng(0).random((40, 90, 3)).astype(np.float32)
+    >>> video = (scene[:, 3 * t : 3 * t + 48] for t in range(6))  # a pan, as a generator
+    >>> hole = np.zeros((40, 48), bool); hole[15:25, 20:30] = True
+    >>> out = list(inpaint_stream(video, hole, lookahead=2, backend="cpu"))
+    >>> len(out), out[0].shape
+    (6, (40, 48, 3))
+    """
+    from hybridinpaint.kernels import resolve_backend
+    from hybridinpaint.kernels.checks import positive_int
+
+    lookahead = positive_int(lookahead, "lookahead", minimum=0)
+    target = resolve_backend(backend)
+    calc = flowmod.estimator("dis")
+    pending: deque[_Frame] = deque()
+    sources: dict[int, np.ndarray] = {}  # the real pixels of the last SOURCES frames given out
+    previous: _Frame | None = None  # the last frame given out (work = its filled pixels)
+    shape = dtype = None
+    mask_iter = _masks(masks)
+    for k, raw in enumerate(frames):
+        raw = np.asarray(raw)
+        if shape is None:
+            shape, dtype = raw.shape, raw.dtype
+        elif raw.shape != shape or raw.dtype != dtype:
+            raise ValueError(f"frames: frame {k} is {raw.shape} {raw.dtype}, the first was {shape} {dtype}")
+        try:
+            m = next(mask_iter)
+        except StopIteration:
+            raise ValueError(f"masks: ran out at frame {k}; give one mask, or one per frame") from None
+        hole = _arrays.masks_bool(np.asarray(m)[None], (1, *shape[:2]))[0]
+        new = _Frame(k, raw, hole, target)
+        before = pending[-1] if pending else previous
+        if before is not None:
+            _link(before, new, calc, target)
+        pending.append(new)
+        if len(pending) > lookahead:
+            previous = _fill(pending, previous, sources)
+            yield previous.out
+    while pending:
+        previous = _fill(pending, previous, sources)
+        yield previous.out
+
+
+def _link(a: _Frame, b: _Frame, calc, backend) -> None:
+    """Flows a -> b and b -> a, completed inside the holes (each on its own frame's grid)."""
+    fwd = calc(a.grey, b.grey).astype(np.float32)
+    bwd = calc(b.grey, a.grey).astype(np.float32)
+    a.fwd = flowmod.complete(fwd[None], a.grown[None], backend)[0] if a.hole.any() else fwd
+    b.bwd = flowmod.complete(bwd[None], b.grown[None], backend)[0] if b.hole.any() else bwd
+
+
+# Steps from a real pixel given to a spatial (TELEA) fill: any real source is preferred.
+_SPATIAL_AGE = 1000.0
+# Frames given out whose real pixels are kept, so that a pixel filled from the past is
+# sampled once from the frame that showed it (as offline), not resampled frame after
+# frame from the previous output, which blurs it a little more each time.
+SOURCES = 16
+
+
+def _sample_sources(sources, frame, x, y, fallback):
+    """Colours at (frame, x, y) from the kept real frames; ``fallback`` rows where the frame is gone."""
+    out = fallback.copy()
+    for s in np.unique(frame):
+        if s in sources:
+            sel = frame == s
+            out[sel] = _sample(sources[s], x[sel], y[sel])
+    return out
+
+
+def _fill(pending: deque, previous: _Frame | None, sources: dict) -> _Frame:
+    """Give out the oldest pending frame: each hole pixel from its nearest source in time.
+
+    Candidates: the nearest later frame that shows the pixel (``k`` steps
+    along the completed forward flows), and the previous frame given out,
+    whose pixel there is itself some steps from a real pixel (its ``age``)
+    plus one. The nearer wins (a real later pixel on a tie); TELEA where
+    neither exists (the first frame). A pixel from the past is sampled from
+    the frame that showed it (its position there carried along), while
+    that frame is among the last :data:`SOURCES`.
+    """
+    f = pending.popleft()
+    h, w = f.hole.shape
+    work = f.work.copy()
+    age = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    src_frame = np.full((h, w), f.index, np.int64)
+    src_xy = np.stack([xx, yy], -1)
+    ys, xs = np.nonzero(f.hole)
+    n = ys.size
+    best = np.full(n, np.inf, np.float32)
+    colour = np.zeros((n, work.shape[2]), np.float32)
+    sf = np.full(n, f.index, np.int64)
+    sxy = np.zeros((n, 2), np.float32)
+    # The previous frame given out, along the backward flow: its age there, plus one.
+    if previous is not None and f.bwd is not None:
+        back = _sample(f.bwd, xs.astype(np.float32), ys.astype(np.float32))
+        px, py = xs + back[:, 0], ys + back[:, 1]
+        ix = np.clip(np.rint(px), 0, w - 1).astype(np.int64)
+        iy = np.clip(np.rint(py), 0, h - 1).astype(np.int64)
+        # Where that pixel came from, moved by the part of the step below a pixel.
+        sf[:] = previous.src_frame[iy, ix]
+        sxy[:] = previous.src_xy[iy, ix] + np.stack([px - ix, py - iy], -1)
+        colour[:] = _sample_sources(sources, sf, sxy[:, 0], sxy[:, 1], _sample(previous.work, px, py))
+        best[:] = previous.age[iy, ix] + 1
+    # Later frames, nearest first, along the completed forward flows.
+    x, y = xs.astype(np.float32), ys.astype(np.float32)
+    open_ = np.ones(n, bool)  # not yet seen in a later frame
+    here = f
+    for k, later in enumerate(pending, start=1):
+        if not (open_ & (best > k)).any():
+            break
+        step = _sample(here.fwd, x, y)
+        x, y = x + step[:, 0], y + step[:, 1]
+        inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+        xi = np.clip(np.rint(x), 0, w - 1).astype(np.int64)
+        yi = np.clip(np.rint(y), 0, h - 1).astype(np.int64)
+        seen = open_ & inside & ~later.hole[yi, xi]
+        take = seen & (k <= best)
+        if take.any():
+            colour[take] = _sample(later.work, x[take], y[take])
+            best[take] = k
+            sf[take] = later.index
+            sxy[take] = np.stack([x[take], y[take]], -1)
+        open_ &= ~seen
+        here = later
+    found = np.isfinite(best)
+    work[ys[found], xs[found]] = colour[found]
+    age[ys[found], xs[found]] = best[found]
+    src_frame[ys, xs] = sf
+    src_xy[ys, xs] = sxy
+    # Nothing to go by (the first frame): a spatial fill, its own source.
+    if not found.all():
+        left = np.zeros_like(f.hole)
+        left[ys[~found], xs[~found]] = True
+        from hybridinpaint.hallucinate import classical
+
+        work = classical(work, left, "telea")
+        age[left] = _SPATIAL_AGE
+        src_frame[left] = -1  # not a real pixel: later frames take it from the output
+    f.work = np.clip(work, 0.0, 1.0)
+    f.age, f.src_frame, f.src_xy = age, src_frame, src_xy
+    f.out = _arrays.composite(f.raw[None], f.work[None], f.hole[None], f.raw.ndim == 2)[0]
+    f.fwd = None  # no longer needed: keep the state bounded
+    # Kept filled, so a bilinear sample at a hole's edge in that frame reads no missing pixels.
+    sources[f.index] = f.work
+    sources.pop(f.index - SOURCES, None)
+    return f
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 432x240, got {text!r}") from None
+    if w < 2 or h < 2:
+        raise ValueError(f"--size must be at least 2x2, got {text!r}")
+    return w, h
+
+
+def stream_pipe(size: str, mask, *, lookahead: int = 4, backend: str = "auto", stdin=None, stdout=None) -> int:
+    """``hybridinpaint stream``: raw RGB24 frames of ``size`` ("WxH") in, filled frames out.
+
+    Reads whole frames from ``stdin`` (default: the process's) until it
+    ends, and writes each filled frame to ``stdout`` as soon as it is out,
+    so the command sits in an ffmpeg pipe. ``mask``: an image file, one mask
+    for every frame. Returns the number of frames written.
+    """
+    import sys
+
+    from hybridinpaint import io
+
+    w, h = _size(size)
+    stdin = sys.stdin.buffer if stdin is None else stdin
+    stdout = sys.stdout.buffer if stdout is None else stdout
+    hole = _arrays.masks_bool(np.asarray(io.read_frame(mask))[None], (1, h, w))[0] if mask is not None else None
+    if hole is None:
+        raise ValueError("--mask is required")
+    frame_bytes = w * h * 3
+
+    def frames():
+        k = 0
+        while True:
+            buf = stdin.read(frame_bytes)
+            if not buf:
+                return
+            while len(buf) < frame_bytes:
+                more = stdin.read(frame_bytes - len(buf))
+                if not more:
+                    raise ValueError(f"stdin ended inside frame {k}: {len(buf)} of {frame_bytes} bytes ({w}x{h} RGB24)")
+                buf += more
+            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+            k += 1
+
+    n = 0
+    for out in inpaint_stream(frames(), hole, lookahead=lookahead, backend=backend):
+        stdout.write(np.ascontiguousarray(out).tobytes())
+        stdout.flush()
+        n += 1
+    return n
