@@ -310,17 +310,18 @@ def _key_frame(st: _State, hallucinate) -> None:
 # Key frames after the first fill what the first one's propagation could not
 # reach: slivers where chains stop at carried foreground motion. PatchMatch's
 # cost grows with the pixels it fills and FSR's with its context, so these are
-# filled at 1/LATER_KEY_SCALE of the frame size with a TELEA guide (issue 15 in
-# RESULTS.md: same hole PSNR, key frames 0.099 -> 0.022 s/frame at 432x240).
+# filled at 1/LATER_KEY_SCALE of the flow's working size with a TELEA guide (issue
+# 15 in RESULTS.md: same hole PSNR, key frames 0.099 -> 0.022 s/frame at 432x240).
 LATER_KEY_SCALE = 2
 
 
 def _fill_reduced(image, left, how, backend):
-    """``hallmod.fill`` (TELEA-guided) on a copy reduced by LATER_KEY_SCALE; fill and patch field scaled back."""
+    """``hallmod.fill`` (TELEA-guided) at 1/LATER_KEY_SCALE of the working size; fill and patch field scaled back."""
     import cv2
 
     h, w = left.shape
-    s = int(LATER_KEY_SCALE)
+    # Relative to the flow's working size (at most 640 px wide), as the slivers come from the flow.
+    s = int(LATER_KEY_SCALE) * max(1, round(w / flowmod.working_size(h, w)[1]))
     if s <= 1 or min(h, w) < 32 * s:
         return hallmod.fill(image, left, how, backend=backend, guide="telea")
     size = (w // s, h // s)

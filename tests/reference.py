@@ -13,9 +13,11 @@ def warp_backward(image, flow):
     if img.ndim == 2:
         img = img[:, :, None]
     h, w, c = img.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    sx = xx + flow[..., 0]
-    sy = yy + flow[..., 1]
+    # Sample positions in float32, as the kernel forms them from a float32 flow: a flow of
+    # 1e-12 px at the last row stays on the frame (hypothesis found the float64 version off).
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sx = xx + np.asarray(flow[..., 0], np.float32)
+    sy = yy + np.asarray(flow[..., 1], np.float32)
     valid = (sx >= 0) & (sy >= 0) & (sx <= w - 1) & (sy <= h - 1)
     sxc = np.clip(sx, 0, w - 1)
     syc = np.clip(sy, 0, h - 1)

@@ -149,16 +149,21 @@ class Exploit:
         return (print, ("this must never run",))
 
 
-def test_training_checkpoints_resumes_and_exports(tmp_path):
+def _photos(folder, seed):
+    """Two small random photos in ``folder`` (a training set for a few steps)."""
     import cv2
 
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for k in range(2):
+        cv2.imwrite(str(folder / f"p{k}.png"), (rng.random((64, 80, 3)) * 255).astype(np.uint8))
+    return folder
+
+
+def test_training_checkpoints_resumes_and_exports(tmp_path):
     from hybridinpaint import net, train
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for k in range(2):
-        cv2.imwrite(str(photos / f"p{k}.png"), (rng.random((64, 80, 3)) * 255).astype(np.uint8))
+    photos = _photos(tmp_path / "photos", 0)
     run = tmp_path / "run"
     ck = train.train(photos, run, minutes=0.05, batch=2, crop=32, every=1e9)
     first = torch.load(ck, weights_only=True)
@@ -175,15 +180,10 @@ def test_training_checkpoints_resumes_and_exports(tmp_path):
 
 def test_telea_network_trains_with_batch_workers_and_refines_telea(tmp_path):
     # The GPU-machine recipe (no FSR there): the network corrects TELEA, batches drawn in processes.
-    import cv2
-
     from hybridinpaint import net, train
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
+    photos = _photos(tmp_path / "photos", 1)
     rng = np.random.default_rng(1)
-    for k in range(2):
-        cv2.imwrite(str(photos / f"p{k}.png"), (rng.random((64, 80, 3)) * 255).astype(np.uint8))
     ck = train.train(photos, tmp_path / "run", minutes=0.1, batch=2, crop=32, first="telea", workers=1, device="cpu")
     blob = torch.load(ck, weights_only=True)
     assert blob["step"] >= 1 and blob["config"]["first"] == "telea"

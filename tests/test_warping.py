@@ -46,6 +46,17 @@ def test_integer_shift_moves_pixels_exactly(img, shift):
     assert (splat[~landed] == 0).all()
 
 
+def test_backward_validity_at_float32_precision():
+    # Found by hypothesis: 1 + 1e-12 is 1 in float32, so the last row is still on the frame.
+    img = np.array([[[0.0], [0.3]], [[-0.2], [0.1]]], np.float32)
+    flow = np.full((2, 2, 2), [0.0, 1e-12], np.float32)
+    out, valid = warp_backward(img, flow, backend="cpu")
+    exp, exp_valid = ref.warp_backward(img, flow)
+    np.testing.assert_array_equal(valid, exp_valid)
+    assert valid.all()
+    np.testing.assert_allclose(out, exp, atol=1e-6)
+
+
 @given(st.data())
 def test_backward_matches_references(data):
     img = data.draw(hst.images(min_side=2))
