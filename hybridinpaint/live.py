@@ -64,9 +64,9 @@ FLOW_DILATION = 8
 class _Frame:
     """A frame waiting to go out: its pixels in [0, 1], its hole, its grey pre-fill, its flows on."""
 
-    def __init__(self, index, raw, hole, backend):
+    def __init__(self, raw, hole, backend):
         _, work, _ = _arrays.frames_float(raw[None])
-        self.index, self.raw, self.work, self.hole = index, raw, work[0], hole
+        self.raw, self.work, self.hole = raw, work[0], hole
         self.grey = flowmod.prefill(work, hole[None], backend)[0]
         # The estimator's flow near a hole sees the pre-fill: completed too, as offline (FLOW_DILATION).
         self.grown = flowmod.within(hole[None], FLOW_DILATION)[0] if hole.any() else hole
@@ -113,7 +113,6 @@ def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str 
     target = resolve_backend(backend)
     calc = flowmod.estimator("dis")
     pending: deque[_Frame] = deque()
-    sources: dict[int, np.ndarray] = {}  # the real pixels of the last SOURCES frames given out
     previous: _Frame | None = None  # the last frame given out (work = its filled pixels)
     shape = dtype = None
     mask_iter = _masks(masks)
@@ -128,16 +127,16 @@ def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str 
         except StopIteration:
             raise ValueError(f"masks: ran out at frame {k}; give one mask, or one per frame") from None
         hole = _arrays.masks_bool(np.asarray(m)[None], (1, *shape[:2]))[0]
-        new = _Frame(k, raw, hole, target)
+        new = _Frame(raw, hole, target)
         before = pending[-1] if pending else previous
         if before is not None:
             _link(before, new, calc, target)
         pending.append(new)
         if len(pending) > lookahead:
-            previous = _fill(pending, previous, sources)
+            previous = _fill(pending, previous, target)
             yield previous.out
     while pending:
-        previous = _fill(pending, previous, sources)
+        previous = _fill(pending, previous, target)
         yield previous.out
 
 
@@ -151,56 +150,32 @@ def _link(a: _Frame, b: _Frame, calc, backend) -> None:
 
 # Steps from a real pixel given to a spatial (PatchMatch) fill: any real source is preferred.
 _SPATIAL_AGE = 1000.0
-# Frames given out whose real pixels are kept, so that a pixel filled from the past is
-# sampled once from the frame that showed it (as offline), not resampled frame after
-# frame from the previous output, which blurs it a little more each time.
-SOURCES = 16
 
 
-def _sample_sources(sources, frame, x, y, fallback):
-    """Colours at (frame, x, y) from the kept real frames; ``fallback`` rows where the frame is gone."""
-    out = fallback.copy()
-    for s in np.unique(frame):
-        if s in sources:
-            sel = frame == s
-            out[sel] = _sample(sources[s], x[sel], y[sel])
-    return out
-
-
-def _fill(pending: deque, previous: _Frame | None, sources: dict) -> _Frame:
+def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
     """Give out the oldest pending frame: each hole pixel from its nearest source in time.
 
     Candidates: the nearest later frame that shows the pixel (``k`` steps
     along the completed forward flows), and the previous frame given out,
     whose pixel there is itself some steps from a real pixel (its ``age``)
     plus one. The nearer wins (a real later pixel on a tie); PatchMatch
-    where neither exists (the first frame). A pixel from the past is sampled from
-    the frame that showed it (its position there carried along), while
-    that frame is among the last :data:`SOURCES`.
+    where neither exists (the first frame).
     """
     f = pending.popleft()
     h, w = f.hole.shape
     work = f.work.copy()
     age = np.zeros((h, w), np.float32)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    src_frame = np.full((h, w), f.index, np.int64)
-    src_xy = np.stack([xx, yy], -1)
     ys, xs = np.nonzero(f.hole)
     n = ys.size
     best = np.full(n, np.inf, np.float32)
     colour = np.zeros((n, work.shape[2]), np.float32)
-    sf = np.full(n, f.index, np.int64)
-    sxy = np.zeros((n, 2), np.float32)
     # The previous frame given out, along the backward flow: its age there, plus one.
     if previous is not None and f.bwd is not None:
         back = _sample(f.bwd, xs.astype(np.float32), ys.astype(np.float32))
         px, py = xs + back[:, 0], ys + back[:, 1]
         ix = np.clip(np.rint(px), 0, w - 1).astype(np.int64)
         iy = np.clip(np.rint(py), 0, h - 1).astype(np.int64)
-        # Where that pixel came from, moved by the part of the step below a pixel.
-        sf[:] = previous.src_frame[iy, ix]
-        sxy[:] = previous.src_xy[iy, ix] + np.stack([px - ix, py - iy], -1)
-        colour[:] = _sample_sources(sources, sf, sxy[:, 0], sxy[:, 1], _sample(previous.work, px, py))
+        colour[:] = _sample(previous.work, px, py)
         best[:] = previous.age[iy, ix] + 1
     # Later frames, nearest first, along the completed forward flows.
     x, y = xs.astype(np.float32), ys.astype(np.float32)
@@ -219,15 +194,11 @@ def _fill(pending: deque, previous: _Frame | None, sources: dict) -> _Frame:
         if take.any():
             colour[take] = _sample(later.work, x[take], y[take])
             best[take] = k
-            sf[take] = later.index
-            sxy[take] = np.stack([x[take], y[take]], -1)
         open_ &= ~seen
         here = later
     found = np.isfinite(best)
     work[ys[found], xs[found]] = colour[found]
     age[ys[found], xs[found]] = best[found]
-    src_frame[ys, xs] = sf
-    src_xy[ys, xs] = sxy
     # Nothing to go by (the first frames): PatchMatch from the frame itself, as offline key
     # frames (TELEA here measured 0.4 dB lower over the stream; it runs once, at the start).
     if not found.all():
@@ -235,16 +206,12 @@ def _fill(pending: deque, previous: _Frame | None, sources: dict) -> _Frame:
         left[ys[~found], xs[~found]] = True
         from hybridinpaint.hallucinate import fill
 
-        work, _ = fill(work, left, "patch", backend="cpu")
+        work, _ = fill(work, left, "patch", backend=backend)
         age[left] = _SPATIAL_AGE
-        src_frame[left] = -1  # not a real pixel: later frames take it from the output
     f.work = np.clip(work, 0.0, 1.0)
-    f.age, f.src_frame, f.src_xy = age, src_frame, src_xy
+    f.age = age
     f.out = _arrays.composite(f.raw[None], f.work[None], f.hole[None], f.raw.ndim == 2)[0]
     f.fwd = None  # no longer needed: keep the state bounded
-    # Kept filled, so a bilinear sample at a hole's edge in that frame reads no missing pixels.
-    sources[f.index] = f.work
-    sources.pop(f.index - SOURCES, None)
     return f
 
 
