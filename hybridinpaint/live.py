@@ -61,13 +61,31 @@ def _sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 FLOW_DILATION = 8
 
 
+def _prefill_half(frame: np.ndarray, hole: np.ndarray, backend: str) -> np.ndarray:
+    """8-bit grey with the hole filled smoothly (as ``flow.prefill``), solved at half size: it only feeds DIS."""
+    from hybridinpaint.kernels import diffuse
+
+    g = cv2.cvtColor(frame[..., :3], cv2.COLOR_RGB2GRAY) if frame.shape[-1] >= 3 else frame[..., 0]
+    g = np.clip(g * 255.0 + 0.5, 0, 255).astype(np.float32)
+    h, w = hole.shape
+    if hole.any() and not hole.all():
+        size = (max(1, w // 2), max(1, h // 2))
+        small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        if min(h, w) >= 16 and not small_hole.all():
+            small = diffuse(cv2.resize(g, size, interpolation=cv2.INTER_AREA), small_hole, tol=1e-3, backend=backend)
+            g[hole] = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)[hole]
+        else:
+            g = diffuse(g, hole, tol=1e-3, backend=backend)
+    return np.clip(g + 0.5, 0, 255).astype(np.uint8)
+
+
 class _Frame:
     """A frame waiting to go out: its pixels in [0, 1], its hole, its grey pre-fill, its flows on."""
 
     def __init__(self, raw, hole, backend):
         _, work, _ = _arrays.frames_float(raw[None])
         self.raw, self.work, self.hole = raw, work[0], hole
-        self.grey = flowmod.prefill(work, hole[None], backend)[0]
+        self.grey = _prefill_half(work[0], hole, backend)
         # The estimator's flow near a hole sees the pre-fill: completed too, as offline (FLOW_DILATION).
         self.grown = flowmod.within(hole[None], FLOW_DILATION)[0] if hole.any() else hole
         self.fwd = None  # completed flow to the next frame, (H, W, 2)
@@ -187,9 +205,12 @@ def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
         step = _sample(here.fwd, x, y)
         x, y = x + step[:, 0], y + step[:, 1]
         inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-        xi = np.clip(np.rint(x), 0, w - 1).astype(np.int64)
-        yi = np.clip(np.rint(y), 0, h - 1).astype(np.int64)
-        seen = open_ & inside & ~later.hole[yi, xi]
+        # Seen: all four pixels the bilinear sample reads are known there (no missing pixel mixed in).
+        x0 = np.clip(np.floor(x), 0, w - 1).astype(np.int64)
+        y0 = np.clip(np.floor(y), 0, h - 1).astype(np.int64)
+        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+        gap = later.hole[y0, x0] | later.hole[y0, x1] | later.hole[y1, x0] | later.hole[y1, x1]
+        seen = open_ & inside & ~gap
         take = seen & (k <= best)
         if take.any():
             colour[take] = _sample(later.work, x[take], y[take])
