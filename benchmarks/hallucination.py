@@ -8,7 +8,10 @@
    warping error in the hole, beside the warping error of the original frames.
 3. CPU seconds for one key-frame fill at 432x240 and 1920x1080.
 
-    python benchmarks/hallucination.py [--no-write] [--fills telea,fsr,patch,net]
+    python benchmarks/hallucination.py [--no-write] [--fills telea,fsr,patch,net,net-pixels]
+
+(``net-pixels``, the network's output without PatchMatch, is measured on still
+images only.)
 """
 
 from __future__ import annotations
@@ -37,6 +40,21 @@ IMAGES = HERE.parent.parent / "shared" / "data" / "images"
 HELD_OUT = ("kodak_kodim21.png", "kodak_kodim22.png", "kodak_kodim23.png", "kodak_kodim24.png")
 STATIC = ("schoolgirls", "dogs-jump", "sam2-dog")
 FILLS = ("telea", "fsr", "patch", "net")
+# Still images only: the network's own pixels, without PatchMatch (the network as a pixel
+# generator, against "net", the network as PatchMatch's guide).
+STILL_ONLY = ("net-pixels",)
+
+
+def net_pixels(src, hole):
+    """The shipped network's output in the hole (on its context box), no PatchMatch."""
+    from hybridinpaint import net
+
+    alt = hallucinate.classical(src, hole, "telea")
+    by, bx = hallucinate.context_box(hole, margin=0.0, least=32)
+    first = alt if net.load().first == "telea" else hallucinate.classical(src, hole, "fsr")
+    out = src.copy()
+    out[by, bx] = net.refine(first[by, bx], alt[by, bx], hole[by, bx])
+    return out
 
 
 def still_cases():
@@ -80,7 +98,10 @@ def still(fills):
             src = img.copy()
             src[hole] = 0
             for how in fills:
-                out, _ = hallucinate.fill(src, hole, how, backend="cpu")
+                if how == "net-pixels":
+                    out = net_pixels(src, hole)
+                else:
+                    out, _ = hallucinate.fill(src, hole, how, backend="cpu")
                 out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
                 rows.append(
                     {
@@ -132,7 +153,7 @@ def timing(fills):
     return rows
 
 
-def table(st, vd, tm, fills):
+def table(st, vd, tm, fills, pipeline_fills):
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')}, hybridinpaint {hybridinpaint.__version__}, CPU backend.",
         "",
@@ -153,21 +174,24 @@ def table(st, vd, tm, fills):
         "Video, stationary holes (~12%) on static-camera clips, 40 frames: hole PSNR dB / hole warping error "
         "(x1000; the original frames' own in brackets).",
         "",
-        "| clip | " + " | ".join(fills) + " |",
-        "| --- | " + " | ".join("---" for _ in fills) + " |",
+        "| clip | " + " | ".join(pipeline_fills) + " |",
+        "| --- | " + " | ".join("---" for _ in pipeline_fills) + " |",
     ]
     for clip in STATIC:
         cells = []
-        for how in fills:
+        for how in pipeline_fills:
             r = next(x for x in vd if x["clip"] == clip and x["fill"] == how)
             cells.append(f"{r['psnr']:.2f} / {r['warp']:.3f} ({r['truth_warp']:.3f})")
         lines.append(f"| {clip} | " + " | ".join(cells) + " |")
-    lines += ["", "Key-frame fill, CPU seconds (one frame, blob hole):", "", "| size | " + " | ".join(fills) + " |"]
-    lines.append("| --- | " + " | ".join("---" for _ in fills) + " |")
+    lines += ["", "Key-frame fill, CPU seconds (one frame, blob hole):", ""]
+    lines += ["| size | " + " | ".join(pipeline_fills) + " |"]
+    lines.append("| --- | " + " | ".join("---" for _ in pipeline_fills) + " |")
     for size in ("432x240", "1920x1080"):
         lines.append(
             f"| {size} | "
-            + " | ".join(f"{next(r['sec'] for r in tm if r['size'] == size and r['fill'] == f):.3f}" for f in fills)
+            + " | ".join(
+                f"{next(r['sec'] for r in tm if r['size'] == size and r['fill'] == f):.3f}" for f in pipeline_fills
+            )
             + " |"
         )
     return "\n".join(lines) + "\n"
@@ -181,7 +205,8 @@ def main():
     fills = tuple(args.fills.split(","))
     if not quality.CLIPS.is_dir():
         raise SystemExit(f"shared clips not found at {quality.CLIPS}")
-    md = table(still(fills), video(fills), timing(fills), fills)
+    pipeline_fills = tuple(f for f in fills if f not in STILL_ONLY)
+    md = table(still(fills), video(pipeline_fills), timing(pipeline_fills), fills, pipeline_fills)
     print(md)
     if not args.no_write:
         write_section(
