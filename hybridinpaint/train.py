@@ -221,6 +221,9 @@ def train(
     config["exclude"] = sorted(exclude)
     if resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=dev, weights_only=True)
+        was = ck.get("config", {}).get("first", "fsr")
+        if was != first:
+            raise ValueError(f"{ckpt_path} trains a network that corrects {was}; resume it with first={was!r}")
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         step, seconds = int(ck["step"]), float(ck["seconds"])
