@@ -30,27 +30,14 @@ def evaluate(result, truth, *, mask=None) -> dict:
         out["ssim_mask"] = metrics.ssim(result, truth, mask=mask)
     if out["frames"] >= 2:
         # One flow estimate (on the truth) serves all four measures.
+        from hybridinpaint import _arrays
         from hybridinpaint import flow as flowmod
 
-        _, ref, _ = _frames(truth)
-        flows = flowmod.estimate(_grey8(ref))
+        flows = flowmod.estimate_frames(_arrays.frames_float(truth)[1])
         for name, fn in (("warp_error", metrics.warp_error), ("temporal_consistency", metrics.temporal_consistency)):
             out[name] = fn(result, mask=mask, flow=flows)
             out[f"{name}_truth"] = fn(truth, mask=mask, flow=flows)
     return out
-
-
-def _frames(video):
-    from hybridinpaint import _arrays
-
-    return _arrays.frames_float(video)
-
-
-def _grey8(ref):
-    import cv2
-
-    u8 = np.clip(ref * 255 + 0.5, 0, 255).astype(np.uint8)
-    return np.stack([cv2.cvtColor(f[..., :3], cv2.COLOR_RGB2GRAY) if f.shape[-1] >= 3 else f[..., 0] for f in u8])
 
 
 def _read(path) -> np.ndarray:

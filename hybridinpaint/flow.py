@@ -28,22 +28,46 @@ def _grey_u8(frame: np.ndarray) -> np.ndarray:
     return np.clip(g * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def prefill(frames: np.ndarray, masks: np.ndarray, backend: str) -> np.ndarray:
+def prefill(frames: np.ndarray, masks: np.ndarray, backend: str, *, scale: int = 1) -> np.ndarray:
     """Grey 8-bit frames with holes filled smoothly, so the estimator does not see black.
 
     The fill is the membrane (Laplace) interpolation of the surrounding grey
-    values; it is only for flow estimation, never shown.
+    values; it is only for flow estimation, never shown. ``scale`` > 1
+    solves it at that fraction of the size (see :func:`diffuse_reduced`),
+    which a live stream, paying per frame, can afford to lose.
     """
-    from hybridinpaint.kernels import diffuse
-
     out = np.empty(frames.shape[:3], np.uint8)
     for t in range(frames.shape[0]):
         g = _grey_u8(frames[t])
         if masks[t].any() and not masks[t].all():
-            g = np.clip(diffuse(g.astype(np.float32), masks[t], tol=1e-3, backend=backend) + 0.5, 0, 255)
-            g = g.astype(np.uint8)
+            g = diffuse_reduced(g.astype(np.float32), masks[t], scale, 1e-3, backend)
+            g = np.clip(g + 0.5, 0, 255).astype(np.uint8)
         out[t] = g
     return out
+
+
+def diffuse_reduced(field: np.ndarray, unknown: np.ndarray, scale: int, tol: float, backend: str) -> np.ndarray:
+    """``kernels.diffuse`` of ``field`` (H, W) or (H, W, C) inside ``unknown``, solved at 1/``scale`` of the size.
+
+    A reduced pixel is unknown if any of its pixels is; the solution is
+    interpolated back (bilinear) inside ``unknown``, and everything outside
+    keeps its value exactly. Solved at full size where ``scale`` is 1, the
+    frame is under 32 x ``scale`` pixels on a side, or every reduced pixel
+    would be unknown.
+    """
+    from hybridinpaint.kernels import diffuse
+
+    h, w = unknown.shape
+    s = int(scale)
+    if s > 1 and min(h, w) >= 32 * s:
+        size = (w // s, h // s)
+        small_unk = cv2.resize(unknown.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        if not small_unk.all():
+            sol = diffuse(cv2.resize(field, size, interpolation=cv2.INTER_AREA), small_unk, tol=tol, backend=backend)
+            out = field.copy()
+            out[unknown] = cv2.resize(sol, (w, h), interpolation=cv2.INTER_LINEAR)[unknown]
+            return out
+    return diffuse(field, unknown, tol=tol, backend=backend)
 
 
 def estimator(method: str):
@@ -117,6 +141,11 @@ def estimate(grey: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndar
         for out, a, b in ((fwd, grey[k], grey[k + 1]), (bwd, grey[k + 1], grey[k])):
             out[k] = calc(a, b).astype(np.float32)[:h, :w]
     return fwd, bwd
+
+
+def estimate_frames(frames: np.ndarray, method: str = "dis") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`estimate` on float32 [0, 1] ``(T, H, W, C)`` frames, made 8-bit grey as :func:`prefill` does."""
+    return estimate(np.stack([_grey_u8(f) for f in frames]), method)
 
 
 def within(masks: np.ndarray, radius: float) -> np.ndarray:
@@ -284,29 +313,20 @@ def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=No
     """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside.
 
     Without ``weights`` the completion is solved on a copy reduced by
-    :data:`COMPLETE_SCALE` (a reduced pixel is unknown if any of its pixels
-    is) and interpolated back inside ``unknown``; pixels outside ``unknown``
-    keep their values exactly.
+    :data:`COMPLETE_SCALE` (see :func:`diffuse_reduced`); pixels outside
+    ``unknown`` keep their values exactly.
     """
     from hybridinpaint.kernels import diffuse
 
     out = flows.copy()
-    h, w = flows.shape[1:3]
-    s = int(COMPLETE_SCALE)
     for k in range(flows.shape[0]):
         unk = unknown[k]
         if not unk.any() or unk.all():
             continue
-        if weights is None and s > 1 and min(h, w) >= 32 * s:
-            size = (w // s, h // s)
-            small_unk = cv2.resize(unk.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-            if not small_unk.all():
-                small = cv2.resize(flows[k], size, interpolation=cv2.INTER_AREA)
-                sol = diffuse(small, small_unk, tol=_FLOW_TOL, backend=backend)
-                out[k][unk] = cv2.resize(sol, (w, h), interpolation=cv2.INTER_LINEAR)[unk]
-                continue
-        wk = None if weights is None else weights[k]
-        out[k] = diffuse(flows[k], unk, weights=wk, tol=_FLOW_TOL, backend=backend)
+        if weights is None:
+            out[k] = diffuse_reduced(flows[k], unk, COMPLETE_SCALE, _FLOW_TOL, backend)
+        else:
+            out[k] = diffuse(flows[k], unk, weights=weights[k], tol=_FLOW_TOL, backend=backend)
     return out
 
 

@@ -61,31 +61,14 @@ def _sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 FLOW_DILATION = 8
 
 
-def _prefill_half(frame: np.ndarray, hole: np.ndarray, backend: str) -> np.ndarray:
-    """8-bit grey with the hole filled smoothly (as ``flow.prefill``), solved at half size: it only feeds DIS."""
-    from hybridinpaint.kernels import diffuse
-
-    g = cv2.cvtColor(frame[..., :3], cv2.COLOR_RGB2GRAY) if frame.shape[-1] >= 3 else frame[..., 0]
-    g = np.clip(g * 255.0 + 0.5, 0, 255).astype(np.float32)
-    h, w = hole.shape
-    if hole.any() and not hole.all():
-        size = (max(1, w // 2), max(1, h // 2))
-        small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-        if min(h, w) >= 16 and not small_hole.all():
-            small = diffuse(cv2.resize(g, size, interpolation=cv2.INTER_AREA), small_hole, tol=1e-3, backend=backend)
-            g[hole] = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)[hole]
-        else:
-            g = diffuse(g, hole, tol=1e-3, backend=backend)
-    return np.clip(g + 0.5, 0, 255).astype(np.uint8)
-
-
 class _Frame:
     """A frame waiting to go out: its pixels in [0, 1], its hole, its grey pre-fill, its flows on."""
 
     def __init__(self, raw, hole, backend):
         _, work, _ = _arrays.frames_float(raw[None])
         self.raw, self.work, self.hole = raw, work[0], hole
-        self.grey = _prefill_half(work[0], hole, backend)
+        # Solved at half size: it only feeds DIS, and a stream pays for it every frame.
+        self.grey = flowmod.prefill(work, hole[None], backend, scale=2)[0]
         # The estimator's flow near a hole sees the pre-fill: completed too, as offline (FLOW_DILATION).
         self.grown = flowmod.within(hole[None], FLOW_DILATION)[0] if hole.any() else hole
         self.fwd = None  # completed flow to the next frame, (H, W, 2)

@@ -143,11 +143,7 @@ def _flows(video, flow, reference):
         _, src, _ = _arrays.frames_float(reference)
         if src.shape[:3] != video.shape[:3]:
             raise ValueError(f"reference must have the video's (T, H, W) = {video.shape[:3]}, got {src.shape[:3]}")
-    import cv2
-
-    u8 = np.clip(src * 255 + 0.5, 0, 255).astype(np.uint8)
-    grey = np.stack([cv2.cvtColor(f[..., :3], cv2.COLOR_RGB2GRAY) if f.shape[-1] >= 3 else f[..., 0] for f in u8])
-    return flowmod.estimate(grey)
+    return flowmod.estimate_frames(src)
 
 
 def _warped_pairs(video, mask, flow, reference, occlusion):
