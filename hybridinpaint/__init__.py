@@ -48,6 +48,8 @@ _SUBMODULES = {
     "tracking",
     "live",
     "evaluate",
+    "faces",
+    "privacy",
 }
 _FUNCTIONS = {
     "inpaint": ".pipeline",
@@ -57,6 +59,8 @@ _FUNCTIONS = {
     "inpaint_chunks": ".stream",
     "track_mask": ".tracking",
     "inpaint_stream": ".live",
+    "anonymize": ".privacy",
+    "anonymize_file": ".privacy",
 }
 
 __all__ = [
@@ -65,6 +69,8 @@ __all__ = [
     "inpaint_chunks",
     "inpaint_stream",
     "track_mask",
+    "anonymize",
+    "anonymize_file",
     "InpaintResult",
     "Provenance",
     "kernels",

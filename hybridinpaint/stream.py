@@ -309,7 +309,8 @@ def _visible(folder: Path):
     return (p for p in folder.iterdir() if not p.name.startswith("."))
 
 
-def _fingerprint(path: Path) -> dict:
+def input_fingerprint(path: Path) -> dict:
+    """Path and a hash of the names and sizes of a file or folder's visible files: what a resumed run must match."""
     path = path.resolve()
     if path.is_dir():
         # Hidden files (a .DS_Store appearing, temp files) are not the input.
@@ -465,8 +466,8 @@ def inpaint_file(
 
     plan = plan_chunks(src.count, chunk, overlap)
     expect = {
-        "input": _fingerprint(input),
-        "mask": _fingerprint(mask),
+        "input": input_fingerprint(input),
+        "mask": input_fingerprint(mask),
         "frames": src.count,
         "settings": {"chunk": chunk, "overlap": overlap, **{k: _jsonable(v) for k, v in sorted(options.items())}},
         "plan": [list(p) for p in plan],
