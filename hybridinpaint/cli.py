@@ -111,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--mask", required=True, help="mask image (white where missing), one for every frame")
     st.add_argument("--lookahead", type=int, default=4, help="frames each frame waits for (latency, default 4)")
     st.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    so = sub.add_parser(
+        "studio",
+        help="a local web app: draw a mask, track it, preview, run, review restore fixes (needs the studio extra)",
+    )
+    so.add_argument("path", nargs="?", default=".", help="folder to serve (only files under it), or a video to open")
+    so.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: %(default)s)")
+    so.add_argument("--no-browser", action="store_true", help="do not open a browser")
     ev = sub.add_parser("evaluate", help="PSNR, SSIM, warp error and temporal consistency against the truth")
     ev.add_argument("result", help="the result: a video or a frame folder")
     ev.add_argument("truth", help="the truth, the same size and length")
@@ -179,6 +186,15 @@ def _main(argv) -> int:
         return _inpaint(args)
     if args.command == "remove":
         return _remove(args)
+    if args.command == "studio":
+        try:
+            import uvicorn  # noqa: F401
+
+            from hybridinpaint.studio import serve
+        except ImportError as exc:
+            raise ImportError(f"the studio needs its extra: pip install 'hybridinpaint[studio]' ({exc})") from exc
+        serve(args.path, port=args.port, open_browser=not args.no_browser)
+        return 0
     if args.command == "anonymize":
         return _anonymize(args)
     if args.command == "restore":

@@ -16,7 +16,7 @@ Stages, each usable alone:
 4. The fill: :func:`hybridinpaint.inpaint` (``"remove"``: pixels from the
    background, with provenance), a strong blur, or a black box.
 5. :func:`verify` — the detector again on the result at a lower threshold;
-   a hit overlapping a track's box is a leak.
+   a hit centred in a track's box is a leak.
 
 Every stage's output is in the record (:func:`build_record`), checked against
 :data:`RECORD_SCHEMA`.
@@ -254,32 +254,25 @@ def _blur(frame: np.ndarray, tracks, t: int) -> np.ndarray:
 
 
 def verify(frames, tracks, *, threshold, detector=None) -> list[dict]:
-    """Faces the detector still finds at ``threshold`` in ``frames`` that overlap a track's box.
+    """Faces the detector still finds at ``threshold`` in ``frames`` where a track's face was replaced.
 
-    Returns one dict per leak: ``frame``, ``box`` (x1, y1, x2, y2), ``score``
-    and ``track`` (its id).
+    A hit is a leak when its centre lies inside a track's box on that frame
+    (a face left visible by a box too small is centred there; a hit merely
+    touching the box, such as a head shape the box itself makes over a
+    body, is not). Returns one dict per leak: ``frame``, ``box`` (x1, y1,
+    x2, y2), ``score`` and ``track`` (its id).
     """
     threshold = _check_threshold(threshold, "threshold")
     found = detect(frames, threshold=threshold, detector=detector)
     leaks = []
     for t, dets in enumerate(found):
         boxes = [(tr.id, tr.box_at(t)) for tr in tracks]
-        boxes = [(i, b) for i, b in boxes if b is not None]
-        if not boxes or not len(dets):
-            continue
-        iou = _iou(dets[:, :4], np.array([b for _, b in boxes], np.float32))
-        # a hit is near a track when it overlaps the grown box at all
-        for d, row in zip(dets, iou):
-            j = int(np.argmax(row))
-            if row[j] > 0:
-                leaks.append(
-                    {
-                        "frame": t,
-                        "box": [round(float(v), 1) for v in d[:4]],
-                        "score": round(float(d[4]), 3),
-                        "track": boxes[j][0],
-                    }
-                )
+        for d in dets:
+            cx, cy = (d[0] + d[2]) / 2, (d[1] + d[3]) / 2
+            hit = next((i for i, b in boxes if b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3]), None)
+            if hit is not None:
+                box = [round(float(v), 1) for v in d[:4]]
+                leaks.append({"frame": t, "box": box, "score": round(float(d[4]), 3), "track": hit})
     return leaks
 
 

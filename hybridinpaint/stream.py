@@ -380,6 +380,7 @@ def inpaint_file(
     scheduler=None,
     workers=None,
     progress=False,
+    on_frame=None,
     **options,
 ) -> dict:
     """Inpaint a video file or frame folder to a frame folder or video file, chunk by chunk.
@@ -416,6 +417,9 @@ def inpaint_file(
         Start a local Dask cluster of this many worker processes.
     progress : bool, keyword-only
         A progress bar on stderr.
+    on_frame : callable, optional, keyword-only
+        Called with each frame's index once it is written (for a progress
+        display of one's own, such as the studio's).
     **options
         Passed to :func:`hybridinpaint.inpaint`.
 
@@ -524,6 +528,8 @@ def inpaint_file(
                     if code:
                         pixels[name] += int((fr.method == code).sum())
                 bar.update(1)
+                if on_frame is not None:
+                    on_frame(fr.index)
             if not last:
                 _save_tail(work / _TAIL.format(i), joiner.tail)
             manifest["done"] = i + 1

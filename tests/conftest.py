@@ -8,6 +8,7 @@ cross block edges.
 """
 
 import os
+import shutil
 import sys
 
 # The helpers (reference.py, strategies.py) sit beside the tests.
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 os.environ.setdefault("HYBRIDINPAINT_CUDA_THREADS", "4")
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 # JIT compilation makes first examples slow: no deadlines anywhere.
@@ -36,3 +38,37 @@ def pytest_sessionstart(session):
     from hybridinpaint.kernels import warm_up
 
     warm_up("cpu")
+
+
+# A real browser for the end-to-end tests: Chromium and its driver from the
+# system's packages (Debian's chromium and chromium-driver; .ci/run installs
+# them), driven by Selenium. Nothing is downloaded; without them those tests skip.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+NO_BROWSER = "needs Chromium and ChromeDriver from the system (apt-get install chromium chromium-driver)"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium must not fetch a browser or driver of its own
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,1600",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+    yield driver
+    driver.quit()

@@ -17,6 +17,8 @@ MODULES = [
     "hybridinpaint.flicker",
     "hybridinpaint.metrics",
     "hybridinpaint.tracking",
+    "hybridinpaint.faces",
+    "hybridinpaint.privacy",
 ]
 
 

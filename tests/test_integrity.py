@@ -79,9 +79,7 @@ def edit_fixes(box, change):
 # --- revert: the attacks -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["../../victim/photo.png", "/etc/hostname", "frames/../../victim/photo.png", "..", ""]
-)
+@pytest.mark.parametrize("name", ["../../victim/photo.png", "/etc/hostname", "frames/../../victim/photo.png", "..", ""])
 def test_revert_refuses_paths_out_of_the_folder(sandbox, capsys, name):
     def attack(doc):
         doc["fixes"][0]["file"] = name
