@@ -70,18 +70,29 @@ def test_draw_track_preview_run(client):
     img = cv2.imdecode(np.frombuffer(client.get("/api/preview/3").content, np.uint8), cv2.IMREAD_COLOR)
     assert img.shape[:2] == (32, 48)
     assert client.get("/api/preview/7").status_code == 400  # not previewed
+    job = run_job(client)
+    assert job["state"] == "done" and job["resumed"] == 0, job
+    result = io.read_frame(sorted((client.root / "out").glob("*.png"))[7])
+    red = (result[..., 0].astype(int) - result[..., 1]) > 100
+    assert red.sum() < 0.1 * client.truth[7].sum()  # the disc is gone
+    assert client.get("/api/result/7").status_code == 200 and client.get("/api/provenance/7").status_code == 200
+    assert run_job(client)["resumed"] >= 1  # the same job again: the finished output is kept
+    corrected = client.truth[4].copy()
+    corrected[:, :30] = True  # a correction on frame 4: other masks, so the job starts again
+    client.put("/api/mask/4", content=png(corrected))
+    job = run_job(client)
+    assert job["state"] == "done" and job["resumed"] == 0, job
+
+
+def run_job(client):
     job = client.post("/api/run", json={"output": "out"}).json()
     assert job["state"] == "running"
     for _ in range(600):
         job = client.get("/api/job").json()
         if job["state"] != "running":
-            break
+            return job
         time.sleep(0.1)
-    assert job["state"] == "done", job
-    result = io.read_frame(sorted((client.root / "out").glob("*.png"))[7])
-    red = (result[..., 0].astype(int) - result[..., 1]) > 100
-    assert red.sum() < 0.1 * client.truth[7].sum()  # the disc is gone
-    assert client.get("/api/result/7").status_code == 200 and client.get("/api/provenance/7").status_code == 200
+    raise AssertionError(f"the job did not finish: {job}")
 
 
 def test_refuses_paths_outside_the_served_folder(client, tmp_path_factory):

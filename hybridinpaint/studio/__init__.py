@@ -263,7 +263,11 @@ class Studio:
 
     # ---------------------------------------------------------------- the full job
     def run(self, output, mask_dilation=3) -> dict:
-        """Start the whole job in a background thread: masks written, then ``inpaint_file`` (resumable)."""
+        """Start the whole job in a background thread: masks written, then ``inpaint_file``.
+
+        A job interrupted (the studio stopped) continues where it stopped
+        when run again with the same masks; with other masks it starts again.
+        """
         from hybridinpaint import io
 
         frames = self.need_video()
@@ -294,19 +298,22 @@ class Studio:
         from hybridinpaint import stream
 
         job = self.job
+        options = dict(
+            provenance=prov_dir,
+            mask_dilation=mask_dilation,
+            backend="cpu",
+            progress=False,
+            on_frame=lambda k: job.update(done=k + 1),
+        )
         try:
-            summary = stream.inpaint_file(
-                self.path,
-                masks_dir,
-                out,
-                provenance=prov_dir,
-                mask_dilation=mask_dilation,
-                backend="cpu",
-                progress=False,
-                overwrite=True,
-                on_frame=lambda k: job.update(done=k + 1),
-            )
-            job.update(state="done", done=job["total"], seconds=summary["seconds"])
+            try:  # continue an earlier run of the same job (same input, masks and settings)
+                summary = stream.inpaint_file(self.path, masks_dir, out, **options)
+            except ValueError as exc:
+                if "holds a run with a different" not in str(exc):
+                    raise
+                # the masks changed since: the earlier output is ours (it holds our manifest), start again
+                summary = stream.inpaint_file(self.path, masks_dir, out, overwrite=True, **options)
+            job.update(state="done", done=job["total"], seconds=summary["seconds"], resumed=summary["resumed_chunks"])
         except Exception as exc:  # noqa: BLE001 - reported to the page, which shows it
             job.update(state="failed", error=str(exc))
 
