@@ -276,6 +276,27 @@ def write_text(path, text: str) -> None:
         raise
 
 
+def matching_record(path, expect: dict, masks=None, count=None):
+    """The JSON record at ``path`` if it agrees with every item of ``expect``, else None.
+
+    With ``masks`` (a folder), it must also hold ``count`` PNG masks: a record
+    of masks made earlier from the same input and settings, which a rerun
+    may reuse instead of making them again. An unreadable record is None.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or any(doc.get(k) != v for k, v in expect.items()):
+        return None
+    if masks is not None and len(list(Path(masks).glob("*.png"))) != count:
+        return None
+    return doc
+
+
 def write_json(path, doc) -> None:
     """Write ``doc`` as JSON to ``path``, completely or not at all (see :func:`write_text`)."""
     write_text(path, json.dumps(doc, indent=1))

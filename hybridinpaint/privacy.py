@@ -553,7 +553,7 @@ def anonymize_file(
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
     io.clean_stale(masks_dir)
     expect = {"input": stream.input_fingerprint(input), "frames": src.count, "mode": mode, "threshold": threshold}
-    doc = _reuse(masks_dir, expect)
+    doc = io.matching_record(masks_dir / MASKS_RECORD, expect, masks_dir / MASKS_FRAMES, src.count)
     detector = FaceDetector()
     if doc is None:
         if masks_dir.exists() and any(masks_dir.iterdir()) and not overwrite:
@@ -644,25 +644,6 @@ def record_tracks(tracks, mode) -> dict:
             for tr in tracks
         ]
     }
-
-
-def _reuse(masks_dir, expect):
-    """The record of masks made earlier from the same input and settings, else None."""
-    import json
-
-    path = masks_dir / MASKS_RECORD
-    if not path.is_file():
-        return None
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if (
-        any(doc.get(k) != v for k, v in expect.items())
-        or len(list((masks_dir / MASKS_FRAMES).glob("*.png"))) != expect["frames"]
-    ):
-        return None
-    return doc
 
 
 def _write_all(src, output, frames, video_out: bool) -> None:

@@ -50,8 +50,17 @@ def sweep(holes, frame, xy, steps, step_flows, check_flows, forward: bool, backe
     # The pipeline's flows are finite by construction: skip the scan of both
     # flow volumes on every sweep.
     out = propagate_holes(
-        holes, frame, xy, steps, step_flows, check_flows, forward=forward, tau_abs=TAU_ABS, tau_rel=TAU_REL,
-        check_finite=False, backend=backend,
+        holes,
+        frame,
+        xy,
+        steps,
+        step_flows,
+        check_flows,
+        forward=forward,
+        tau_abs=TAU_ABS,
+        tau_rel=TAU_REL,
+        check_finite=False,
+        backend=backend,
     )
     return Sources(*out)
 

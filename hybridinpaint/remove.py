@@ -35,17 +35,6 @@ def _record(input, first_mask, frame, src) -> dict:
     }
 
 
-def _reusable(masks_dir: Path, expect: dict) -> bool:
-    path = masks_dir / TRACKING_RECORD
-    if not path.is_file():
-        return False
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return all(doc.get(k) == v for k, v in expect.items()) and len(list(masks_dir.glob("*.png"))) == expect["frames"]
-
-
 def remove_file(
     input,
     first_mask,
@@ -113,7 +102,7 @@ def remove_file(
         raise ValueError(f"--save-masks {masks_dir} must lie outside the output {output}")
     io.clean_stale(masks_dir)
     expect = _record(input, first_mask, int(frame), src)
-    tracked = not (masks_dir.is_dir() and _reusable(masks_dir, expect))
+    tracked = io.matching_record(masks_dir / TRACKING_RECORD, expect, masks_dir, expect["frames"]) is None
     if tracked:
         if masks_dir.exists() and not overwrite and any(masks_dir.iterdir()):
             raise FileExistsError(
