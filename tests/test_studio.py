@@ -186,14 +186,23 @@ def test_in_a_browser_draw_track_preview_and_revert(browser, server, tmp_path):
     ok = browser.execute_script("const i = document.getElementById('previewimg'); return i.complete && i.naturalWidth")
     assert ok == 48
     browser.save_screenshot(str(tmp_path / "studio_preview.png"))
+    browser.find_element(By.ID, "run").click()
+    _wait_status(browser, "done in")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shown = (
+        "return ['resultimg', 'provimg'].map(i => document.getElementById(i)).every(i => i.complete && i.naturalWidth)"
+    )
+
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(shown))
+    assert len(list((root / "studio-output").glob("*.png"))) == 8
+    browser.save_screenshot(str(tmp_path / "studio_result.png"))
     browser.get(url)
     _wait_status(browser, "Pick a video")
     browser.find_element(By.CSS_SELECTOR, "nav a[data-path='restored']").click()
     _wait_status(browser, "fixes in place")
     rows = browser.find_elements(By.CSS_SELECTOR, "#fixes tbody tr")
     assert len(rows) >= 3
-    from selenium.webdriver.support.ui import WebDriverWait
-
     crops = "return Array.from(document.querySelectorAll('#fixes img'))"
     WebDriverWait(browser, 30).until(lambda b: b.execute_script(crops + ".every(i => i.complete)"))
     assert browser.execute_script(crops + ".filter(i => i.naturalWidth > 0).length") == 2 * len(rows)
