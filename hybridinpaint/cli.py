@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--faces", action="store_true", default=True, help="find faces (the default, and the only kind)")
     an.add_argument("--plates", action="store_true", help="licence plates: not available (no detector ships)")
     an.add_argument("--mode", default="remove", choices=("remove", "blur", "box"), help="default: remove")
-    an.add_argument("--threshold", type=float, default=0.4, help="detector score a face must reach once (0.4)")
+    an.add_argument("--threshold", type=float, help="detector score a face must reach once (default: 0.4)")
     an.add_argument("--verify-threshold", type=float, help="score of the check on the output (default: 3/4 of it)")
     an.add_argument("--record", metavar="RECORD.json", help="also write the record here")
     an.add_argument("--strict", action="store_true", help="exit with 3 when the check finds a leak")
@@ -311,7 +311,7 @@ def _anonymize(args) -> int:
         faces=args.faces,
         plates=args.plates,
         mode=args.mode,
-        threshold=args.threshold,
+        **({} if args.threshold is None else {"threshold": args.threshold}),
         verify_threshold=args.verify_threshold,
         record=args.record,
         save_masks=args.save_masks,

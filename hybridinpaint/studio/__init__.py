@@ -37,6 +37,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 PREVIEW_SCALE = 2
 PREVIEW_FRAMES = 10
 MAX_PREVIEW_FRAMES = 30
+# The open clip is held in memory (tracking needs all of it): refuse more than this.
+MAX_CLIP_BYTES = 2 << 30
 
 
 class StudioError(ValueError):
@@ -130,6 +132,12 @@ class Studio:
         if p.is_dir() and (p / "fixes.json").is_file():
             return self.open_restore(p)
         src = media.FrameSource(p)
+        size = src.count * int(np.prod(src.shape)) * np.dtype(src.dtype).itemsize
+        if size > MAX_CLIP_BYTES:
+            raise StudioError(
+                f"{rel} holds {src.count} frames ({size / 2**30:.1f} GiB): the studio holds a clip in memory, "
+                f"at most {MAX_CLIP_BYTES / 2**30:.0f} GiB; cut a shot, or use hybridinpaint remove / inpaint"
+            )
         frames = np.stack(list(src.frames()))
         with self.lock:
             self.path, self.frames = p, frames
