@@ -1,6 +1,6 @@
 """Film restoration speed per frame at 480x368 (50 frames of bmx-trees): detection, detection + repair, one call.
 
-    python benchmarks/film_speed.py
+python benchmarks/film_speed.py
 """
 
 from __future__ import annotations

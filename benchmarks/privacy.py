@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import privacy
+from hybridinpaint import config, privacy
 from hybridinpaint.faces import FaceDetector
 
 HERE = Path(__file__).resolve().parent
@@ -247,12 +247,13 @@ def main():
     ap.add_argument("--skip-leaks", action="store_true")
     ap.add_argument("--modes", default="none,remove,blur,box", help="outputs whose leaks are counted")
     ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--grow", help="head box factors W,H,RAISE instead of privacy.GROW_W, GROW_H, RAISE")
+    ap.add_argument("--grow", help="head box factors W,H,RAISE instead of config.privacy.GROW_W, GROW_H, RAISE")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"needs the shared data at {DATA}")
     if args.grow:
-        privacy.GROW_W, privacy.GROW_H, privacy.RAISE = (float(v) for v in args.grow.split(","))
+        cfg = config.privacy
+        cfg.GROW_W, cfg.GROW_H, cfg.RAISE = (float(v) for v in args.grow.split(","))
     groups = load_annotations()
     det = FaceDetector()
     img = per_image(groups, det)

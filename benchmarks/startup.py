@@ -171,8 +171,7 @@ def main():
 
     md = (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, numba "
-        f"{numba.__version__}; each number a fresh process; CLI input: {rows['now']['cli_input']}.\n\n"
-        + _table(rows)
+        f"{numba.__version__}; each number a fresh process; CLI input: {rows['now']['cli_input']}.\n\n" + _table(rows)
     )
     print(md)
     if not args.no_write:

@@ -50,6 +50,7 @@ _SUBMODULES = {
     "evaluate",
     "faces",
     "privacy",
+    "config",
 }
 _FUNCTIONS = {
     "inpaint": ".pipeline",

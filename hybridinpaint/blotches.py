@@ -38,6 +38,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from hybridinpaint.config import blotches as cfg
+
 __all__ = [
     "Evidence",
     "frame_evidence",
@@ -53,23 +55,6 @@ __all__ = [
     "NAMES",
 ]
 
-# Candidates: the SDI smoothed over a Gaussian of this sigma (pixels) above
-# CANDIDATE_Z times its own noise (and a floor of CANDIDATE_FLOOR grey levels
-# in [0, 1]), then grown by GROW pixels over what still spikes at half that.
-SMOOTH = 1.0
-CANDIDATE_Z = 3.5
-CANDIDATE_FLOOR = 0.01
-GROW = 2
-# No noise estimate goes below a grey level (of 255): 8-bit rounding alone
-# leaves about half of one in a difference, and scans are never cleaner.
-SIGMA_FLOOR = 1 / 255
-# A candidate whose two warped neighbours differ from each other, summed over
-# it, by more than DISAGREE_MAX times its spike is not single-frame dirt: the
-# motion compensation failed there, and the classifier never sees it.
-DISAGREE_MAX = 1.0
-# Warped neighbours that agree with each other within this share of the
-# frame's spike are trusted even where the flow check failed (fast pans).
-AGREE = 0.25
 
 # Name, and whether the classifier sees its logarithm (heavy-tailed ratios).
 FEATURES = (
@@ -148,7 +133,7 @@ def frame_evidence(grey, prev, nxt, trusted, inside=None) -> Evidence:
     apart = np.abs(prev - nxt)
     ef, eb = grey - prev, grey - nxt
     spike = np.minimum(np.abs(ef), np.abs(eb))
-    ok = trusted | (apart < AGREE * spike)
+    ok = trusted | (apart < cfg.AGREE * spike)
     if inside is not None:
         ok &= inside
     sdi, rod = _sdi_rod(grey, prev, nxt, ok)
@@ -174,16 +159,16 @@ def candidates(ev: Evidence) -> tuple[np.ndarray, int, np.ndarray]:
     one or the other, while a failed motion compensation leaves both side
     by side.
     """
-    smooth = cv2.GaussianBlur(ev.signed, (0, 0), SMOOTH)
-    sig = max(noise_sigma(smooth[ev.ok]) if ev.ok.any() else 0.01, SIGMA_FLOOR)
+    smooth = cv2.GaussianBlur(ev.signed, (0, 0), cfg.SMOOTH)
+    sig = max(noise_sigma(smooth[ev.ok]) if ev.ok.any() else 0.01, cfg.SIGMA_FLOOR)
     z = np.abs(smooth) / sig
-    level = max(CANDIDATE_Z * sig, CANDIDATE_FLOOR)
+    level = max(cfg.CANDIDATE_Z * sig, cfg.CANDIDATE_FLOOR)
     labels = np.zeros(smooth.shape, np.int32)
     n = 0
     for sign in (1, -1):
         cand = sign * smooth > level
-        if GROW:
-            cand |= ndimage.binary_dilation(cand, iterations=GROW) & (sign * ev.signed > 0.5 * level)
+        if cfg.GROW:
+            cand |= ndimage.binary_dilation(cand, iterations=cfg.GROW) & (sign * ev.signed > 0.5 * level)
         lab, m = ndimage.label(cand & (labels == 0), structure=np.ones((3, 3)))
         labels[lab > 0] = lab[lab > 0] + n
         n += m
@@ -199,7 +184,7 @@ def features(ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours
     idx = np.arange(1, n + 1)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
-    sig = max(ev.sigma, SIGMA_FLOOR)
+    sig = max(ev.sigma, cfg.SIGMA_FLOOR)
     area = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(float)
     c = ev.combined
     csum = np.asarray(ndimage.sum(c, labels, idx))
@@ -245,7 +230,7 @@ def features(ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours
 
 def plausible(x: np.ndarray) -> np.ndarray:
     """(n,) bool: the candidates whose neighbours agree well enough for the spike to mean dirt."""
-    return x[:, NAMES.index("disagree")] <= DISAGREE_MAX
+    return x[:, NAMES.index("disagree")] <= cfg.DISAGREE_MAX
 
 
 def transform(x: np.ndarray) -> np.ndarray:

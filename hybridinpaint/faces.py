@@ -15,14 +15,13 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from hybridinpaint.config import faces as cfg
 from hybridinpaint.kernels.checks import describe
 
 MODEL = "centerface.onnx"
 MODEL_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
 _OUTPUTS = ("537", "538", "539", "540")  # heatmap, log box size, offset, landmarks
 _STRIDE = 4
-# Overlapping detections of one face: the weaker is dropped above this IoU.
-NMS_IOU = 0.3
 
 
 def _model_bytes() -> bytes:
@@ -78,7 +77,7 @@ class FaceDetector:
         score = heat[ys, xs]
         x1, y1 = (cx - bw / 2) * sx, (cy - bh / 2) * sy
         rects = np.stack([x1, y1, bw * sx, bh * sy], -1).astype(np.float32)
-        keep = np.asarray(cv2.dnn.NMSBoxes(rects.tolist(), score.tolist(), float(threshold), NMS_IOU), int).ravel()
+        keep = np.asarray(cv2.dnn.NMSBoxes(rects.tolist(), score.tolist(), float(threshold), cfg.NMS_IOU), int).ravel()
         keep = keep[np.argsort(-score[keep])]
         h, w = np.shape(image)[:2]
         out = np.stack([x1, y1, x1 + bw * sx, y1 + bh * sy, score], -1)[keep].astype(np.float32)

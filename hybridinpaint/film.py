@@ -43,17 +43,13 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import _arrays, blotches
+from hybridinpaint import _arrays, blotches, config
 from hybridinpaint import flow as flowmod
+from hybridinpaint.config import film as cfg
 
 __all__ = ["detect_defects", "blotch_candidates", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
 
 KINDS = ("blotch", "scratch")
-# Window (working-size pixels) of the median that cleans flow fields of blotches.
-_FLOW_MEDIAN = 15
-# A neighbour is trusted where its flow and the flow back agree within this
-# many pixels (+10% of the motion); beyond it the pixel may be occluded there.
-_FB_ABS = 2.0
 
 
 @dataclass
@@ -150,7 +146,7 @@ def _compensated(grey: np.ndarray, backend: str, bar):
         nxt[k], next_inside[k] = warp_backward(grey[k + 1], fwd[k], backend=backend)
     inside = prev_inside & next_inside
     for k in range(1, t - 1):
-        trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, _FB_ABS, 0.1)
+        trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, cfg.FB_ABS, 0.1)
         there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
         ok[k] = (there > 0.5) & valid & inside[k]
     return prev, nxt, ok, inside, (fwd, bwd)
@@ -173,7 +169,7 @@ def _clean_flows(grey: np.ndarray):
 
 
 def _median_flow(flows: np.ndarray) -> np.ndarray:
-    """Flows ``(N, H, W, 2)`` through a median over ``_FLOW_MEDIAN`` pixels, taken on every other pixel.
+    """Flows ``(N, H, W, 2)`` through a median over ``cfg.FLOW_MEDIAN`` pixels, taken on every other pixel.
 
     A blotch pulls the flow around it (the estimator tries to follow it); a
     median over a window wider than blotches takes that out. Flow is smooth,
@@ -183,8 +179,8 @@ def _median_flow(flows: np.ndarray) -> np.ndarray:
     """
     n, h, w, _ = flows.shape
     if h < 4 or w < 4:
-        return ndimage.median_filter(flows, size=(1, _FLOW_MEDIAN, _FLOW_MEDIAN, 1))
-    half = _FLOW_MEDIAN // 2 | 1
+        return ndimage.median_filter(flows, size=(1, cfg.FLOW_MEDIAN, cfg.FLOW_MEDIAN, 1))
+    half = cfg.FLOW_MEDIAN // 2 | 1
     small = ndimage.median_filter(flows[:, ::2, ::2], size=(1, half, half, 1))
     # Sample k of the subsampled grid sits at full-size pixel 2k: align, then interpolate.
     out = np.empty_like(flows)
@@ -671,7 +667,6 @@ def _regrain(out, reference, mask, seed):
 
 def _flicker_fixes(original, corrected, mask, flick, first_id):
     """One fix per frame that the flicker correction changed: its changed pixels outside the defects."""
-    from hybridinpaint import flicker
 
     t = original.shape[0]
     strength = flick.strength()
@@ -683,7 +678,7 @@ def _flicker_fixes(original, corrected, mask, flick, first_id):
             continue
         ys, xs = np.nonzero(changed)
         g = flick.gain[k]
-        lo, hi = max(0, k - flicker.WINDOW), min(t, k + flicker.WINDOW + 1)
+        lo, hi = max(0, k - config.flicker.WINDOW), min(t, k + config.flicker.WINDOW + 1)
         fixes.append(
             Fix(
                 id=first_id + len(fixes) + 1,

@@ -24,34 +24,9 @@ import cv2
 import numpy as np
 
 from hybridinpaint import _arrays
+from hybridinpaint.config import flicker as cfg
 
 __all__ = ["Flicker", "estimate", "apply", "deflicker"]
-
-# Frames on each side whose block statistics make the temporal reference.
-WINDOW = 4
-# Blocks across the frame's longer side (the resolution of the gain field).
-BLOCKS = 8
-# Gains outside this range are taken for a failure of the estimate, not flicker.
-GAIN_RANGE = (0.5, 2.0)
-# Rounds of estimation: each measures the flicker left after the previous
-# ones, against a reference made of frames already corrected, which removes
-# the flicker the neighbours bring into the reference. Measured on 9 shared
-# clips with synthetic flicker (benchmarks/film.py --flicker): residual 0.23
-# after one round, 0.13 after two, 0.10 after three.
-ROUNDS = 3
-# A block whose brightness is this far (relative) from its reference holds
-# motion rather than flicker and is trusted less.
-MOTION = 0.3
-# Blocks whose brightnesses spread less than this cannot tell a gain from an
-# offset: such a frame gets an offset only.
-_MIN_SPREAD = 0.03
-# Measured on the 9 clips with both generators (benchmarks/flicker.py):
-# worst residual 0.20 / 0.21 / 0.22 / 0.28 with no ridge / 0.06 / 0.1 / 0.15,
-# while a clip without flicker (tests/test_flicker.py) was bent by up to
-# 15 / 5 / 3 / 1 grey levels. 0.1 keeps both small.
-RIDGE = 0.1
-# Pixels this close to black or white are taken as clipped.
-_CLIP = 0.02
 
 
 @dataclass
@@ -79,17 +54,17 @@ def _fit(cur, ref, wgt):
     sw = wgt.sum()
     mc, mr = (wgt * cur).sum() / sw, (wgt * ref).sum() / sw
     var = (wgt * (cur - mc) ** 2).sum() / sw
-    if var < _MIN_SPREAD**2:
+    if var < cfg.MIN_SPREAD**2:
         return 1.0, float(mr - mc)
     # Ridge towards a = 1: telling a contrast change from a brightness change
     # needs blocks of clearly different brightness; with few, gain and offset
     # would trade off against each other and bend a clip that has no flicker.
     cov = (wgt * (cur - mc) * (ref - mr)).sum() / sw
-    a = float(np.clip((cov + RIDGE**2) / (var + RIDGE**2), *GAIN_RANGE))
+    a = float(np.clip((cov + cfg.RIDGE**2) / (var + cfg.RIDGE**2), *cfg.GAIN_RANGE))
     return a, float(mr - a * mc)
 
 
-def estimate(frames, *, window=WINDOW, blocks=BLOCKS, rounds=ROUNDS) -> Flicker:
+def estimate(frames, *, window=None, blocks=None, rounds=None) -> Flicker:
     """Estimate each frame's flicker against the median of its ``window`` neighbours on each side.
 
     Each round fits, per frame, a gain and an offset that map the frame's
@@ -103,17 +78,21 @@ def estimate(frames, *, window=WINDOW, blocks=BLOCKS, rounds=ROUNDS) -> Flicker:
     frames : ndarray, shape (T, H, W) or (T, H, W, C)
         uint8, uint16 or float in [0, 1].
     window : int, keyword-only
-        Frames on each side in the temporal reference.
+        Frames on each side in the temporal reference (default
+        ``config.flicker.WINDOW``, 4).
     blocks : int, keyword-only
-        Blocks across the longer side of the frame.
+        Blocks across the longer side of the frame (``config.flicker.BLOCKS``, 8).
     rounds : int, keyword-only
-        Rounds of estimation (see :data:`ROUNDS`).
+        Rounds of estimation (``config.flicker.ROUNDS``, 3; why there).
 
     Returns
     -------
     Flicker
     """
     _, work, _ = _arrays.frames_float(frames)
+    window = cfg.WINDOW if window is None else window
+    blocks = cfg.BLOCKS if blocks is None else blocks
+    rounds = cfg.ROUNDS if rounds is None else rounds
     for name, v in (("window", window), ("blocks", blocks), ("rounds", rounds)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -124,7 +103,7 @@ def estimate(frames, *, window=WINDOW, blocks=BLOCKS, rounds=ROUNDS) -> Flicker:
     means = means.reshape(t, by, bx).astype(np.float32)
     # Clipped pixels (blown highlights, crushed blacks) no longer follow the
     # flicker: a block counts by its share of unclipped pixels.
-    inside = ((work > _CLIP) & (work < 1 - _CLIP)).all(axis=3).astype(np.float32)
+    inside = ((work > cfg.CLIP) & (work < 1 - cfg.CLIP)).all(axis=3).astype(np.float32)
     unclipped = np.stack([cv2.resize(f, (bx, by), interpolation=cv2.INTER_AREA) for f in inside]).reshape(t, by, bx)
     gain = np.ones((t, by, bx), np.float32)
     offset = np.zeros((t, by, bx), np.float32)
@@ -135,12 +114,12 @@ def estimate(frames, *, window=WINDOW, blocks=BLOCKS, rounds=ROUNDS) -> Flicker:
         for k in range(t):
             lo, hi = max(0, k - window), min(t, k + window + 1)
             ref = np.median(cur[lo:hi], axis=0)
-            wgt = unclipped[k] / (1.0 + (np.abs(cur[k] - ref) / np.maximum(ref, 0.05) / MOTION) ** 2) + 1e-6
+            wgt = unclipped[k] / (1.0 + (np.abs(cur[k] - ref) / np.maximum(ref, 0.05) / cfg.MOTION) ** 2) + 1e-6
             a, b = _fit(cur[k], ref, wgt)
             fitted = a * cur[k] + b
-            g = _smooth(np.clip(ref / np.maximum(fitted, 1e-3), *GAIN_RANGE), wgt)
+            g = _smooth(np.clip(ref / np.maximum(fitted, 1e-3), *cfg.GAIN_RANGE), wgt)
             # corrected = g * (a * (gain * frame + offset) + b)
-            gain[k] = np.clip(g * a * gain[k], *GAIN_RANGE)
+            gain[k] = np.clip(g * a * gain[k], *cfg.GAIN_RANGE)
             offset[k] = g * (a * offset[k] + b)
     return Flicker(gain, offset)
 
@@ -167,7 +146,7 @@ def apply(frames, flicker: Flicker) -> np.ndarray:
     return res[..., 0] if grey else res
 
 
-def deflicker(frames, *, window=WINDOW, blocks=BLOCKS, rounds=ROUNDS) -> tuple[np.ndarray, Flicker]:
+def deflicker(frames, *, window=None, blocks=None, rounds=None) -> tuple[np.ndarray, Flicker]:
     """Estimate and remove flicker; returns the corrected frames and the :class:`Flicker` applied.
 
     Examples

@@ -11,10 +11,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from hybridinpaint.config import flow as cfg
+
 METHODS = ("dis", "farneback", "dualtvl1", "rlof")
 
-# Above this width flow is estimated on a downscaled copy, then scaled back.
-_MAX_FLOW_WIDTH = 640
 # Smallest side the estimators accept (DIS needs 12 px in width or height).
 _MIN_FLOW_SIDE = 16
 
@@ -93,7 +93,7 @@ def estimator(method: str):
 
 def working_size(h: int, w: int) -> tuple[int, int]:
     """``(h, w)`` at which flow is estimated and completed: at most 640 px wide."""
-    scale = min(1.0, _MAX_FLOW_WIDTH / w)
+    scale = min(1.0, cfg.MAX_FLOW_WIDTH / w)
     if scale == 1.0:
         return h, w
     return max(8, round(h * scale)), max(8, round(w * scale))
@@ -160,11 +160,7 @@ def within(masks: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
-# Boundary pixels this close to a hole are checked against the background motion.
-_RING = 32
-
-
-def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int = _RING) -> np.ndarray:
+def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int | None = None) -> np.ndarray:
     """Pixels near ``unknown`` whose flow disagrees with the background motion.
 
     The background motion is a homography fitted by RANSAC to the flow
@@ -173,6 +169,7 @@ def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int = _RING) ->
     carry them into the hole (and their colours with it). Returns an empty
     mask when no homography explains most of the frame.
     """
+    ring = cfg.RING if ring is None else ring
     h, w = unknown.shape
     step = max(4, int(np.sqrt(h * w / 2500)))
     ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
@@ -209,7 +206,7 @@ def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: floa
     return ~valid | (err > tau_abs + tau_rel * np.hypot(flow[..., 0], flow[..., 1]))
 
 
-def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING, carry: bool = True):
+def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int | None = None, carry: bool = True):
     """Complete forward and backward flows inside ``unknown`` (``(T, H, W)``).
 
     Besides the holes themselves, two kinds of pixels near a hole (within
@@ -224,7 +221,8 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING, carry: 
     only the rest is completed from the background: an object walking into a
     hole keeps walking instead of freezing with the background.
     """
-    from hybridinpaint.propagate import TAU_ABS, TAU_REL
+    ring = cfg.RING if ring is None else ring
+    from hybridinpaint.config import propagate as checks
 
     near = within(unknown, ring)
     n = fwd.shape[0]
@@ -232,9 +230,9 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING, carry: 
     unk_b = unknown[1:].copy()
     for t in range(n):
         if near[t].any():
-            unk_f[t] |= near[t] & inconsistent(fwd[t], bwd[t], backend, TAU_ABS, TAU_REL)
+            unk_f[t] |= near[t] & inconsistent(fwd[t], bwd[t], backend, checks.TAU_ABS, checks.TAU_REL)
         if near[t + 1].any():
-            unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, TAU_ABS, TAU_REL)
+            unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, checks.TAU_ABS, checks.TAU_REL)
     fg_f = np.stack([foreground_near(fwd[t], unk_f[t], ring) if unk_f[t].any() else unk_f[t] for t in range(n)])
     fg_b = np.stack([foreground_near(bwd[t], unk_b[t], ring) if unk_b[t].any() else unk_b[t] for t in range(n)])
     if not carry or n < 2:
@@ -247,14 +245,6 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int = _RING, carry: 
     rb, known_rb = carry_motion(bwd[::-1], unk_b[::-1], fg_b[::-1], [None] + list(fwd[:0:-1]), backend)
     cb, known_b = rb[::-1], known_rb[::-1]
     return complete(cf, (unk_f | fg_f) & ~known_f, backend), complete(cb, (unk_b | fg_b) & ~known_b, backend)
-
-
-# Carried motion: a vector is steady when the motion before it differs by at most
-# STEADY_ABS + STEADY_REL * |vector| pixels, and lands where at least CARRY_WEIGHT
-# of a pixel's worth of such vectors arrive.
-STEADY_ABS = 1.0
-STEADY_REL = 0.25
-CARRY_WEIGHT = 0.5
 
 
 def carry_motion(flows, unknown, foreground, previous, backend: str):
@@ -284,36 +274,24 @@ def carry_motion(flows, unknown, foreground, previous, backend: str):
             continue
         v = flows[k - 1]
         speed = np.hypot(v[..., 0], v[..., 1])
-        steady = np.hypot(v[..., 0] + back[..., 0], v[..., 1] + back[..., 1]) <= STEADY_ABS + STEADY_REL * speed
+        steady = np.hypot(v[..., 0] + back[..., 0], v[..., 1] + back[..., 1]) <= cfg.STEADY_ABS + cfg.STEADY_REL * speed
         source = foreground[k - 1] & ~unknown[k - 1] & steady
         if not source.any():
             continue
         data = np.concatenate([v * source[..., None], source[..., None]], axis=-1).astype(np.float32)
         mean, weight = warp_forward(data, v, backend=backend)
         landed = weight * mean[..., 2]
-        take = (unknown[k] | foreground[k]) & (landed >= CARRY_WEIGHT)
+        take = (unknown[k] | foreground[k]) & (landed >= cfg.CARRY_WEIGHT)
         out[k][take] = mean[take, :2] / mean[take, 2:3]
         carried[k] = take
     return out, carried
-
-
-# Flow completion stops at 0.01% of the boundary flows' range; 0.1% lost
-# 0.2 dB hole PSNR on running-car (moving) for 3 ms per frame.
-_FLOW_TOL = 1e-4
-
-
-# Holes' flow is completed at 1/COMPLETE_SCALE of the working size and
-# interpolated back: motion inside a hole is smooth, and carried motion
-# (islands of known values in the hole) makes the full-size solve twice as
-# slow (issue 15 in RESULTS.md: same hole PSNR, 0.046 vs 0.065 s/frame).
-COMPLETE_SCALE = 2
 
 
 def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
     """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside.
 
     Without ``weights`` the completion is solved on a copy reduced by
-    :data:`COMPLETE_SCALE` (see :func:`diffuse_reduced`); pixels outside
+    :data:`cfg.COMPLETE_SCALE` (see :func:`diffuse_reduced`); pixels outside
     ``unknown`` keep their values exactly.
     """
     from hybridinpaint.kernels import diffuse
@@ -324,9 +302,9 @@ def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=No
         if not unk.any() or unk.all():
             continue
         if weights is None:
-            out[k] = diffuse_reduced(flows[k], unk, COMPLETE_SCALE, _FLOW_TOL, backend)
+            out[k] = diffuse_reduced(flows[k], unk, cfg.COMPLETE_SCALE, cfg.FLOW_TOL, backend)
         else:
-            out[k] = diffuse(flows[k], unk, weights=weights[k], tol=_FLOW_TOL, backend=backend)
+            out[k] = diffuse(flows[k], unk, weights=weights[k], tol=cfg.FLOW_TOL, backend=backend)
     return out
 
 

@@ -13,19 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-FILLS = ("net", "patch", "fsr", "telea", "ns")
+from hybridinpaint.config import hallucinate as cfg
 
-# PatchMatch texture synthesis: patch side, EM rounds per level, PatchMatch
-# iterations per round, and the coarsest level's smaller side.
-_PATCH = 7
-_EM_ROUNDS = 2
-_PM_ITERS = 4
-_COARSEST = 40
-# Levels with more hole pixels than this get one EM round of 2 iterations.
-_BIG_LEVEL = 20000
-# Weight of the guide (classical or network fill) inside the hole when
-# matching, against 1 for known pixels: the copied texture follows it.
-_GUIDE = 0.5
+FILLS = ("net", "patch", "fsr", "telea", "ns")
 
 
 def classical(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
@@ -56,7 +46,7 @@ def classical(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
 
 def _pyramid_sizes(h, w, hole):
     sizes = [(h, w)]
-    while min(sizes[-1]) // 2 >= _COARSEST:
+    while min(sizes[-1]) // 2 >= cfg.COARSEST:
         sizes.append((sizes[-1][0] // 2, sizes[-1][1] // 2))
     return sizes[::-1]
 
@@ -65,7 +55,7 @@ def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, backend: 
     """Coarse-to-fine PatchMatch completion of ``hole`` guided by ``guide``.
 
     Each level alternates PatchMatch (nearest source patch of every patch
-    touching the hole, the hole's pixels counted at weight ``_GUIDE`` from
+    touching the hole, the hole's pixels counted at weight ``cfg.GUIDE`` from
     the current estimate) and voting (each hole pixel the weighted mean of
     the patches covering it), starting from the guide at the coarsest level
     and from the upsampled result at finer ones (Wexler et al. 2007).
@@ -96,20 +86,20 @@ def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, backend: 
                 nnf[..., 1] = nnf[..., 1] * 2 + (yy % 2)
                 nnf[..., 2] = nnf[..., 2] * 2 + (xx % 2)
         known = ~hl
-        if not known.any() or min(hs, ws) < _PATCH:
+        if not known.any() or min(hs, ws) < cfg.PATCH:
             continue
-        weight = np.where(hl, np.float32(_GUIDE), np.float32(1.0)).astype(np.float32)
+        weight = np.where(hl, np.float32(cfg.GUIDE), np.float32(1.0)).astype(np.float32)
         # Large levels start from a good upsampled field: one short round does.
-        big = nnf is not None and int(hl.sum()) > _BIG_LEVEL
-        for r in range(1 if big else _EM_ROUNDS):
+        big = nnf is not None and int(hl.sum()) > cfg.BIG_LEVEL
+        for r in range(1 if big else cfg.EM_ROUNDS):
             try:
                 nnf, cost = patchmatch(
                     est,
                     hl,
                     img[None],
                     known[None],
-                    patch=_PATCH,
-                    iterations=2 if big else _PM_ITERS,
+                    patch=cfg.PATCH,
+                    iterations=2 if big else cfg.PM_ITERS,
                     seed=seed + r,
                     init=nnf,
                     target_weight=weight,
@@ -118,7 +108,7 @@ def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, backend: 
             except ValueError:  # no whole patch of known pixels at this level
                 nnf = None
                 break
-            voted = vote(nnf, cost, img[None], hl, patch=_PATCH, backend=backend)
+            voted = vote(nnf, cost, img[None], hl, patch=cfg.PATCH, backend=backend)
             est = np.where(hl[..., None], voted, img)
     if est is None or est.shape[:2] != (h, w):
         return np.where(hole[..., None], guide, image), None
@@ -137,15 +127,9 @@ def context_box(hole: np.ndarray, margin: float = 1.0, least: int = 32):
     )
 
 
-# FSR's cost grows with the number of missing pixels (about 0.1 ms each
-# here); as a guide for PatchMatch, which supplies the detail, it is computed
-# with the hole scaled down to about this many pixels.
-_GUIDE_PIXELS = 1000
-
-
 def guide_fsr(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """FSR fill at a reduced scale for large holes, upsampled into the hole."""
-    scale = min(1.0, float(np.sqrt(_GUIDE_PIXELS / max(int(hole.sum()), 1))))
+    scale = min(1.0, float(np.sqrt(cfg.GUIDE_PIXELS / max(int(hole.sum()), 1))))
     if scale >= 0.9:
         return classical(image, hole, "fsr")
     h, w, c = image.shape
@@ -201,11 +185,6 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
     return out, full
 
 
-# The network sees at most this many pixels on its longer side: it gives the
-# structure, PatchMatch the detail, so a 1080p frame is refined at a third.
-_NET_MAX_SIDE = 640
-
-
 def _net_first(weights) -> str:
     from hybridinpaint import net
 
@@ -219,7 +198,7 @@ def _net_guide(guide, hole, weights):
     crop, hc = guide[by, bx], hole[by, bx]
     alt = classical(np.where(hc[..., None], 0.0, crop).astype(np.float32), hc, "telea")
     ch, cw = hc.shape
-    scale = min(1.0, _NET_MAX_SIDE / max(ch, cw))
+    scale = min(1.0, cfg.NET_MAX_SIDE / max(ch, cw))
     if scale < 1.0:
         size = (max(8, round(cw * scale)), max(8, round(ch * scale)))
         small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)

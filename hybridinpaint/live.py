@@ -32,6 +32,7 @@ import numpy as np
 
 from hybridinpaint import _arrays
 from hybridinpaint import flow as flowmod
+from hybridinpaint.config import live as cfg
 
 __all__ = ["inpaint_stream", "stream_pipe"]
 
@@ -57,10 +58,6 @@ def _sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out.reshape(rows * cols, -1)[:n]
 
 
-# Pixels this close to a hole get completed flow rather than the estimator's (offline: flow_dilation=8).
-FLOW_DILATION = 8
-
-
 class _Frame:
     """A frame waiting to go out: its pixels in [0, 1], its hole, its grey pre-fill, its flows on."""
 
@@ -69,8 +66,8 @@ class _Frame:
         self.raw, self.work, self.hole = raw, work[0], hole
         # Solved at half size: it only feeds DIS, and a stream pays for it every frame.
         self.grey = flowmod.prefill(work, hole[None], backend, scale=2)[0]
-        # The estimator's flow near a hole sees the pre-fill: completed too, as offline (FLOW_DILATION).
-        self.grown = flowmod.within(hole[None], FLOW_DILATION)[0] if hole.any() else hole
+        # The estimator's flow near a hole sees the pre-fill: completed too, as offline (cfg.FLOW_DILATION).
+        self.grown = flowmod.within(hole[None], cfg.FLOW_DILATION)[0] if hole.any() else hole
         self.fwd = None  # completed flow to the next frame, (H, W, 2)
         self.bwd = None  # completed flow from this frame back to the previous one
 
@@ -149,10 +146,6 @@ def _link(a: _Frame, b: _Frame, calc, backend) -> None:
     b.bwd = flowmod.complete(bwd[None], b.grown[None], backend)[0] if b.hole.any() else bwd
 
 
-# Steps from a real pixel given to a spatial (PatchMatch) fill: any real source is preferred.
-_SPATIAL_AGE = 1000.0
-
-
 def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
     """Give out the oldest pending frame: each hole pixel from its nearest source in time.
 
@@ -211,7 +204,7 @@ def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
         from hybridinpaint.hallucinate import fill
 
         work, _ = fill(work, left, "patch", backend=backend)
-        age[left] = _SPATIAL_AGE
+        age[left] = cfg.SPATIAL_AGE
     f.work = np.clip(work, 0.0, 1.0)
     f.age = age
     f.out = _arrays.composite(f.raw[None], f.work[None], f.hole[None], f.raw.ndim == 2)[0]

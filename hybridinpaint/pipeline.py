@@ -11,6 +11,7 @@ import numpy as np
 from hybridinpaint import _arrays, propagate
 from hybridinpaint import flow as flowmod
 from hybridinpaint import hallucinate as hallmod
+from hybridinpaint.config import pipeline as cfg
 from hybridinpaint.kernels.checks import positive_int
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "METHOD_NAMES"]
@@ -307,21 +308,13 @@ def _key_frame(st: _State, hallucinate) -> None:
     st.stage("key frames")
 
 
-# Key frames after the first fill what the first one's propagation could not
-# reach: slivers where chains stop at carried foreground motion. PatchMatch's
-# cost grows with the pixels it fills and FSR's with its context, so these are
-# filled at 1/LATER_KEY_SCALE of the flow's working size with a TELEA guide (issue
-# 15 in RESULTS.md: same hole PSNR, key frames 0.099 -> 0.022 s/frame at 432x240).
-LATER_KEY_SCALE = 2
-
-
 def _fill_reduced(image, left, how, backend):
-    """``hallmod.fill`` (TELEA-guided) at 1/LATER_KEY_SCALE of the working size; fill and patch field scaled back."""
+    """``hallmod.fill`` (TELEA-guided) at 1/``LATER_KEY_SCALE`` of the working size; fill and field scaled back."""
     import cv2
 
     h, w = left.shape
     # Relative to the flow's working size (at most 640 px wide), as the slivers come from the flow.
-    s = int(LATER_KEY_SCALE) * max(1, round(w / flowmod.working_size(h, w)[1]))
+    s = int(cfg.LATER_KEY_SCALE) * max(1, round(w / flowmod.working_size(h, w)[1]))
     if s <= 1 or min(h, w) < 32 * s:
         return hallmod.fill(image, left, how, backend=backend, guide="telea")
     size = (w // s, h // s)
@@ -398,11 +391,6 @@ def _combine(st: _State, todo, fw, bw):
     st.filled[sel] = True
 
 
-# Border mismatches larger than this (in [0, 1] units) are taken for
-# something other than an exposure change (an object at the edge) and ignored.
-_SEAM_MAX = 0.08
-
-
 def _remove_seams(st: _State):
     """Add to each frame's fill the Laplace interpolation of its border mismatch.
 
@@ -436,7 +424,7 @@ def _remove_seams(st: _State):
             sxy = src_xy[k][py, px]
             pred, ok = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy, backend)
             diff = work[k][qy, qx] - pred
-            diff[(np.abs(diff).max(axis=1) > _SEAM_MAX) | ~ok] = 0.0
+            diff[(np.abs(diff).max(axis=1) > cfg.SEAM_MAX) | ~ok] = 0.0
             np.add.at(total, (qy, qx), diff)
             np.add.at(count, (qy, qx), 1.0)
         if not count.any():

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from hybridinpaint.config import privacy as cfg
 from hybridinpaint.faces import check_threshold as _check_threshold
 
 __all__ = [
@@ -48,37 +49,6 @@ __all__ = [
 ]
 
 MODES = ("remove", "blur", "box")
-
-# The detector score a track must reach once: chosen leave-one-clip-out on the
-# annotated set (benchmarks/privacy.py; every fold chose 0.4).
-THRESHOLD = 0.4
-
-# Detections down to LINK_FRACTION x threshold may extend a track that has one
-# detection at or above the threshold.
-LINK_FRACTION = 0.5
-# A detection joins a track whose box (last seen at most MAX_GAP frames ago)
-# overlaps it by at least MIN_IOU.
-MIN_IOU = 0.1
-MAX_GAP = 12
-# Frames a track is held before its first and after its last detection
-# (faces entering the picture, turning away): the detector finds them late.
-HOLD = 4
-# Boxes are smoothed over this many frames (centre and size, a moving mean).
-SMOOTH = 5
-# CenterFace's box covers the face from brows to chin; the head is about twice
-# as wide and tall, mostly upwards (hair): the box is grown by these factors,
-# its centre raised. Measured on the annotated clips (benchmarks/privacy.py
-# --grow; faces a detector at 0.2 still finds after removal): 1.5 x 1.7 left
-# 36%, 1.8 x 2.0 15%, 2.1 x 2.3 15% (0% at 0.4, against 5%); blurred heads
-# leak less the more of the head is blurred (56%, 38%, 21%).
-GROW_W = 2.1
-GROW_H = 2.3
-RAISE = 0.18
-# The verifying detector's threshold, as a fraction of the detection threshold:
-# 0.3 for the default, the lowest score at which the detector's false alarms on
-# the annotated set are rare (3 in 65 images, against 14 at 0.2), so a hit
-# there is worth a reviewer's look.
-VERIFY_FRACTION = 0.75
 
 
 @dataclass
@@ -113,7 +83,7 @@ class AnonymizeResult:
     record: dict = field(default_factory=dict)
 
 
-def detect(frames, *, threshold=THRESHOLD, detector=None, progress=False) -> list[np.ndarray]:
+def detect(frames, *, threshold=None, detector=None, progress=False) -> list[np.ndarray]:
     """Face boxes ``(N, 5)`` (``x1, y1, x2, y2, score``) per frame of ``frames`` ``(T, H, W[, C])``.
 
     ``frames`` may be any iterable of RGB images (uint8, uint16 or float in
@@ -123,7 +93,7 @@ def detect(frames, *, threshold=THRESHOLD, detector=None, progress=False) -> lis
 
     from hybridinpaint.faces import FaceDetector
 
-    threshold = _check_threshold(threshold, "threshold")
+    threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
     det = detector if detector is not None else FaceDetector()
     return [det(f, threshold) for f in tqdm(frames, desc="finding faces", unit="frame", disable=not progress)]
 
@@ -140,31 +110,31 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
 
 
-def link_tracks(detections, shape, *, threshold=THRESHOLD) -> list[Track]:
+def link_tracks(detections, shape, *, threshold=None) -> list[Track]:
     """Tracks from per-frame detections (see the module's stage 2); boxes are the grown head boxes.
 
     ``detections``: a list of ``(N, 5)`` arrays, one per frame (from
-    :func:`detect` at ``LINK_FRACTION * threshold`` or lower); ``shape``:
+    :func:`detect` at ``cfg.LINK_FRACTION * threshold`` or lower); ``shape``:
     the frames' ``(H, W)``.
     """
     from scipy.optimize import linear_sum_assignment
 
-    threshold = _check_threshold(threshold, "threshold")
+    threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
     h, w = shape[:2]
-    link = LINK_FRACTION * threshold
+    link = cfg.LINK_FRACTION * threshold
     raw: list[dict] = []  # frames, boxes, scores of each track so far
     active: list[int] = []
     for t, dets in enumerate(detections):
         dets = np.asarray(dets, np.float32).reshape(-1, 5)
         dets = dets[dets[:, 4] >= link]
-        active = [i for i in active if t - raw[i]["frames"][-1] <= MAX_GAP]
+        active = [i for i in active if t - raw[i]["frames"][-1] <= cfg.MAX_GAP]
         matched = set()
         if active and len(dets):
             last = np.array([raw[i]["boxes"][-1] for i in active], np.float32)
             iou = _iou(last, dets[:, :4])
             rows, cols = linear_sum_assignment(-iou)
             for r, c in zip(rows, cols):
-                if iou[r, c] >= MIN_IOU:
+                if iou[r, c] >= cfg.MIN_IOU:
                     tr = raw[active[r]]
                     tr["frames"].append(t)
                     tr["boxes"].append(dets[c, :4])
@@ -185,7 +155,7 @@ def link_tracks(detections, shape, *, threshold=THRESHOLD) -> list[Track]:
 def _finish_track(ident: int, tr: dict, count: int, h: int, w: int) -> Track:
     seen = np.asarray(tr["frames"])
     boxes = np.asarray(tr["boxes"], np.float32)
-    first, last = max(0, seen[0] - HOLD), min(count - 1, seen[-1] + HOLD)
+    first, last = max(0, seen[0] - cfg.HOLD), min(count - 1, seen[-1] + cfg.HOLD)
     frames = np.arange(first, last + 1)
     # centre x, centre y, width, height: interpolated between detections, held beyond them
     cwh = np.stack(
@@ -198,17 +168,17 @@ def _finish_track(ident: int, tr: dict, count: int, h: int, w: int) -> Track:
         -1,
     )
     full = np.stack([np.interp(frames, seen, cwh[:, k]) for k in range(4)], -1)
-    if SMOOTH > 1 and frames.size > 1:
-        pad = SMOOTH // 2
+    if cfg.SMOOTH > 1 and frames.size > 1:
+        pad = cfg.SMOOTH // 2
         padded = np.pad(full, ((pad, pad), (0, 0)), mode="edge")
-        kernel = np.ones(SMOOTH) / SMOOTH
+        kernel = np.ones(cfg.SMOOTH) / cfg.SMOOTH
         smooth = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(4)], -1)
         full[:, :2] = smooth[:, :2]
         # never smaller than what was seen: a face that grows fast stays covered
         full[:, 2:] = np.maximum(smooth[:, 2:], full[:, 2:])
     cx, cy, bw, bh = full.T
-    cy = cy - RAISE * bh
-    bw, bh = bw * GROW_W, bh * GROW_H
+    cy = cy - cfg.RAISE * bh
+    bw, bh = bw * cfg.GROW_W, bh * cfg.GROW_H
     grown = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1)
     grown[:, 0::2] = np.clip(grown[:, 0::2], 0, w)
     grown[:, 1::2] = np.clip(grown[:, 1::2], 0, h)
@@ -286,7 +256,7 @@ def anonymize(
     faces=True,
     plates=False,
     mode="remove",
-    threshold=THRESHOLD,
+    threshold=None,
     verify_threshold=None,
     backend="auto",
     return_result=False,
@@ -316,7 +286,7 @@ def anonymize(
         chose it; benchmarks/RESULTS.md, "Privacy").
     verify_threshold : float, optional, keyword-only
         Threshold of the verifying detector (default
-        ``VERIFY_FRACTION * threshold``).
+        ``cfg.VERIFY_FRACTION * threshold``).
     backend : {"auto", "cpu", "cuda"}, keyword-only
         For the inpainting kernels.
     return_result : bool, keyword-only
@@ -347,7 +317,7 @@ def anonymize(
         raise ValueError(f"frames must be (T, H, W, 3) RGB, got shape {np.shape(original)}")
     t, h, w, _ = work.shape
     detector = FaceDetector()
-    found = detect(work, threshold=LINK_FRACTION * threshold, detector=detector, progress=progress)
+    found = detect(work, threshold=cfg.LINK_FRACTION * threshold, detector=detector, progress=progress)
     tracks = link_tracks(found, (h, w), threshold=threshold)
     masks = track_masks(tracks, t, (h, w), ellipse=mode != "box")
     provenance = None
@@ -391,9 +361,9 @@ def _options(faces, plates, mode, threshold, verify_threshold) -> tuple[float, f
         raise ValueError("faces must be True: faces are the only thing anonymize can find")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES!r}, got {mode!r}")
-    threshold = _check_threshold(threshold, "threshold")
+    threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
     verify_threshold = _check_threshold(
-        VERIFY_FRACTION * threshold if verify_threshold is None else verify_threshold, "verify_threshold"
+        cfg.VERIFY_FRACTION * threshold if verify_threshold is None else verify_threshold, "verify_threshold"
     )
     return threshold, verify_threshold
 
@@ -489,7 +459,7 @@ def anonymize_file(
     faces=True,
     plates=False,
     mode="remove",
-    threshold=THRESHOLD,
+    threshold=None,
     verify_threshold=None,
     record=None,
     save_masks=None,
@@ -558,7 +528,7 @@ def anonymize_file(
     if doc is None:
         if masks_dir.exists() and any(masks_dir.iterdir()) and not overwrite:
             raise FileExistsError(f"{masks_dir} holds masks of another input or settings; pass --overwrite")
-        found = detect(src.frames(), threshold=LINK_FRACTION * threshold, detector=detector, progress=progress)
+        found = detect(src.frames(), threshold=cfg.LINK_FRACTION * threshold, detector=detector, progress=progress)
         tracks = link_tracks(found, src.shape, threshold=threshold)
         tmp = io.temp_dir(masks_dir)
         for k in range(src.count):

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# A step is trusted when the flow there and the flow back agree to within
-# TAU_ABS + TAU_REL * |flow| pixels. Measured on 4 shared clips x 2 hole kinds
-# (mean hole PSNR): 0.75 + 0.05|f| 15.80 dB, 2 + 0.1|f| 15.84 (16.26 with the
-# background-motion check of flow.complete), 4 + 0.2|f| 15.73. Completed flows
-# in fast aerial motion disagree by 1-3 px, and a strict check breaks chains.
-TAU_ABS = 2.0
-TAU_REL = 0.1
+from hybridinpaint.config import propagate as cfg
 
 
 @dataclass
@@ -57,8 +51,8 @@ def sweep(holes, frame, xy, steps, step_flows, check_flows, forward: bool, backe
         step_flows,
         check_flows,
         forward=forward,
-        tau_abs=TAU_ABS,
-        tau_rel=TAU_REL,
+        tau_abs=cfg.TAU_ABS,
+        tau_rel=cfg.TAU_REL,
         check_finite=False,
         backend=backend,
     )

@@ -82,7 +82,7 @@ def remove_file(
         folder), ``tracked`` (False when earlier masks were reused),
         ``confidence`` and ``unsure`` (frames to check).
     """
-    from hybridinpaint import io, media, stream, tracking
+    from hybridinpaint import config, io, media, stream, tracking
 
     input, first_mask, output = Path(input), Path(first_mask), Path(output)
     src = media.FrameSource(input)
@@ -118,7 +118,7 @@ def remove_file(
             **expect,
             "confidence": [round(float(c), 4) for c in res.confidence],
             "unsure": res.unsure,
-            "unsure_below": tracking.UNSURE,
+            "unsure_below": config.tracking.UNSURE,
         }
         io.write_json(tmp / TRACKING_RECORD, doc)
         io.replace_dir(tmp, masks_dir)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridinpaint.config import stream as cfg
+
 __all__ = ["inpaint_chunks", "inpaint_file", "FrameResult", "plan_chunks", "auto_chunking", "MANIFEST"]
 
 MANIFEST = "hybridinpaint-run.json"
@@ -70,15 +72,9 @@ def plan_chunks(count: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
         start += stride
 
 
-# Frames x pixels per chunk when the chunk is chosen automatically: a chunk
-# costs about 80 bytes per pixel-frame inside inpaint (measured at 1080p), so
-# this keeps a chunk near 2 GB whatever the frame size.
-_AUTO_PIXELS = 24e6
-
-
 def auto_chunking(h: int, w: int) -> tuple[int, int]:
     """``(chunk, overlap)`` for frames of ``h`` x ``w``: 32 and 8 up to ~720x480, fewer frames above."""
-    chunk = int(np.clip(round(_AUTO_PIXELS / (h * w)), 8, 32))
+    chunk = int(np.clip(round(cfg.AUTO_PIXELS / (h * w)), 8, 32))
     return chunk, _auto_overlap(chunk)
 
 

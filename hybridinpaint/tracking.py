@@ -22,7 +22,7 @@ that still looks like the object as drawn, times a decay with the number of
 steps from the nearest annotation, because errors add up along the way (on
 the shared clips this product follows the true overlap with a correlation of
 0.76-0.94; the boundary's sharpness alone did not). Frames under
-:data:`UNSURE` are listed as the ones to check: draw a correction there.
+:data:`cfg.UNSURE` are listed as the ones to check: draw a correction there.
 
 References
 ----------
@@ -39,30 +39,9 @@ import numpy as np
 from scipy import ndimage
 
 from hybridinpaint import _arrays
+from hybridinpaint.config import tracking as cfg
 
-__all__ = ["track_mask", "Tracking", "UNSURE"]
-
-# Colour histograms: bins per channel, and the background band's width (px).
-BINS = 16
-BAND = 15
-# How much the flow prior counts against the colour evidence (log-odds weights):
-# the global colour models and the tile-local ones.
-PRIOR_WEIGHT = 1.0
-COLOUR_WEIGHT = 1.0
-LOCAL_WEIGHT = 1.0
-# Local colour models: tiles of TILE px, shrunk to the global model by LOCAL_PRIOR pseudo-counts.
-TILE = 32
-LOCAL_PRIOR = 20.0
-# Pixels further than REACH from where the flow carried the object are not it.
-REACH = 2
-# The prior is clipped to [PRIOR_EPS, 1 - PRIOR_EPS] before taking log-odds.
-PRIOR_EPS = 0.02
-# A frame's colour model: this share from the annotated frame, the rest from the previous frame.
-ANCHOR = 0.5
-# Errors add up with each step from an annotation: confidence decays as exp(-steps / DRIFT).
-DRIFT = 40.0
-# Frames whose confidence is below this are reported as unsure.
-UNSURE = 0.6
+__all__ = ["track_mask", "Tracking"]
 
 
 @dataclass
@@ -71,7 +50,7 @@ class Tracking:
 
     masks: np.ndarray  # (T, H, W) bool, or the label dtype for a label image
     confidence: np.ndarray  # (T,) float in [0, 1]; 1 on annotated frames
-    unsure: list[int]  # frames under UNSURE, lowest confidence first
+    unsure: list[int]  # frames under cfg.UNSURE, lowest confidence first
     annotated: list[int]
 
 
@@ -82,10 +61,10 @@ def _grey8(frame: np.ndarray) -> np.ndarray:
 
 def _quantised(frame: np.ndarray) -> np.ndarray:
     """Each pixel's colour-histogram bin, (H, W) int."""
-    q = np.clip((frame[..., :3] * BINS).astype(np.int32), 0, BINS - 1)
+    q = np.clip((frame[..., :3] * cfg.BINS).astype(np.int32), 0, cfg.BINS - 1)
     if q.shape[-1] == 1:
         return q[..., 0]
-    return (q[..., 0] * BINS + q[..., 1]) * BINS + q[..., 2]
+    return (q[..., 0] * cfg.BINS + q[..., 1]) * cfg.BINS + q[..., 2]
 
 
 def _histograms(bins: np.ndarray, mask: np.ndarray, nbins: int):
@@ -100,23 +79,23 @@ def _coarse(bins: np.ndarray, colour: bool) -> np.ndarray:
     """16-level bins to 8 levels per channel (local models see few pixels)."""
     if not colour:
         return bins // 2
-    r, g, b = bins // (BINS * BINS), (bins // BINS) % BINS, bins % BINS
+    r, g, b = bins // (cfg.BINS * cfg.BINS), (bins // cfg.BINS) % cfg.BINS, bins % cfg.BINS
     return ((r // 2) * 8 + g // 2) * 8 + b // 2
 
 
 def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global, nb):
     """Log-likelihood ratio of object vs background from tile-local colour histograms.
 
-    The frame is cut into TILE x TILE tiles (at two offsets, averaged); each
+    The frame is cut into cfg.TILE x cfg.TILE tiles (at two offsets, averaged); each
     tile's histograms come from the previous frame carried onto this one,
-    shrunk towards the global model by LOCAL_PRIOR pseudo-counts, so a tile
+    shrunk towards the global model by cfg.LOCAL_PRIOR pseudo-counts, so a tile
     with few samples falls back on the global colours. Locally, object and
     background differ far more than over the whole frame [1]_.
     """
     h, w = bins_now.shape
     yy, xx = np.mgrid[0:h, 0:w]
     out = np.zeros((h, w), np.float32)
-    tile = int(TILE)
+    tile = int(cfg.TILE)
     for off in (0, tile // 2):
         ty, tx = (yy + off) // tile, (xx + off) // tile
         ntx = (w + off) // tile + 1
@@ -124,15 +103,15 @@ def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global
         n = int(tid.max()) + 1
         fgc = np.bincount((tid * nb + bins_then)[mask_then], minlength=n * nb).reshape(n, nb)
         bgc = np.bincount((tid * nb + bins_then)[band_then], minlength=n * nb).reshape(n, nb)
-        fgl = (fgc + LOCAL_PRIOR * fg_global) / (fgc.sum(1, keepdims=True) + LOCAL_PRIOR)
-        bgl = (bgc + LOCAL_PRIOR * bg_global) / (bgc.sum(1, keepdims=True) + LOCAL_PRIOR)
+        fgl = (fgc + cfg.LOCAL_PRIOR * fg_global) / (fgc.sum(1, keepdims=True) + cfg.LOCAL_PRIOR)
+        bgl = (bgc + cfg.LOCAL_PRIOR * bg_global) / (bgc.sum(1, keepdims=True) + cfg.LOCAL_PRIOR)
         out += 0.5 * np.log(fgl[tid, bins_now] / bgl[tid, bins_now])
     return out
 
 
 def _band(obj: np.ndarray) -> np.ndarray:
-    """A BAND-pixel ring of background around ``obj``."""
-    kernel = np.ones((2 * BAND + 1, 2 * BAND + 1), np.uint8)
+    """A cfg.BAND-pixel ring of background around ``obj``."""
+    kernel = np.ones((2 * cfg.BAND + 1, 2 * cfg.BAND + 1), np.uint8)
     return cv2.dilate(obj.astype(np.uint8), kernel).astype(bool) & ~obj
 
 
@@ -141,7 +120,7 @@ class _Step:
 
     def __init__(self, bins, coarse, colour, start, mask, flow):
         self.bins, self.coarse, self.flow = bins, coarse, flow
-        self.nbins = BINS ** (3 if colour else 1)
+        self.nbins = cfg.BINS ** (3 if colour else 1)
         self.ncoarse = 8 ** (3 if colour else 1)
         self.anchor = _histograms(bins[start], mask, self.nbins)
         self.model = self.anchor
@@ -167,17 +146,17 @@ class _Step:
         """The object in frame k from frame prev: ``(soft mask, confidence)``."""
         back = self.flow(k, prev)  # at frame k's pixels, pointing into frame prev
         prior = self._carry(self.soft, back, cv2.INTER_LINEAR)
-        p = np.clip(prior, PRIOR_EPS, 1 - PRIOR_EPS)
+        p = np.clip(prior, cfg.PRIOR_EPS, 1 - cfg.PRIOR_EPS)
         fg, bg = self.model
         b = self.bins[k]
-        logit = PRIOR_WEIGHT * np.log(p / (1 - p)) + COLOUR_WEIGHT * np.log(fg[b] / bg[b])
-        if LOCAL_WEIGHT:
-            logit += LOCAL_WEIGHT * self._local(k, prev, back, prior > 0.5)
+        logit = cfg.PRIOR_WEIGHT * np.log(p / (1 - p)) + cfg.COLOUR_WEIGHT * np.log(fg[b] / bg[b])
+        if cfg.LOCAL_WEIGHT:
+            logit += cfg.LOCAL_WEIGHT * self._local(k, prev, back, prior > 0.5)
         post = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
-        # The object is where the flow carried it, give or take REACH pixels: colour alone
+        # The object is where the flow carried it, give or take cfg.REACH pixels: colour alone
         # must not let it spread along a background of its own shade (a treeline at its feet).
         carried = prior > 0.5
-        r = int(REACH)
+        r = int(cfg.REACH)
         reach = cv2.dilate(carried.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
         fa, ba = self.anchor
         anchored = np.log(fa[b] / ba[b])  # > 0: looks like the object as drawn, not its surroundings
@@ -197,7 +176,7 @@ class _Step:
         looks = float((anchored[hard] > 0).mean()) if hard.any() else (0.0 if self.hard.any() else 1.0)
         if hard.any():
             now = _histograms(b, hard, self.nbins)
-            self.model = tuple(ANCHOR * a + (1 - ANCHOR) * c for a, c in zip(self.anchor, now))
+            self.model = tuple(cfg.ANCHOR * a + (1 - cfg.ANCHOR) * c for a, c in zip(self.anchor, now))
         self.soft = np.where(hard, np.maximum(post, 0.5), np.minimum(post, 0.5)).astype(np.float32)
         self.hard = hard
         return self.soft, agree * looks
@@ -305,7 +284,7 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
                     wgt = 1.0 / abs(k - a)
                     acc[k] += wgt * soft
                     weight[k] += wgt
-                    cacc[k] += wgt * c * np.exp(-abs(k - a) / DRIFT)
+                    cacc[k] += wgt * c * np.exp(-abs(k - a) / cfg.DRIFT)
                     prev = k
         soft_all[oi] = acc / np.maximum(weight, 1e-9)
         conf[oi] = cacc / np.maximum(weight[:, 0, 0], 1e-9)
@@ -324,5 +303,5 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
         return out
     confidence = conf.min(axis=0) if objects else np.ones(t)
     confidence = np.clip(confidence, 0.0, 1.0)
-    unsure = [int(k) for k in np.argsort(confidence, kind="stable") if confidence[k] < UNSURE]
+    unsure = [int(k) for k in np.argsort(confidence, kind="stable") if confidence[k] < cfg.UNSURE]
     return Tracking(out, confidence, unsure, keys)

@@ -19,6 +19,7 @@ MODULES = [
     "hybridinpaint.tracking",
     "hybridinpaint.faces",
     "hybridinpaint.privacy",
+    "hybridinpaint.config",
 ]
 
 

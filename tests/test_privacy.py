@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hybridinpaint import cli, io, privacy
+from hybridinpaint import cli, config, io, privacy
 from hybridinpaint.faces import FaceDetector
 
 
@@ -80,7 +80,16 @@ def test_tracks_keep_weak_detections_of_a_strong_face_and_bridge_gaps():
 def test_tracks_are_held_beyond_their_ends():
     found = [np.zeros((0, 5), np.float32)] * 10 + [np.float32([det(40, 40, 0.9)])] * 3 + [np.zeros((0, 5))] * 10
     (tr,) = privacy.link_tracks(found, (100, 100))
-    assert tr.frames[0] == 10 - privacy.HOLD and tr.frames[-1] == 12 + privacy.HOLD
+    assert tr.frames[0] == 10 - config.privacy.HOLD and tr.frames[-1] == 12 + config.privacy.HOLD
+
+
+def test_tunables_are_read_at_call_time(monkeypatch):
+    found = [np.zeros((0, 5), np.float32)] * 5 + [np.float32([det(40, 40, 0.9)])] + [np.zeros((0, 5))] * 5
+    monkeypatch.setattr(config.privacy, "HOLD", 0)
+    monkeypatch.setattr(config.privacy, "THRESHOLD", 0.95)
+    assert privacy.link_tracks(found, (100, 100)) == []  # 0.9 is below the patched threshold
+    (tr,) = privacy.link_tracks(found, (100, 100), threshold=0.5)
+    assert list(tr.frames) == [5]  # held for no frame
 
 
 @settings(max_examples=40, deadline=None)
