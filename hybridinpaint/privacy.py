@@ -269,7 +269,8 @@ def anonymize(
     ----------
     frames : ndarray, shape (T, H, W, 3)
         RGB video, uint8, uint16 or float in [0, 1] (the detector was
-        trained on RGB; BGR input finds fewer faces).
+        trained on RGB; BGR input finds fewer faces), or grey ``(T, H,
+        W)`` (film scans: the detector sees the grey in all three channels).
     faces : bool, keyword-only
         Find faces (the only detector bundled).
     plates : bool, keyword-only
@@ -313,8 +314,8 @@ def anonymize(
 
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
     original, work, grey = _arrays.frames_float(frames)
-    if grey or work.shape[3] != 3:
-        raise ValueError(f"frames must be (T, H, W, 3) RGB, got shape {np.shape(original)}")
+    if work.shape[3] not in (1, 3):
+        raise ValueError(f"frames must be (T, H, W, 3) RGB or grey (T, H, W), got shape {np.shape(original)}")
     t, h, w, _ = work.shape
     detector = FaceDetector()
     found = detect(work, threshold=cfg.LINK_FRACTION * threshold, detector=detector, progress=progress)
@@ -483,7 +484,7 @@ def anonymize_file(
     Parameters
     ----------
     input, output : path
-        As for :func:`hybridinpaint.inpaint_file`; the input must be RGB.
+        As for :func:`hybridinpaint.inpaint_file`; RGB or grey frames.
     faces, plates, mode, threshold, verify_threshold
         As for :func:`anonymize`.
     record : path, optional, keyword-only
@@ -512,8 +513,8 @@ def anonymize_file(
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
     input, output = Path(input), Path(output)
     src = media.FrameSource(input)
-    if len(src.shape) != 3 or src.shape[2] != 3:
-        raise ValueError(f"input {input} must hold RGB frames, got frames of shape {src.shape}")
+    if len(src.shape) == 3 and src.shape[2] not in (1, 3):
+        raise ValueError(f"input {input} must hold RGB or grey frames, got frames of shape {src.shape}")
     masks_dir = Path(save_masks) if save_masks else output.with_name(output.name + ".masks")
     io.check_apart({"input": input}, {"output": output, "--save-masks": masks_dir, "--record": record})
     if masks_dir.resolve() == output.resolve() or output.resolve() in masks_dir.resolve().parents:
@@ -568,7 +569,7 @@ def anonymize_file(
                 if not m.any():
                     yield frame
                 elif mode == "box":
-                    yield np.where(m[..., None], 0, frame).astype(frame.dtype)
+                    yield np.where(m.reshape(m.shape + (1,) * (frame.ndim - 2)), 0, frame).astype(frame.dtype)
                 else:
                     yield _blur(frame, tracks, k)
 
