@@ -197,6 +197,11 @@ def test_in_a_browser_draw_track_preview_and_revert(browser, server, tmp_path):
     WebDriverWait(browser, 30).until(lambda b: b.execute_script(shown))
     assert len(list((root / "studio-output").glob("*.png"))) == 8
     browser.save_screenshot(str(tmp_path / "studio_result.png"))
+    # A record someone edited: its text is shown as text, never run as HTML.
+    record = root / "restored" / "fixes.json"
+    doc = json.loads(record.read_text())
+    doc["fixes"][1]["kind"] = '<b id="injected">blotch</b>'
+    record.write_text(json.dumps(doc))
     browser.get(url)
     _wait_status(browser, "Pick a video")
     browser.find_element(By.CSS_SELECTOR, "nav a[data-path='restored']").click()
@@ -206,6 +211,8 @@ def test_in_a_browser_draw_track_preview_and_revert(browser, server, tmp_path):
     crops = "return Array.from(document.querySelectorAll('#fixes img'))"
     WebDriverWait(browser, 30).until(lambda b: b.execute_script(crops + ".every(i => i.complete)"))
     assert browser.execute_script(crops + ".filter(i => i.naturalWidth > 0).length") == 2 * len(rows)
+    assert browser.find_elements(By.ID, "injected") == []
+    assert '<b id="injected">' in rows[1].text
     first = rows[0].get_attribute("data-id")
     rows[0].find_element(By.CSS_SELECTOR, "input").click()
     browser.find_element(By.ID, "revert").click()

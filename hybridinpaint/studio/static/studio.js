@@ -191,11 +191,23 @@ function showRestore(doc) {
     const tr = document.createElement("tr");
     tr.dataset.id = f.id;
     if (f.reverted) tr.className = "reverted";
-    const cells = [`<input type="checkbox" ${f.reverted ? "disabled" : ""}>`, f.id, f.frame, f.kind, f.area,
-      f.score === undefined ? "" : f.score.toFixed(2),
-      `<img src="/api/fix/${f.id}/before?t=${Date.now()}" alt="before">`,
-      `<img src="/api/fix/${f.id}/after?t=${Date.now()}" alt="after">`, f.reverted ? "reverted" : "fixed"];
-    tr.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
+    // Built from nodes, never from HTML strings: fixes.json is a file anyone may have edited.
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.disabled = f.reverted;
+    const crop = (which) => {
+      const img = document.createElement("img");
+      img.alt = which;
+      img.src = `/api/fix/${f.id}/${which}?t=${Date.now()}`;
+      return img;
+    };
+    const cells = [box, f.id, f.frame, f.kind, f.area, f.score === undefined ? "" : Number(f.score).toFixed(2),
+      crop("before"), crop("after"), f.reverted ? "reverted" : "fixed"];
+    for (const c of cells) {
+      const td = document.createElement("td");
+      if (c instanceof Node) td.append(c); else td.textContent = String(c);
+      tr.append(td);
+    }
     body.append(tr);
   }
   status(`restore output: ${doc.fixes.filter((f) => !f.reverted).length} fixes in place`);
