@@ -1,4 +1,26 @@
-"""The studio's web layer: Starlette routes over :class:`~hybridinpaint.studio.session.Studio`, and the server."""
+"""The studio's web layer: Starlette routes over :class:`~hybridinpaint.studio.session.Studio`, and the server.
+
+The JSON API the page uses (errors: status 400, ``{"error": message}``):
+
+==========================  ======  =============================================
+``/api/list?path=``         GET     folders, frame folders, videos, restore outputs
+``/api/open``               POST    ``{"path"}``: a clip, or a restore output
+``/api/frame/{k}``          GET     frame ``k`` (JPEG)
+``/api/mask/{k}``           GET     its mask as an RGBA overlay (PNG)
+``/api/mask/{k}``           PUT     the mask drawn on it (PNG body)
+``/api/track``              POST    every drawn mask through the clip
+``/api/preview``            POST    ``{"start", "count"}``: fill at half size
+``/api/preview/{k}``        GET     a previewed frame (JPEG)
+``/api/run``                POST    ``{"output"}``: the whole job, in the background
+``/api/job``                GET     its state and progress
+``/api/result/{k}``         GET     a frame of the finished output (JPEG)
+``/api/provenance/{k}``     GET     its provenance map (PNG)
+``/api/fixes``              GET     the restore output's fixes
+``/api/fix/{id}/{which}``   GET     crop ``before`` or ``after`` fix ``id`` (PNG)
+``/api/revert``             POST    ``{"ids"}``: revert those fixes
+``/api/file?path=``         GET     a file under the served folder (the report)
+==========================  ======  =============================================
+"""
 
 from __future__ import annotations
 
@@ -13,7 +35,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(root):
-    """The Starlette application serving ``root`` (see the module doc for the API)."""
+    """The Starlette application serving ``root`` (the API is in the module's doc)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import FileResponse, JSONResponse, Response
