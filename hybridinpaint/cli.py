@@ -67,11 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     an = sub.add_parser(
         "anonymize",
         help="find faces, track them, and remove (inpaint), blur or box them; then check the output for leaks",
-        description="The masks (white where replaced) and a record of every track and leak are saved before "
-        "anything is filled (OUTPUT.masks/anonymize.json). Exit codes as for inpaint, and 3 with --strict when the "
-        "check still finds a face where one was removed.",
+        description="The masks (OUTPUT.masks/frames/, white where replaced) and a record of every track and leak "
+        "(OUTPUT.masks/anonymize.json) are saved before anything is filled. Exit codes as for inpaint, and 3 with "
+        "--strict when the check still finds a face where one was removed.",
     )
-    an.add_argument("input", help="video (mp4/mov/mkv/avi) or folder of RGB frames")
+    an.add_argument("input", help="video (mp4/mov/mkv/avi) or folder of RGB (or grey) frames")
     an.add_argument("-o", "--output", required=True, help="output folder (lossless frames) or video file")
     an.add_argument("--faces", action="store_true", default=True, help="find faces (the default, and the only kind)")
     an.add_argument("--plates", action="store_true", help="licence plates: not available (no detector ships)")
