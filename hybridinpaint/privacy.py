@@ -508,6 +508,7 @@ def anonymize_file(
 
     from hybridinpaint import io, media, stream
     from hybridinpaint.faces import FaceDetector
+    from hybridinpaint.remove import masks_folder, write_masks
 
     t0 = time.perf_counter()
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
@@ -515,14 +516,11 @@ def anonymize_file(
     src = media.FrameSource(input)
     if len(src.shape) == 3 and src.shape[2] not in (1, 3):
         raise ValueError(f"input {input} must hold RGB or grey frames, got frames of shape {src.shape}")
-    masks_dir = Path(save_masks) if save_masks else output.with_name(output.name + ".masks")
-    io.check_apart({"input": input}, {"output": output, "--save-masks": masks_dir, "--record": record})
-    if masks_dir.resolve() == output.resolve() or output.resolve() in masks_dir.resolve().parents:
-        raise ValueError(f"--save-masks {masks_dir} must lie outside the output {output}")
+    masks_dir = masks_folder(output, save_masks, {"input": input})
+    io.check_apart({"input": input}, {"--record": record})
     video_out = media.is_video(output)
     if mode != "remove" and output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
-    io.clean_stale(masks_dir)
     expect = {"input": stream.input_fingerprint(input), "frames": src.count, "mode": mode, "threshold": threshold}
     doc = io.matching_record(masks_dir / MASKS_RECORD, expect, masks_dir / MASKS_FRAMES, src.count)
     detector = FaceDetector()
@@ -531,13 +529,9 @@ def anonymize_file(
             raise FileExistsError(f"{masks_dir} holds masks of another input or settings; pass --overwrite")
         found = detect(src.frames(), threshold=cfg.LINK_FRACTION * threshold, detector=detector, progress=progress)
         tracks = link_tracks(found, src.shape, threshold=threshold)
-        tmp = io.temp_dir(masks_dir)
-        for k in range(src.count):
-            m = frame_mask(tracks, k, src.shape, ellipse=mode != "box")
-            io.write_frame(tmp / MASKS_FRAMES / f"{k:06d}.png", np.where(m, 255, 0).astype(np.uint8))
+        masks = (frame_mask(tracks, k, src.shape, ellipse=mode != "box") for k in range(src.count))
         doc = {**expect, **record_tracks(tracks, mode), "leaks": None}
-        io.write_json(tmp / MASKS_RECORD, doc)
-        io.replace_dir(tmp, masks_dir)
+        write_masks(masks_dir, masks, into=MASKS_FRAMES, record=doc, record_name=MASKS_RECORD)
         reused = False
     else:
         tracks = [

@@ -10,12 +10,11 @@ instead of tracking again.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["remove_file", "TRACKING_RECORD"]
+__all__ = ["remove_file", "masks_folder", "write_masks", "TRACKING_RECORD"]
 
 TRACKING_RECORD = "tracking.json"
 
@@ -33,6 +32,41 @@ def _record(input, first_mask, frame, src) -> dict:
         "first_mask_sha256": io.sha256_file(first_mask),
         "frame": frame,
     }
+
+
+def masks_folder(output, save_masks, inputs: dict) -> Path:
+    """The folder a run's masks go in: ``save_masks``, by default ``OUTPUT.masks`` beside the output.
+
+    Refused (ValueError) when it is, holds or lies inside one of ``inputs``
+    (name -> path, as for :func:`hybridinpaint.io.check_apart`), or is or
+    lies inside the output; what a killed run left beside it is cleaned up.
+    """
+    from hybridinpaint import io
+
+    output = Path(output)
+    folder = Path(save_masks) if save_masks else output.with_name(output.name + ".masks")
+    io.check_apart(inputs, {"output": output, "--save-masks": folder})
+    if folder.resolve() == output.resolve() or output.resolve() in folder.resolve().parents:
+        raise ValueError(f"--save-masks {folder} must lie outside the output {output}")
+    io.clean_stale(folder)
+    return folder
+
+
+def write_masks(folder, masks, *, into=".", record=None, record_name=TRACKING_RECORD) -> None:
+    """Masks as PNGs (white where masked; ``000000.png``, ...) in ``folder/into``, and ``record`` as JSON.
+
+    ``masks``: an iterable of ``(H, W)`` bool. The folder is built beside
+    and replaces an earlier one whole, so it is never half written.
+    """
+    from hybridinpaint import io
+
+    folder = Path(folder)
+    tmp = io.temp_dir(folder)
+    for k, m in enumerate(masks):
+        io.write_frame(tmp / into / f"{k:06d}.png", np.where(m, 255, 0).astype(np.uint8))
+    if record is not None:
+        io.write_json(tmp / record_name, record)
+    io.replace_dir(tmp, folder)
 
 
 def remove_file(
@@ -93,16 +127,10 @@ def remove_file(
         raise ValueError(f"first mask {first_mask} must be one image, the object drawn on frame {frame}")
     if not drawn.any():
         raise ValueError(f"first mask {first_mask} is empty: draw the object in white")
-    masks_dir = Path(save_masks) if save_masks else output.with_name(output.name + ".masks")
-    io.check_apart(
-        {"input": input, "first mask": first_mask},
-        {"output": output, "--save-masks": masks_dir},
-    )
-    if masks_dir.resolve() == output.resolve() or output.resolve() in masks_dir.resolve().parents:
-        raise ValueError(f"--save-masks {masks_dir} must lie outside the output {output}")
-    io.clean_stale(masks_dir)
+    masks_dir = masks_folder(output, save_masks, {"input": input, "first mask": first_mask})
     expect = _record(input, first_mask, int(frame), src)
-    tracked = io.matching_record(masks_dir / TRACKING_RECORD, expect, masks_dir, expect["frames"]) is None
+    doc = io.matching_record(masks_dir / TRACKING_RECORD, expect, masks_dir, expect["frames"])
+    tracked = doc is None
     if tracked:
         if masks_dir.exists() and not overwrite and any(masks_dir.iterdir()):
             raise FileExistsError(
@@ -111,19 +139,13 @@ def remove_file(
         frames = np.stack(list(src.frames()))
         res = tracking.track_mask(frames, drawn, frame=int(frame), backend=backend, return_result=True)
         del frames
-        tmp = io.temp_dir(masks_dir)
-        for k, m in enumerate(res.masks):
-            io.write_frame(tmp / f"{k:06d}.png", np.where(m, 255, 0).astype(np.uint8))
         doc = {
             **expect,
             "confidence": [round(float(c), 4) for c in res.confidence],
             "unsure": res.unsure,
             "unsure_below": config.tracking.UNSURE,
         }
-        io.write_json(tmp / TRACKING_RECORD, doc)
-        io.replace_dir(tmp, masks_dir)
-    else:
-        doc = json.loads((masks_dir / TRACKING_RECORD).read_text())
+        write_masks(masks_dir, res.masks, record=doc)
     summary = stream.inpaint_file(
         input,
         masks_dir,

@@ -259,20 +259,15 @@ class Studio:
         A job interrupted (the studio stopped) continues where it stopped
         when run again with the same masks; with other masks it starts again.
         """
-        from hybridinpaint import io
+        from hybridinpaint.remove import masks_folder, write_masks
 
         frames = self.need_video()
         if self.job.get("state") == "running":
             raise StudioError("a job is running; wait for it to finish")
         out = self.resolve(output)
-        io.check_apart({"input": self.path}, {"output": out})
-        masks = self.current_masks()
-        masks_dir = out.with_name(out.name + ".masks")
+        masks_dir = masks_folder(out, None, {"input": self.path})
+        write_masks(masks_dir, self.current_masks())
         prov_dir = out.with_name(out.name + ".provenance")
-        tmp = io.temp_dir(masks_dir)
-        for k, m in enumerate(masks):
-            io.write_frame(tmp / f"{k:06d}.png", np.where(m, 255, 0).astype(np.uint8))
-        io.replace_dir(tmp, masks_dir)
         self.job = {
             "state": "running",
             "done": 0,
