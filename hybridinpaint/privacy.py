@@ -212,6 +212,17 @@ def frame_mask(tracks, t: int, shape, *, ellipse=True) -> np.ndarray:
     return mask.astype(bool)
 
 
+def cover(frame: np.ndarray, mask: np.ndarray, tracks, t: int, mode: str) -> np.ndarray:
+    """``frame`` with its faces at ``t`` covered by ``mode``; every other pixel unchanged.
+
+    ``"box"``: black where ``mask`` is; ``"blur"``: each track's ellipse
+    blurred. ``frame``: ``(H, W)`` or ``(H, W, C)``.
+    """
+    if mode == "box":
+        return np.where(mask.reshape(mask.shape + (1,) * (frame.ndim - 2)), 0, frame).astype(frame.dtype)
+    return _blur(frame, tracks, t)
+
+
 def _blur(frame: np.ndarray, tracks, t: int) -> np.ndarray:
     """``frame`` with each track's ellipse at ``t`` replaced by a blur a quarter of its box's size."""
     out = frame.copy()
@@ -333,7 +344,7 @@ def anonymize(
         filled = work.copy()
         for k in range(t):
             if masks[k].any():
-                filled[k] = 0.0 if mode == "box" else _blur(work[k], tracks, k)
+                filled[k] = cover(work[k], masks[k], tracks, k, mode)
         out = _arrays.composite(original, filled, masks, grey)
     leaks = verify(_as_float(out), tracks, threshold=verify_threshold, detector=detector)
     doc = build_record(
@@ -558,16 +569,11 @@ def anonymize_file(
     else:
         masks = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)
 
-        def covered():
-            for k, (frame, m) in enumerate(zip(src.frames(), masks())):
-                if not m.any():
-                    yield frame
-                elif mode == "box":
-                    yield np.where(m.reshape(m.shape + (1,) * (frame.ndim - 2)), 0, frame).astype(frame.dtype)
-                else:
-                    yield _blur(frame, tracks, k)
-
-        _write_all(src, output, covered(), video_out)
+        covered = (
+            cover(frame, m, tracks, k, mode) if m.any() else frame
+            for k, (frame, m) in enumerate(zip(src.frames(), masks()))
+        )
+        _write_all(src, output, covered, video_out)
     out_src = media.FrameSource(output)
     leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector)
     full = build_record(
