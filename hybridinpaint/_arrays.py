@@ -72,6 +72,30 @@ def masks_bool(masks, shape_thw: tuple[int, int, int]) -> np.ndarray:
     raise ValueError(f"masks must be bool, 0/1 or 0/255, got values {vals[:6].tolist()}")
 
 
+def rgb8(image) -> np.ndarray:
+    """An 8-bit RGB view of one image, for a display or a detector: ``(H, W, 3)`` uint8.
+
+    Grey ``(H, W)`` or ``(H, W, 1)`` is repeated into three channels, a
+    fourth (alpha) channel dropped; uint16 keeps its high byte, floats in
+    [0, 1] are rounded.
+    """
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise ValueError(f"image must be (H, W, 3) RGB or (H, W) grey, got {describe(img)}")
+    img = img[:, :, :3]
+    if img.dtype == np.uint8:
+        return np.ascontiguousarray(img)
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype in (np.float32, np.float64):
+        return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    raise ValueError(f"image must be uint8, uint16 or float in [0, 1], got dtype {img.dtype}")
+
+
 def to_dtype(work: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Float32 [0, 1] values back to ``dtype`` (rounded and clipped for integers)."""
     if dtype in _INT_SCALE:

@@ -15,6 +15,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from hybridinpaint import _arrays
 from hybridinpaint.config import faces as cfg
 from hybridinpaint.kernels.checks import describe
 
@@ -95,17 +96,6 @@ def check_threshold(value, name: str) -> float:
 
 def _rgb_u8(image) -> np.ndarray:
     img = np.asarray(image)
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] not in (3, 4) or min(img.shape[:2]) < 8:
+    if min(img.shape[:2], default=0) < 8:
         raise ValueError(f"image must be (H, W, 3) RGB or (H, W) grey, at least 8x8, got {describe(img)}")
-    img = img[:, :, :3]
-    if img.dtype == np.uint8:
-        return np.ascontiguousarray(img)
-    if img.dtype == np.uint16:
-        return (img >> 8).astype(np.uint8)
-    if img.dtype in (np.float32, np.float64):
-        return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    raise ValueError(f"image must be uint8, uint16 or float in [0, 1], got dtype {img.dtype}")
+    return _arrays.rgb8(img)

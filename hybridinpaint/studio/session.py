@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hybridinpaint import _arrays
+
 __all__ = ["Studio", "StudioError", "PREVIEW_SCALE"]
 
 # Previews are filled at 1/PREVIEW_SCALE of the frame size: quick, and enough
@@ -29,7 +31,7 @@ class StudioError(ValueError):
 
 
 def _jpeg(img: np.ndarray, quality=90) -> bytes:
-    rgb = _rgb8(img)
+    rgb = _arrays.rgb8(img)
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     return buf.tobytes()
 
@@ -41,16 +43,6 @@ def _png(img: np.ndarray) -> bytes:
         img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
     ok, buf = cv2.imencode(".png", img)
     return buf.tobytes()
-
-
-def _rgb8(img: np.ndarray) -> np.ndarray:
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)
-    return img[:, :, :3]
 
 
 class Studio:
@@ -316,7 +308,7 @@ class Studio:
         if not 0 <= k < len(files):
             raise StudioError(f"frame must be in [0, {len(files) - 1}], got {k}")
         img = io.read_frame(files[k])
-        return _jpeg(img) if what == "result" else _png(_rgb8(img))
+        return _jpeg(img) if what == "result" else _png(_arrays.rgb8(img))
 
     # ---------------------------------------------------------------- restore review
     def open_restore(self, p: Path) -> dict:
@@ -359,7 +351,7 @@ class Studio:
         if which not in ("before", "after"):
             raise StudioError(f"crop must be before or after, got {which!r}")
         folder = self.resolve(doc["scans"]) if which == "before" else self.restore / "frames"
-        img = _rgb8(io.read_frame(folder / fix["file"]))
+        img = _arrays.rgb8(io.read_frame(folder / fix["file"]))
         y0, x0, y1, x1 = fix["bbox"]
         pad = 12
         h, w = img.shape[:2]
