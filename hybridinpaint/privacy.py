@@ -39,6 +39,7 @@ __all__ = [
     "Track",
     "detect",
     "link_tracks",
+    "box_iou",
     "track_masks",
     "verify",
     "build_record",
@@ -98,7 +99,7 @@ def detect(frames, *, threshold=None, detector=None, progress=False) -> list[np.
     return [det(f, threshold) for f in tqdm(frames, desc="finding faces", unit="frame", disable=not progress)]
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
     x1 = np.maximum(a[:, None, 0], b[None, :, 0])
     y1 = np.maximum(a[:, None, 1], b[None, :, 1])
@@ -131,7 +132,7 @@ def link_tracks(detections, shape, *, threshold=None) -> list[Track]:
         matched = set()
         if active and len(dets):
             last = np.array([raw[i]["boxes"][-1] for i in active], np.float32)
-            iou = _iou(last, dets[:, :4])
+            iou = box_iou(last, dets[:, :4])
             rows, cols = linear_sum_assignment(-iou)
             for r, c in zip(rows, cols):
                 if iou[r, c] >= cfg.MIN_IOU:
