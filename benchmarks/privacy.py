@@ -68,7 +68,7 @@ def _inside(box, x, y):
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def box_iou(a, b):
+def iou_of(a, b):
     return float(privacy.box_iou(np.float32([a[:4]]), np.float32([b[:4]]))[0, 0])
 
 
@@ -78,11 +78,11 @@ def match(dets, faces, ignore):
     hits = fa = 0
     for d in sorted(dets, key=lambda d: -d[4] if len(d) > 4 else 0):
         cx, cy = (d[0] + d[2]) / 2, (d[1] + d[3]) / 2
-        j = next((j for j, f in enumerate(faces) if not used[j] and (box_iou(d, f) >= 0.3 or _inside(f, cx, cy))), None)
+        j = next((j for j, f in enumerate(faces) if not used[j] and (iou_of(d, f) >= 0.3 or _inside(f, cx, cy))), None)
         if j is not None:
             used[j] = True
             hits += 1
-        elif not any(box_iou(d, g) > 0 and _inside(g, cx, cy) for g in ignore):
+        elif not any(iou_of(d, g) > 0 and _inside(g, cx, cy) for g in ignore):
             fa += 1
     return hits, fa, len(faces)
 
