@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from hybridinpaint import _arrays
 from hybridinpaint.config import privacy as cfg
 from hybridinpaint.faces import check_threshold as _check_threshold
 
@@ -321,7 +322,6 @@ def anonymize(
     >>> len(res.tracks), len(res.leaks), bool((res.frames == video).all())
     (0, 0, True)
     """
-    from hybridinpaint import _arrays
     from hybridinpaint.faces import FaceDetector
 
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
@@ -347,7 +347,8 @@ def anonymize(
             if masks[k].any():
                 filled[k] = cover(work[k], masks[k], tracks, k, mode)
         out = _arrays.composite(original, filled, masks, grey)
-    leaks = verify(_as_float(out), tracks, threshold=verify_threshold, detector=detector)
+    # the check sees the output as the detection saw the input: the float view
+    leaks = verify(_arrays.frames_float(out)[1], tracks, threshold=verify_threshold, detector=detector)
     doc = build_record(
         tracks,
         leaks,
@@ -379,12 +380,6 @@ def _options(faces, plates, mode, threshold, verify_threshold) -> tuple[float, f
         cfg.VERIFY_FRACTION * threshold if verify_threshold is None else verify_threshold, "verify_threshold"
     )
     return threshold, verify_threshold
-
-
-def _as_float(frames: np.ndarray) -> np.ndarray:
-    from hybridinpaint import _arrays
-
-    return _arrays.frames_float(frames)[1]
 
 
 RECORD_VERSION = 1
