@@ -62,6 +62,7 @@ class Studio:
         self.preview: dict[int, np.ndarray] = {}
         self.job: dict = {"state": "idle"}
         self.restore: Path | None = None
+        self._fixes_cache = (None, None)  # (which file version, its validated record)
 
     # ---------------------------------------------------------------- paths
     def resolve(self, rel) -> Path:
@@ -311,10 +312,25 @@ class Studio:
         return _jpeg(img) if what == "result" else _png(_arrays.rgb8(img))
 
     # ---------------------------------------------------------------- restore review
-    def open_restore(self, p: Path) -> dict:
+    def _fixes_doc(self, folder=None) -> dict:
+        """The validated ``fixes.json`` of ``folder`` (default: the open restore output).
+
+        Read and validated once per version of the file: the table asks for
+        two crops per fix, and each would otherwise validate the whole record.
+        """
         from hybridinpaint.film_report import load_fixes
 
-        doc = load_fixes(p)
+        folder = self.restore if folder is None else folder
+        if folder is None:
+            raise StudioError("open a restore output first")
+        st = (folder / "fixes.json").stat()
+        key = (str(folder), st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._fixes_cache[0] != key:
+            self._fixes_cache = (key, load_fixes(folder))
+        return self._fixes_cache[1]
+
+    def open_restore(self, p: Path) -> dict:
+        doc = self._fixes_doc(p)
         scans = Path(doc["scans"]).resolve()
         if scans != self.root and self.root not in scans.parents:
             raise StudioError(f"the scans of {p.name} ({scans}) lie outside the folder the studio serves: refused")
@@ -324,11 +340,7 @@ class Studio:
         return self.fixes()
 
     def fixes(self) -> dict:
-        from hybridinpaint.film_report import load_fixes
-
-        if self.restore is None:
-            raise StudioError("open a restore output first")
-        doc = load_fixes(self.restore)
+        doc = self._fixes_doc()
         keep = ("id", "frame", "file", "bbox", "area", "kind", "score", "method", "confidence", "reverted")
         return {
             "kind": "restore",
@@ -340,11 +352,8 @@ class Studio:
 
     def fix_crop(self, ident, which) -> bytes:
         from hybridinpaint import io
-        from hybridinpaint.film_report import load_fixes
 
-        if self.restore is None:
-            raise StudioError("open a restore output first")
-        doc = load_fixes(self.restore)
+        doc = self._fixes_doc()
         fix = next((f for f in doc["fixes"] if f["id"] == ident), None)
         if fix is None:
             raise StudioError(f"no fix with id {ident}")
