@@ -24,8 +24,8 @@ import numpy as np
 from scipy import ndimage
 
 import hybridinpaint
-from hybridinpaint import film
 from hybridinpaint import metrics as M
+from hybridinpaint.film import repair as film
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -10,7 +10,7 @@ Leave-one-clip-out, twice over: for each held-out clip the blotch classifier
 is fitted (``scripts/train_blotch_model.py``) on the *other* clips damaged by
 the training script's two generators, never by this one, and the
 ``sensitivity`` (with ``--param NAME V1 V2``, also one of
-``hybridinpaint.blotches``' constants) is chosen on the other clips with
+``hybridinpaint.film.blotches``' constants) is chosen on the other clips with
 this generator's damage (best mean F1 of blotch recall and precision); both
 are then scored on the held-out clip. The in-sample best sensitivity is
 reported beside it. The motion-blind 3-frame median is the baseline.
@@ -28,8 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import blotches, film
 from hybridinpaint import metrics as M
+from hybridinpaint.film import blotches
+from hybridinpaint.film import repair as film
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -40,7 +41,7 @@ import train_blotch_model  # noqa: E402 - the classifier's training data and fit
 from _results import write_section  # noqa: E402
 
 SENSITIVITIES = (0.5, 1.0, 2.0, 3.0, 4.0)
-# A module constant of hybridinpaint.blotches searched beside the sensitivity (--param NAME V1 V2 ...).
+# A module constant of hybridinpaint.film.blotches searched beside the sensitivity (--param NAME V1 V2 ...).
 PARAM = "CANDIDATE_Z"
 VALUES = (getattr(blotches, PARAM),)
 

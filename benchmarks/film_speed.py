@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import film
+from hybridinpaint.film import repair as film
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

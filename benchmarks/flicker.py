@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridinpaint import flicker
+from hybridinpaint.film import flicker
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import film
 from hybridinpaint import metrics as M
+from hybridinpaint.film import repair as film
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 
 import hybridinpaint
-from hybridinpaint import hallucinate
 from hybridinpaint import metrics as M
-from hybridinpaint import train as trainmod
+from hybridinpaint.completion import hallucinate
+from hybridinpaint.completion import train as trainmod
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -47,7 +47,7 @@ STILL_ONLY = ("net-pixels",)
 
 def net_pixels(src, hole):
     """The shipped network's output in the hole (on its context box), no PatchMatch."""
-    from hybridinpaint import net
+    from hybridinpaint.completion import net
 
     alt = hallucinate.classical(src, hole, "telea")
     by, bx = hallucinate.context_box(hole, margin=0.0, least=32)

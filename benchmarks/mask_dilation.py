@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 import hybridinpaint
-from hybridinpaint import flow as flowmod
 from hybridinpaint import metrics as M
+from hybridinpaint.completion import flow as flowmod
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

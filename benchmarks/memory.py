@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 import hybridinpaint
-from hybridinpaint import io
+from hybridinpaint.runs import io
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -70,7 +70,7 @@ def run(clip_name: str):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             frames, masks = make_input(tmp, clip, n, size)
-            cmd = [sys.executable, "-m", "hybridinpaint.cli", "inpaint", str(frames), "--mask", str(masks),
+            cmd = [sys.executable, "-m", "hybridinpaint", "inpaint", str(frames), "--mask", str(masks),
                    "-o", str(tmp / "out"), "--backend", "cpu", "--quiet"]  # fmt: skip
             mib, sec = peak_rss(cmd)
         rows.append((n, size, mib, sec))

@@ -34,8 +34,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import config, privacy
-from hybridinpaint.faces import FaceDetector
+from hybridinpaint import config
+from hybridinpaint.privacy import anonymizer as privacy
+from hybridinpaint.privacy.faces import FaceDetector
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

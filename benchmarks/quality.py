@@ -107,7 +107,7 @@ def metrics(result, truth, masks, flows, original_input):
 
 def oracle_completion(truth_flows, where):
     """A stand-in for ``flow.complete_pair`` that returns the truth's flows (inside the holes, or everywhere)."""
-    from hybridinpaint import flow as flowmod
+    from hybridinpaint.completion import flow as flowmod
 
     real = flowmod.complete_pair
     fwd_t = np.stack([f for f, _ in truth_flows])
@@ -125,7 +125,7 @@ def oracle_completion(truth_flows, where):
 
 
 def run(clips, n, oracle=None):
-    from hybridinpaint import flow as flowmod
+    from hybridinpaint.completion import flow as flowmod
 
     real_completion = flowmod.complete_pair
     # Compile the kernels first, so the first clip's seconds per frame are not JIT time.

@@ -113,9 +113,9 @@ def measure(source: Path | None, warm_runs: int = 3, cold_runs: int = 3) -> dict
         cold = [_example(_env(tmp / f"cold{k}", source)) for k in range(cold_runs)]
         # The warm-up runs on a second, empty cache, as on a fresh machine.
         env2 = _env(tmp / "cache2", source)
-        has_compile = "--compile" in _run([sys.executable, "-m", "hybridinpaint.cli", "doctor", "--help"], env2)[1]
+        has_compile = "--compile" in _run([sys.executable, "-m", "hybridinpaint", "doctor", "--help"], env2)[1]
         if has_compile:
-            warmup_wall, _ = _run([sys.executable, "-m", "hybridinpaint.cli", "doctor", "--compile"], env2)
+            warmup_wall, _ = _run([sys.executable, "-m", "hybridinpaint", "doctor", "--compile"], env2)
         else:  # an older checkout: warming up means running the example once
             warmup_wall = _example(env2)[2]
         warm = [_example(env2) for _ in range(warm_runs)]
@@ -123,7 +123,7 @@ def measure(source: Path | None, warm_runs: int = 3, cold_runs: int = 3) -> dict
         cli = []
         for k in range(2):
             out = tmp / f"out{k}"
-            cmd = [sys.executable, "-m", "hybridinpaint.cli", "inpaint", str(frames), "--mask", str(masks)]
+            cmd = [sys.executable, "-m", "hybridinpaint", "inpaint", str(frames), "--mask", str(masks)]
             wall, _ = _run([*cmd, "-o", str(out), "--quiet"], env2)
             cli.append(wall)
     return {

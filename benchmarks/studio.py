@@ -37,8 +37,8 @@ def main():
     t_start = time.perf_counter()
     from starlette.testclient import TestClient
 
-    from hybridinpaint import io
-    from hybridinpaint.studio import create_app
+    from hybridinpaint.interfaces.studio import create_app
+    from hybridinpaint.runs import io
 
     frames = quality.load_clip(args.clip, 50)
     t, h, w = frames.shape[:3]

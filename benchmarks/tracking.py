@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import flow as flowmod
 from hybridinpaint import metrics, track_mask
+from hybridinpaint.completion import flow as flowmod
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -5,18 +5,6 @@ compiler. Submodules load on first use.
 """
 
 import importlib
-import os
-
-# Installed, kernels/ lives inside this package (pyproject maps it to
-# hybridinpaint.kernels). In a source checkout put first on sys.path (by
-# ``python -m`` or ``python -c`` run from its root) it sits beside it: look
-# there too, so the checkout imports the same way.
-_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if not os.path.isdir(os.path.join(__path__[0], "kernels")) and os.path.isfile(
-    os.path.join(_root, "kernels", "_accelerate.py")
-):
-    __path__.append(_root)
-del _root
 
 try:
     from importlib.metadata import PackageNotFoundError, version
@@ -25,55 +13,54 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
+# Public subpackages and modules, by layer (ARCHITECTURE.md), loaded on first use.
 _SUBMODULES = {
+    "settings",
     "kernels",
-    "cli",
-    "doctor",
-    "demo",
-    "flow",
-    "propagate",
-    "pipeline",
-    "visualize",
-    "hallucinate",
-    "net",
-    "train",
+    "completion",
     "film",
-    "flicker",
-    "fixes",
-    "io",
-    "media",
-    "stream",
-    "blotches",
-    "metrics",
+    "privacy",
     "tracking",
     "live",
-    "evaluate",
-    "faces",
-    "privacy",
-    "config",
+    "metrics",
+    "visualize",
+    "runs",
+    "interfaces",
 }
 _FUNCTIONS = {
-    "inpaint": ".pipeline",
-    "InpaintResult": ".pipeline",
-    "Provenance": ".pipeline",
-    "inpaint_file": ".stream",
-    "inpaint_chunks": ".stream",
-    "track_mask": ".tracking",
+    "Settings": ".settings",
+    "inpaint": ".completion.pipeline",
+    "InpaintResult": ".completion.pipeline",
+    "Provenance": ".completion.pipeline",
+    "restore": ".film.repair",
+    "revert": ".film.repair",
+    "track_mask": ".tracking.tracker",
     "inpaint_stream": ".live",
-    "anonymize": ".privacy",
-    "anonymize_file": ".privacy",
+    "anonymize": ".privacy.anonymizer",
+    "inpaint_file": ".runs.stream",
+    "inpaint_chunks": ".runs.stream",
+    "anonymize_file": ".privacy.anonymizer",
+    "remove_file": ".runs.remove",
+    "restore_dir": ".runs.restore",
 }
 
 __all__ = [
     "inpaint",
     "inpaint_file",
     "inpaint_chunks",
+    "restore",
+    "revert",
+    "restore_dir",
+    "remove_file",
     "inpaint_stream",
     "track_mask",
     "anonymize",
     "anonymize_file",
     "InpaintResult",
     "Provenance",
+    "Settings",
+    "settings",
+    "metrics",
     "kernels",
     "visualize",
     "__version__",

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
-from hybridinpaint import _arrays
-from hybridinpaint import flow as flowmod
+from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.config import live as cfg
 
 __all__ = ["inpaint_stream", "stream_pipe"]
@@ -201,7 +201,7 @@ def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
     if not found.all():
         left = np.zeros_like(f.hole)
         left[ys[~found], xs[~found]] = True
-        from hybridinpaint.hallucinate import fill
+        from hybridinpaint.completion.hallucinate import fill
 
         work, _ = fill(work, left, "patch", backend=backend)
         age[left] = cfg.SPATIAL_AGE
@@ -232,7 +232,7 @@ def stream_pipe(size: str, mask, *, lookahead: int = 4, backend: str = "auto", s
     """
     import sys
 
-    from hybridinpaint import io
+    from hybridinpaint.runs import io
 
     w, h = _size(size)
     stdin = sys.stdin.buffer if stdin is None else stdin

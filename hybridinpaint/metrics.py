@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import _arrays
+from hybridinpaint.completion import arrays as _arrays
 
 __all__ = ["psnr", "ssim", "warp_error", "temporal_consistency", "jaccard", "boundary_f"]
 
@@ -136,7 +136,7 @@ def _flows(video, flow, reference):
                 f"got {fwd.shape} and {bwd.shape}"
             )
         return fwd, bwd
-    from hybridinpaint import flow as flowmod
+    from hybridinpaint.completion import flow as flowmod
 
     src = video
     if reference is not None:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 import hybridinpaint
-from hybridinpaint import cli, demo
+from hybridinpaint.interfaces import cli, demo
 
 CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clips"
 
@@ -74,8 +74,21 @@ def main() -> int:
         tmp = Path(tmp)
         frames = _write_frames(tmp / "demo", video)
         masks = _write_frames(tmp / "masks", hole.astype(np.uint8) * 255)
-        _cli("inpaint", frames, "--mask", masks, "-o", tmp / "inpaint", "--quiet", "--backend", "cpu",
-             "--chunk", "8", "--overlap", "2")
+        _cli(
+            "inpaint",
+            frames,
+            "--mask",
+            masks,
+            "-o",
+            tmp / "inpaint",
+            "--quiet",
+            "--backend",
+            "cpu",
+            "--chunk",
+            "8",
+            "--overlap",
+            "2",
+        )
         rows.append(("inpaint (file, chunks of 8)", _digest_folder(tmp / "inpaint")))
 
         cv2.imwrite(str(tmp / "first.png"), hole[0].astype(np.uint8) * 255)

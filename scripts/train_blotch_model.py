@@ -7,7 +7,7 @@ issue 5's round, soft-edged blotches (``benchmarks/film.py``), and the
 generator below (Gaussian spots, hairs, tilted streaks; white or clumped
 grain). Each frame's blotch candidates (:func:`hybridinpaint.film.blotch_candidates`)
 are labelled dirt when a quarter of their pixels lie on a true blotch
-(those :func:`hybridinpaint.blotches.plausible` refuses are left out: the
+(those :func:`hybridinpaint.film.blotches.plausible` refuses are left out: the
 classifier never sees them).
 
 The model is a logistic regression (scikit-learn) on standardised features;
@@ -32,7 +32,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import blotches, film
+from hybridinpaint.film import blotches
+from hybridinpaint.film import repair as film
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -194,7 +195,7 @@ def main():
         "dirt": int(sum(int(d.y.sum()) for parts in data.values() for d in parts)),
     }
     text = json.dumps(model.to_json(), indent=1) + "\n"
-    from hybridinpaint import io
+    from hybridinpaint.runs import io
 
     io.write_text(args.out, text)
     print(f"wrote {args.out}: threshold {model.threshold}")

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from test_film import add_blotches, textured_pan
 
-from hybridinpaint import blotches, config, film
+from hybridinpaint import config
+from hybridinpaint.film import blotches
+from hybridinpaint.film import repair as film
 
 
 def _evidence(frame, prev, nxt, trusted=None):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from hybridinpaint import demo
+from hybridinpaint.interfaces import demo
 
 
 def test_bundled_clip():

@@ -12,14 +12,14 @@ MODULES = [
     "hybridinpaint.kernels.propagation",
     "hybridinpaint.kernels._backends",
     "hybridinpaint.kernels._accelerate",
-    "hybridinpaint.pipeline",
+    "hybridinpaint.completion.pipeline",
     "hybridinpaint.visualize",
-    "hybridinpaint.flicker",
+    "hybridinpaint.film.flicker",
     "hybridinpaint.metrics",
-    "hybridinpaint.tracking",
-    "hybridinpaint.faces",
-    "hybridinpaint.privacy",
-    "hybridinpaint.config",
+    "hybridinpaint.tracking.tracker",
+    "hybridinpaint.privacy.faces",
+    "hybridinpaint.privacy.anonymizer",
+    "hybridinpaint.settings",
 ]
 
 

@@ -13,7 +13,7 @@ pytest.importorskip("numba.cuda", reason="numba-cuda (the 'cuda' extra) is not i
 def test_doctor_compiles_every_kernel_for_sm80_and_sm90(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     proc = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "doctor"],
+        [sys.executable, "-m", "hybridinpaint", "doctor"],
         capture_output=True,
         text=True,
         env=env,
@@ -50,7 +50,7 @@ def test_doctor_fails_loudly_when_it_cannot_compile(tmp_path):
     # Under the simulator there is no compiler: every kernel must report an error and the exit code says so.
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "doctor"],
+        [sys.executable, "-m", "hybridinpaint", "doctor"],
         capture_output=True,
         text=True,
         env=env,

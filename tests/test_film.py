@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from hybridinpaint import film
+from hybridinpaint.film import repair as film
 
 
 def textured_pan(t=6, h=64, w=80, speed=2, seed=0):

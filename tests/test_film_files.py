@@ -9,7 +9,8 @@ import pytest
 import tifffile
 from test_film import add_blotches, textured_pan
 
-from hybridinpaint import cli, io
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_restore_and_revert_round_trip(scans, tmp_path):
     out = tmp_path / "out"
     assert cli.main(["restore", str(folder), "-o", str(out), "--report", "--backend", "cpu"]) == 0
     doc = json.loads((out / "fixes.json").read_text())
-    assert doc["schema"] == "hybridinpaint.fixes" and doc["version"] == 2 and doc["fixes"]
+    assert doc["schema"] == "hybridinpaint.film.fixes" and doc["version"] == 2 and doc["fixes"]
     assert sorted(p.name for p in (out / "frames").iterdir()) == sorted(before)
     assert len(list((out / "provenance").iterdir())) == len(before)
     page = (out / "report.html").read_text()
@@ -150,7 +151,7 @@ def test_console_script_entry_point(scans, tmp_path):
     folder, _, _ = scans
     out = tmp_path / "viaexe"
     run = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "restore", str(folder), "-o", str(out), "--backend", "cpu"],
+        [sys.executable, "-m", "hybridinpaint", "restore", str(folder), "-o", str(out), "--backend", "cpu"],
         capture_output=True,
         text=True,
     )

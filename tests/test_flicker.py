@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from test_film import add_blotches, textured_pan
 
-from hybridinpaint import cli, film, flicker, io
+from hybridinpaint.film import flicker
+from hybridinpaint.film import repair as film
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io
 
 
 def flickered(clean, seed=0, amount=0.15, tilt=0.05):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hybridinpaint import flow as flowmod
+from hybridinpaint.completion import flow as flowmod
 
 H, W = 24, 40
 

@@ -3,7 +3,7 @@
 import numpy as np
 from test_film import textured_pan
 
-from hybridinpaint import film
+from hybridinpaint.film import repair as film
 
 
 def _hp_sigma(img, sel):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import hybridinpaint
-from hybridinpaint import hallucinate
-from hybridinpaint.pipeline import HALLUCINATED, PATCH, SPATIAL
+from hybridinpaint.completion import hallucinate
+from hybridinpaint.completion.pipeline import HALLUCINATED, PATCH, SPATIAL
 
 
 def stripes(h=48, w=64, period=6):
@@ -97,7 +97,7 @@ torch = pytest.importorskip("torch")
 
 
 def test_shipped_weights_load_and_refine_only_the_hole():
-    from hybridinpaint import net
+    from hybridinpaint.completion import net
 
     path = net.default_weights()
     assert path.is_file() and path.stat().st_size <= 5 * 1024 * 1024
@@ -111,7 +111,7 @@ def test_shipped_weights_load_and_refine_only_the_hole():
 
 
 def test_untrained_network_is_the_identity_on_its_input():
-    from hybridinpaint.net import RefineNet
+    from hybridinpaint.completion.net import RefineNet
 
     netw = RefineNet().eval()
     x = torch.rand(1, 3, 24, 32)
@@ -129,7 +129,7 @@ def test_net_fill_in_the_pipeline_marks_hallucinated_pixels():
 
 
 def test_bad_weight_files_are_refused_clearly(tmp_path):
-    from hybridinpaint import net
+    from hybridinpaint.completion import net
 
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         net.load(tmp_path / "missing.pt")
@@ -161,7 +161,7 @@ def _photos(folder, seed):
 
 
 def test_training_checkpoints_resumes_and_exports(tmp_path):
-    from hybridinpaint import net, train
+    from hybridinpaint.completion import net, train
 
     photos = _photos(tmp_path / "photos", 0)
     run = tmp_path / "run"
@@ -180,7 +180,7 @@ def test_training_checkpoints_resumes_and_exports(tmp_path):
 
 def test_telea_network_trains_with_batch_workers_and_refines_telea(tmp_path):
     # The GPU-machine recipe (no FSR there): the network corrects TELEA, batches drawn in processes.
-    from hybridinpaint import net, train
+    from hybridinpaint.completion import net, train
 
     photos = _photos(tmp_path / "photos", 1)
     rng = np.random.default_rng(1)
@@ -201,7 +201,7 @@ def test_telea_network_trains_with_batch_workers_and_refines_telea(tmp_path):
 
 
 def test_masks_cover_the_requested_range():
-    from hybridinpaint import train
+    from hybridinpaint.completion import train
 
     rng = np.random.default_rng(1)
     for _ in range(20):

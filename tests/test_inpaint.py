@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import hybridinpaint
-from hybridinpaint.pipeline import PATCH, PROPAGATED, SPATIAL
+from hybridinpaint.completion.pipeline import PATCH, PROPAGATED, SPATIAL
 
 SPEED = 2  # the camera pans this many pixels per frame
 

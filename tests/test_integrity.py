@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_film import add_blotches, textured_pan
 
-from hybridinpaint import cli, io, media, visualize
+from hybridinpaint import visualize
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io, media
 
 # --- a sandbox ---------------------------------------------------------------------
 
@@ -291,7 +293,7 @@ def test_a_mid_grey_mask_is_refused_not_read_as_empty(tmp_path, capsys):
 
 
 def test_unwritable_outputs_fail_before_the_work(tmp_path, capsys, monkeypatch):
-    from hybridinpaint import film
+    from hybridinpaint.film import repair as film
 
     src, _ = _film(tmp_path)
     (tmp_path / "afile").write_text("x")
@@ -344,7 +346,7 @@ def test_every_cli_failure_is_one_line_and_exit_1(sandbox):
     env = {k: v for k, v in os.environ.items() if k != "HYBRIDINPAINT_DEBUG"}
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
     for argv, expect in _failure_paths(sandbox):
-        args = [sys.executable, "-m", "hybridinpaint.cli", *map(str, argv)]
+        args = [sys.executable, "-m", "hybridinpaint", *map(str, argv)]
         if argv[0] in ("inpaint", "restore"):
             args += ["--backend", "cpu"]
         proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)

@@ -291,7 +291,7 @@ def test_after_a_warm_up_inpaint_compiles_nothing():
     # The default cache, as a user has it (the session start warmed it already).
     env = _env()
     warm = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "doctor", "--compile"],
+        [sys.executable, "-m", "hybridinpaint", "doctor", "--compile"],
         capture_output=True,
         text=True,
         env=env,
@@ -320,7 +320,7 @@ def test_after_a_warm_up_inpaint_compiles_nothing():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0", "True"]
     again = subprocess.run(
-        [sys.executable, "-m", "hybridinpaint.cli", "doctor", "--compile"],
+        [sys.executable, "-m", "hybridinpaint", "doctor", "--compile"],
         capture_output=True,
         text=True,
         env=env,

@@ -91,7 +91,7 @@ def test_stream_command_in_a_pipe(tmp_path):
     mask = np.zeros((32, 48), np.uint8)
     mask[10:20, 12:24] = 255
     cv2.imwrite(str(tmp_path / "m.png"), mask)
-    cmd = [sys.executable, "-m", "hybridinpaint.cli", "stream", "--size", "48x32", "--mask", str(tmp_path / "m.png")]
+    cmd = [sys.executable, "-m", "hybridinpaint", "stream", "--size", "48x32", "--mask", str(tmp_path / "m.png")]
     done = subprocess.run(cmd, input=video.tobytes(), capture_output=True)
     assert done.returncode == 0, done.stderr
     out = np.frombuffer(done.stdout, np.uint8).reshape(video.shape)

@@ -95,7 +95,7 @@ def test_evaluate_command_prints_a_table_and_writes_json(tmp_path):
     mask = np.zeros((32, 48), np.uint8)
     mask[8:24, 10:30] = 255
     cv2.imwrite(str(tmp_path / "mask.png"), mask)
-    cmd = [sys.executable, "-m", "hybridinpaint.cli", "evaluate", str(tmp_path / "result"), str(tmp_path / "truth")]
+    cmd = [sys.executable, "-m", "hybridinpaint", "evaluate", str(tmp_path / "result"), str(tmp_path / "truth")]
     out = subprocess.run(
         [*cmd, "--mask", str(tmp_path / "mask.png"), "--json", str(tmp_path / "m.json")], capture_output=True, text=True
     )

@@ -9,8 +9,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hybridinpaint import cli, config, io, privacy
-from hybridinpaint.faces import FaceDetector
+from hybridinpaint import config
+from hybridinpaint.interfaces import cli
+from hybridinpaint.privacy import anonymizer as privacy
+from hybridinpaint.privacy.faces import FaceDetector
+from hybridinpaint.runs import io
 
 
 def demo_frames(n=8):

@@ -13,7 +13,8 @@ import pytest
 from conftest import CHROMIUM, DRIVER, NO_BROWSER
 from test_film import add_blotches, textured_pan
 
-from hybridinpaint import cli, io
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=NO_BROWSER)
 

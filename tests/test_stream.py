@@ -14,7 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import hybridinpaint
-from hybridinpaint import cli, io, media, stream
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io, media, stream
 
 OPTS = {"backend": "cpu", "hallucinate": "telea"}
 
@@ -219,7 +220,7 @@ def test_empty_mask_copies_the_input_through(clip, tmp_path, capsys):
 
 
 def _command(src, mask, out):
-    return [sys.executable, "-m", "hybridinpaint.cli", "inpaint", str(src), "--mask", str(mask), "-o", str(out),
+    return [sys.executable, "-m", "hybridinpaint", "inpaint", str(src), "--mask", str(mask), "-o", str(out),
             "--chunk", "6", "--overlap", "2", "--hallucinate", "telea", "--backend", "cpu", "--quiet"]  # fmt: skip
 
 

@@ -11,14 +11,15 @@ from conftest import CHROMIUM, DRIVER, NO_BROWSER
 from test_film import add_blotches, textured_pan
 from test_tracking import scene
 
-from hybridinpaint import cli, io
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io
 
 pytest.importorskip("starlette", reason="needs the studio extra (starlette, uvicorn)")
 pytest.importorskip("starlette.testclient", reason="Starlette's test client needs httpx2 (the dev extra)")
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from hybridinpaint.studio import create_app  # noqa: E402
+from hybridinpaint.interfaces.studio import create_app  # noqa: E402
 
 
 def project(tmp_path, t=8):

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from hybridinpaint import cli, io, metrics, track_mask, tracking
+from hybridinpaint import metrics, track_mask
+from hybridinpaint.interfaces import cli
+from hybridinpaint.runs import io
+from hybridinpaint.tracking import tracker as tracking
 
 
 def scene(t=8, h=64, w=96, speed=3, seed=0):

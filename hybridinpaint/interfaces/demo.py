@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import io
+from hybridinpaint.runs import io
 
 
 def clip() -> np.ndarray:

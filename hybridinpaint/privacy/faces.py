@@ -15,7 +15,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
-from hybridinpaint import _arrays
+from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.config import faces as cfg
 from hybridinpaint.kernels.checks import describe
 
@@ -40,7 +40,7 @@ class FaceDetector:
     Examples
     --------
     >>> import numpy as np
-    >>> from hybridinpaint.faces import FaceDetector
+    >>> from hybridinpaint.privacy.faces import FaceDetector
     >>> FaceDetector()(np.zeros((64, 96, 3), np.uint8), threshold=0.5).shape
     (0, 5)
     """

@@ -16,10 +16,10 @@ What a page can do, through the JSON API below:
   a background thread, with progress) and view result | provenance;
 - open a ``hybridinpaint restore`` output: the table of fixes, before and
   after crops per fix, revert chosen fixes
-  (:func:`hybridinpaint.film_report.revert_dir`: atomic, the report rebuilt).
+  (:func:`hybridinpaint.runs.restore.revert_dir`: atomic, the report rebuilt).
 """
 
-from hybridinpaint.studio.app import create_app, serve
-from hybridinpaint.studio.session import PREVIEW_SCALE, Studio, StudioError
+from hybridinpaint.interfaces.studio.app import create_app, serve
+from hybridinpaint.interfaces.studio.session import PREVIEW_SCALE, Studio, StudioError
 
 __all__ = ["create_app", "serve", "Studio", "StudioError", "PREVIEW_SCALE"]

@@ -1,7 +1,7 @@
 """One studio session: the served folder, the open clip, its masks, previews, the job, restore review.
 
 Every path a request names is resolved inside the served folder (:meth:`Studio.resolve`);
-the web layer (:mod:`hybridinpaint.studio.app`) only translates requests into these calls.
+the web layer (:mod:`hybridinpaint.interfaces.studio.app`) only translates requests into these calls.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import _arrays
+from hybridinpaint.completion import arrays as _arrays
 
 __all__ = ["Studio", "StudioError", "PREVIEW_SCALE"]
 
@@ -77,7 +77,7 @@ class Studio:
 
     def listing(self, rel=".") -> dict:
         """Folders and videos under ``rel``, and what each is (frames, video, restore output)."""
-        from hybridinpaint import io, media
+        from hybridinpaint.runs import io, media
 
         folder = self.resolve(rel)
         if not folder.is_dir():
@@ -102,7 +102,7 @@ class Studio:
 
     # ---------------------------------------------------------------- video
     def open(self, rel) -> dict:
-        from hybridinpaint import media
+        from hybridinpaint.runs import media
 
         p = self.resolve(rel)
         if p.is_dir() and (p / "fixes.json").is_file():
@@ -221,7 +221,8 @@ class Studio:
 
     def make_preview(self, start=0, count=PREVIEW_FRAMES) -> dict:
         """Fill frames ``start`` .. ``start + count - 1`` at 1/PREVIEW_SCALE of the size."""
-        from hybridinpaint import flow, inpaint
+        from hybridinpaint import inpaint
+        from hybridinpaint.completion import flow
 
         frames = self.need_video()
         t, h, w = frames.shape[:3]
@@ -252,7 +253,7 @@ class Studio:
         A job interrupted (the studio stopped) continues where it stopped
         when run again with the same masks; with other masks it starts again.
         """
-        from hybridinpaint.remove import masks_folder, write_masks
+        from hybridinpaint.runs.remove import masks_folder, write_masks
 
         frames = self.need_video()
         if self.job.get("state") == "running":
@@ -274,7 +275,7 @@ class Studio:
         return self.job
 
     def _run(self, out, masks_dir, prov_dir, mask_dilation):
-        from hybridinpaint import stream
+        from hybridinpaint.runs import stream
 
         job = self.job
         options = dict(
@@ -297,7 +298,7 @@ class Studio:
             job.update(state="failed", error=str(exc))
 
     def result_image(self, what, k) -> bytes:
-        from hybridinpaint import io
+        from hybridinpaint.runs import io
 
         if what not in ("result", "provenance"):
             raise StudioError(f"unknown image kind {what!r} (result or provenance)")
@@ -318,7 +319,7 @@ class Studio:
         Read and validated once per version of the file: the table asks for
         two crops per fix, and each would otherwise validate the whole record.
         """
-        from hybridinpaint.film_report import load_fixes
+        from hybridinpaint.runs.restore import load_fixes
 
         folder = self.restore if folder is None else folder
         if folder is None:
@@ -351,7 +352,7 @@ class Studio:
         }
 
     def fix_crop(self, ident, which) -> bytes:
-        from hybridinpaint import io
+        from hybridinpaint.runs import io
 
         doc = self._fixes_doc()
         fix = next((f for f in doc["fixes"] if f["id"] == ident), None)
@@ -369,7 +370,7 @@ class Studio:
         return _png(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
 
     def revert(self, ids) -> dict:
-        from hybridinpaint.film_report import revert_dir
+        from hybridinpaint.runs.restore import revert_dir
 
         if self.restore is None:
             raise StudioError("open a restore output first")

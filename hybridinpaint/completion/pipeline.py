@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hybridinpaint import _arrays, propagate
-from hybridinpaint import flow as flowmod
-from hybridinpaint import hallucinate as hallmod
+from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion import flow as flowmod
+from hybridinpaint.completion import hallucinate as hallmod
+from hybridinpaint.completion import propagate
 from hybridinpaint.config import pipeline as cfg
 from hybridinpaint.kernels.checks import positive_int
 

@@ -162,7 +162,7 @@ def _ids(text: str) -> list[int]:
 
 def _main(argv) -> int:
     if argv[:1] == ["train"]:
-        from hybridinpaint.train import main as train_main
+        from hybridinpaint.completion.train import main as train_main
 
         return train_main(argv[1:])
     parser = _parser()
@@ -173,11 +173,11 @@ def _main(argv) -> int:
         print(__version__)
         return 0
     if args.command == "doctor":
-        from hybridinpaint.doctor import report
+        from hybridinpaint.interfaces.doctor import report
 
         return report(compile=args.compile)
     if args.command == "demo":
-        from hybridinpaint.demo import run
+        from hybridinpaint.interfaces.demo import run
 
         out = run(args.out, backend=args.backend, overwrite=args.overwrite)
         print(f"hybridinpaint demo: wrote {out}/ (side_by_side/ shows input | result | provenance)")
@@ -190,7 +190,7 @@ def _main(argv) -> int:
         try:
             import uvicorn  # noqa: F401
 
-            from hybridinpaint.studio import serve
+            from hybridinpaint.interfaces.studio import serve
         except ImportError as exc:
             raise ImportError(f"the studio needs its extra: pip install 'hybridinpaint[studio]' ({exc})") from exc
         serve(args.path, port=args.port, open_browser=not args.no_browser)
@@ -198,7 +198,7 @@ def _main(argv) -> int:
     if args.command == "anonymize":
         return _anonymize(args)
     if args.command == "restore":
-        from hybridinpaint.film_report import restore_dir
+        from hybridinpaint.runs.restore import restore_dir
 
         doc = restore_dir(
             args.scans,
@@ -225,8 +225,8 @@ def _main(argv) -> int:
         print(f"hybridinpaint stream: {n} frames", file=sys.stderr)
         return 0
     if args.command == "evaluate":
-        from hybridinpaint import io
-        from hybridinpaint.evaluate import evaluate_files, format_table
+        from hybridinpaint.runs import io
+        from hybridinpaint.runs.evaluate import evaluate_files, format_table
 
         doc = evaluate_files(args.result, args.truth, args.mask)
         print(format_table(doc))
@@ -234,7 +234,7 @@ def _main(argv) -> int:
             io.write_json(args.json, doc)
         return 0
     if args.command == "revert":
-        from hybridinpaint.film_report import revert_dir
+        from hybridinpaint.runs.restore import revert_dir
 
         done = revert_dir(args.out, _ids(args.ids), args.original)
         print(f"hybridinpaint revert: reverted fixes {done} in {args.out}")
@@ -258,7 +258,7 @@ def _file_options(args) -> dict:
 
 
 def _inpaint(args) -> int:
-    from hybridinpaint.stream import inpaint_file
+    from hybridinpaint.runs.stream import inpaint_file
 
     summary = inpaint_file(
         args.input,
@@ -282,7 +282,7 @@ def _inpaint(args) -> int:
 
 
 def _remove(args) -> int:
-    from hybridinpaint.remove import remove_file
+    from hybridinpaint.runs.remove import remove_file
 
     summary = remove_file(
         args.input, args.first_mask, args.output, frame=args.frame, save_masks=args.save_masks, **_file_options(args)
@@ -302,7 +302,7 @@ _DONE = {"remove": "removed", "blur": "blurred", "box": "boxed"}
 
 
 def _anonymize(args) -> int:
-    from hybridinpaint.privacy import anonymize_file
+    from hybridinpaint.privacy.anonymizer import anonymize_file
 
     options = _file_options(args)
     summary = anonymize_file(

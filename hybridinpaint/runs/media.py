@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import io
+from hybridinpaint.runs import io
 
 __all__ = ["VIDEO_SUFFIXES", "open_masks", "FrameSource", "write_video", "is_video"]
 

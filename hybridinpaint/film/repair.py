@@ -13,7 +13,7 @@ readable features (spike over noise, neighbours' agreement, rank-ordered
 differences [2]_, texture around it and in the neighbouring frames, size,
 shape) and kept when a logistic regression trained on synthetic damage
 calls it dirt; every kept blotch records the features that decided it
-(:mod:`hybridinpaint.blotches`). Line scratches are thin, nearly
+(:mod:`hybridinpaint.film.blotches`). Line scratches are thin, nearly
 vertical lines brighter or darker than both sides; they are found in each
 frame's column profile of horizontal detail and kept when they persist over
 frames [3]_.
@@ -43,9 +43,11 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import _arrays, blotches, config
-from hybridinpaint import flow as flowmod
+from hybridinpaint import config
+from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.config import film as cfg
+from hybridinpaint.film import blotches
 
 __all__ = ["detect_defects", "blotch_candidates", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
 
@@ -211,9 +213,9 @@ def blotch_candidates(grey, backend, bar=None):
     """Every frame's blotch candidates: a list of ``(frame, labels, n, features, evidence)``.
 
     ``grey`` is (T, H, W) float32 in [0, 1]; ``features`` is (n, F) over
-    :data:`hybridinpaint.blotches.FEATURES` for the regions ``1..n`` of
+    :data:`hybridinpaint.film.blotches.FEATURES` for the regions ``1..n`` of
     ``labels``; ``evidence`` is the frame's
-    :class:`hybridinpaint.blotches.Evidence`. The first and last frames have no blotch test. This is
+    :class:`hybridinpaint.film.blotches.Evidence`. The first and last frames have no blotch test. This is
     what the shipped classifier was trained on
     (``scripts/train_blotch_model.py``) and what :func:`detect_defects`
     classifies.
@@ -325,9 +327,9 @@ def detect_defects(
     backend : {"auto", "cpu", "cuda"}, keyword-only
     progress : bool, keyword-only
         A progress bar on stderr (flows, then frame by frame).
-    blotch_model : hybridinpaint.blotches.BlotchModel, optional, keyword-only
+    blotch_model : hybridinpaint.film.blotches.BlotchModel, optional, keyword-only
         The classifier that decides which candidates are dirt; by default
-        the shipped one (:func:`hybridinpaint.blotches.load_model`). A
+        the shipped one (:func:`hybridinpaint.film.blotches.load_model`). A
         model of your own comes from ``scripts/train_blotch_model.py``.
 
     Returns
@@ -358,7 +360,9 @@ def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_mode
     if isinstance(min_area, bool) or not isinstance(min_area, (int, np.integer)) or min_area < 1:
         raise ValueError(f"min_area must be a positive integer, got {min_area!r}")
     if blotch_model is not None and not isinstance(blotch_model, blotches.BlotchModel):
-        raise TypeError(f"blotch_model must be a hybridinpaint.blotches.BlotchModel, got {type(blotch_model).__name__}")
+        raise TypeError(
+            f"blotch_model must be a hybridinpaint.film.blotches.BlotchModel, got {type(blotch_model).__name__}"
+        )
     kinds = tuple(kinds)
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"kinds must be a non-empty subset of {KINDS!r}, got {kinds!r}")
@@ -437,7 +441,7 @@ def restore(
     sensitivity, kinds, min_area : keyword-only
         Passed to :func:`detect_defects`.
     deflicker : bool, keyword-only
-        First remove flicker (:mod:`hybridinpaint.flicker`: a smooth
+        First remove flicker (:mod:`hybridinpaint.film.flicker`: a smooth
         brightness gain per frame against its temporal neighbours); each
         corrected frame gets a fix of kind ``"flicker"`` covering the pixels
         it changed outside the defects, revertible like any other.
@@ -463,14 +467,14 @@ def restore(
         the flicker fixes bit-identical), ``.mask`` (the defects),
         ``.provenance``, ``.fixes``.
     """
-    from hybridinpaint import pipeline
+    from hybridinpaint.completion import pipeline
     from hybridinpaint.kernels import resolve_backend
 
     original, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
     base, flick = original, None
     if deflicker:
-        from hybridinpaint import flicker
+        from hybridinpaint.film import flicker
 
         flick = flicker.estimate(original)
         base = flicker.apply(original, flick)
@@ -589,7 +593,7 @@ def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend, flows=None)
     ``{(frame, y, x of the region's first pixel): [source frames]}`` for the
     regions that took the mean.
     """
-    from hybridinpaint import pipeline
+    from hybridinpaint.completion import pipeline
 
     src, work, grey = _arrays.frames_float(out)
     _, ref, _ = _arrays.frames_float(base)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from hybridinpaint import _arrays
+from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.config import flicker as cfg
 
 __all__ = ["Flicker", "estimate", "apply", "deflicker"]
@@ -152,7 +152,7 @@ def deflicker(frames, *, window=None, blocks=None, rounds=None) -> tuple[np.ndar
     Examples
     --------
     >>> import numpy as np
-    >>> from hybridinpaint.flicker import deflicker
+    >>> from hybridinpaint.film.flicker import deflicker
     >>> rng = np.random.default_rng(0)
     >>> scene = rng.uniform(0.2, 0.8, (1, 32, 48)).astype(np.float32)
     >>> gains = np.array([1.0, 1.1, 0.9, 1.0, 1.12, 0.95], np.float32)

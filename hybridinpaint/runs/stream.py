@@ -46,7 +46,7 @@ _TAIL = ".hybridinpaint-overlap-{}.npz"
 class FrameResult:
     """One finished frame: the filled image and where its pixels came from.
 
-    ``method`` (H, W) uint8 codes as :data:`hybridinpaint.pipeline.METHOD_NAMES`;
+    ``method`` (H, W) uint8 codes as :data:`hybridinpaint.completion.pipeline.METHOD_NAMES`;
     ``source_frame`` (H, W) int32 global frame index; ``confidence`` (H, W) float32.
     """
 
@@ -104,7 +104,7 @@ def _check_chunking(chunk, overlap):
 
 def fill_chunk(frames: np.ndarray, masks: np.ndarray, start: int, options: dict) -> dict:
     """Inpaint one chunk; the task a worker runs. Returns frames and per-pixel provenance (global frame indices)."""
-    from hybridinpaint import pipeline
+    from hybridinpaint.completion import pipeline
 
     t, h, w = masks.shape
     if not masks.any():
@@ -427,7 +427,8 @@ def inpaint_file(
         ``empty_mask`` (True when no pixel was filled: the input was copied
         through).
     """
-    from hybridinpaint import io, media, pipeline
+    from hybridinpaint.completion import pipeline
+    from hybridinpaint.runs import io, media
 
     t0 = time.perf_counter()
     options = _inpaint_options(options)

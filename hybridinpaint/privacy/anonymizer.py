@@ -2,7 +2,7 @@
 
 Stages, each usable alone:
 
-1. :func:`detect` — the bundled face detector (:mod:`hybridinpaint.faces`)
+1. :func:`detect` — the bundled face detector (:mod:`hybridinpaint.privacy.faces`)
    on every frame, at a low *link* threshold.
 2. :func:`link_tracks` — detections joined into tracks by box overlap
    (Hungarian assignment); a track is kept if one of its detections reaches
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from hybridinpaint import _arrays
+from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.config import privacy as cfg
-from hybridinpaint.faces import check_threshold as _check_threshold
+from hybridinpaint.privacy.faces import check_threshold as _check_threshold
 
 __all__ = [
     "anonymize",
@@ -93,7 +93,7 @@ def detect(frames, *, threshold=None, detector=None, progress=False) -> list[np.
     """
     from tqdm.auto import tqdm
 
-    from hybridinpaint.faces import FaceDetector
+    from hybridinpaint.privacy.faces import FaceDetector
 
     threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
     det = detector if detector is not None else FaceDetector()
@@ -322,7 +322,7 @@ def anonymize(
     >>> len(res.tracks), len(res.leaks), bool((res.frames == video).all())
     (0, 0, True)
     """
-    from hybridinpaint.faces import FaceDetector
+    from hybridinpaint.privacy.faces import FaceDetector
 
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
     original, work, grey = _arrays.frames_float(frames)
@@ -337,7 +337,7 @@ def anonymize(
     if not masks.any():
         out = original.copy()
     elif mode == "remove":
-        from hybridinpaint.pipeline import inpaint
+        from hybridinpaint.completion.pipeline import inpaint
 
         res = inpaint(original, masks, backend=backend, return_result=True, progress=progress, **inpaint_options)
         out, provenance = res.frames, res.stats.get("pixels", {})
@@ -438,7 +438,7 @@ def build_record(tracks, leaks, *, mode, threshold, verify_threshold, frames, sh
     """
     import jsonschema
 
-    from hybridinpaint.faces import MODEL
+    from hybridinpaint.privacy.faces import MODEL
 
     doc = {
         "version": RECORD_VERSION,
@@ -513,9 +513,9 @@ def anonymize_file(
     import time
     from pathlib import Path
 
-    from hybridinpaint import io, media, stream
-    from hybridinpaint.faces import FaceDetector
-    from hybridinpaint.remove import masks_folder, write_masks
+    from hybridinpaint.privacy.faces import FaceDetector
+    from hybridinpaint.runs import io, media, stream
+    from hybridinpaint.runs.remove import masks_folder, write_masks
 
     t0 = time.perf_counter()
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
@@ -615,7 +615,7 @@ def record_tracks(tracks, mode) -> dict:
 
 def _write_all(src, output, frames, video_out: bool) -> None:
     """Every frame of ``frames`` to ``output`` (a video, or a folder named like the input's), all or nothing."""
-    from hybridinpaint import io, media
+    from hybridinpaint.runs import io, media
 
     if video_out:
         media.write_video(output, frames, src.fps, src.shape)

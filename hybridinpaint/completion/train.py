@@ -1,8 +1,8 @@
 """Train the refinement network on a folder of photos (reproducible, resumable).
 
-    python -m hybridinpaint.train IMAGES_DIR --out RUN_DIR --minutes 60
-    python -m hybridinpaint.train IMAGES_DIR --out RUN_DIR --minutes 60 --resume
-    python -m hybridinpaint.train --export RUN_DIR/checkpoint.pt hybridinpaint/data/refine_net.pt
+    python -m hybridinpaint.completion.train IMAGES_DIR --out RUN_DIR --minutes 60
+    python -m hybridinpaint.completion.train IMAGES_DIR --out RUN_DIR --minutes 60 --resume
+    python -m hybridinpaint.completion.train --export RUN_DIR/checkpoint.pt hybridinpaint/data/refine_net.pt
 
 Each step draws random crops of the photos (random scale and flips), cuts a
 random hole into each (strokes, blobs, boxes or object-like silhouettes,
@@ -113,7 +113,7 @@ def random_mask(rng, h, w, lo=0.01, hi=0.15):
 
 def classical_fills(image: np.ndarray, hole: np.ndarray, first: str = "fsr"):
     """The network's inputs: the ``first`` fill (FSR_FAST or TELEA) and TELEA, of a float32 RGB image."""
-    from hybridinpaint.hallucinate import classical
+    from hybridinpaint.completion.hallucinate import classical
 
     telea = classical(image, hole, "telea")
     return (classical(image, hole, "fsr") if first == "fsr" else telea), telea
@@ -199,7 +199,7 @@ def train(
     """
     import torch
 
-    from hybridinpaint.net import FIRSTS, WIDTHS, RefineNet
+    from hybridinpaint.completion.net import FIRSTS, WIDTHS, RefineNet
 
     if first not in FIRSTS:
         raise ValueError(f"first must be one of {FIRSTS}, got {first!r}")

@@ -20,7 +20,7 @@ TRACKING_RECORD = "tracking.json"
 
 
 def _record(input, first_mask, frame, src) -> dict:
-    from hybridinpaint import io
+    from hybridinpaint.runs import io
 
     stat = Path(input).stat()
     return {
@@ -38,10 +38,10 @@ def masks_folder(output, save_masks, inputs: dict) -> Path:
     """The folder a run's masks go in: ``save_masks``, by default ``OUTPUT.masks`` beside the output.
 
     Refused (ValueError) when it is, holds or lies inside one of ``inputs``
-    (name -> path, as for :func:`hybridinpaint.io.check_apart`), or is or
+    (name -> path, as for :func:`hybridinpaint.runs.io.check_apart`), or is or
     lies inside the output; what a killed run left beside it is cleaned up.
     """
-    from hybridinpaint import io
+    from hybridinpaint.runs import io
 
     output = Path(output)
     folder = Path(save_masks) if save_masks else output.with_name(output.name + ".masks")
@@ -58,7 +58,7 @@ def write_masks(folder, masks, *, into=".", record=None, record_name=TRACKING_RE
     ``masks``: an iterable of ``(H, W)`` bool. The folder is built beside
     and replaces an earlier one whole, so it is never half written.
     """
-    from hybridinpaint import io
+    from hybridinpaint.runs import io
 
     folder = Path(folder)
     tmp = io.temp_dir(folder)
@@ -116,7 +116,9 @@ def remove_file(
         folder), ``tracked`` (False when earlier masks were reused),
         ``confidence`` and ``unsure`` (frames to check).
     """
-    from hybridinpaint import config, io, media, stream, tracking
+    from hybridinpaint import config
+    from hybridinpaint.runs import io, media, stream
+    from hybridinpaint.tracking import tracker as tracking
 
     input, first_mask, output = Path(input), Path(first_mask), Path(output)
     src = media.FrameSource(input)

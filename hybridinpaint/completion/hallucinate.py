@@ -2,7 +2,7 @@
 
 One key frame at a time: a classical fill (OpenCV TELEA, Navier-Stokes or
 xphoto's FSR_FAST), optionally refined by the small network
-(:mod:`hybridinpaint.net`) for structure, optionally textured by
+(:mod:`hybridinpaint.completion.net`) for structure, optionally textured by
 coarse-to-fine PatchMatch (the project's kernels), which copies real patches
 from the known part of the frame so the fill is as sharp as its
 surroundings. The pipeline propagates the result to the other frames.
@@ -186,13 +186,13 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
 
 
 def _net_first(weights) -> str:
-    from hybridinpaint import net
+    from hybridinpaint.completion import net
 
     return net.load(weights).first
 
 
 def _net_guide(guide, hole, weights):
-    from hybridinpaint import net
+    from hybridinpaint.completion import net
 
     by, bx = context_box(hole, margin=0.0, least=32)
     crop, hc = guide[by, bx], hole[by, bx]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SCHEMA = "hybridinpaint.fixes"
+SCHEMA = "hybridinpaint.film.fixes"
 VERSION = 2
 
 _NAME = {"type": "string", "pattern": r"^(?!\.{1,2}$)[^/\\\x00]+$", "maxLength": 255}

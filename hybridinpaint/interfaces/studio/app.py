@@ -1,4 +1,4 @@
-"""The studio's web layer: Starlette routes over :class:`~hybridinpaint.studio.session.Studio`, and the server.
+"""The studio's web layer: Starlette routes over :class:`~hybridinpaint.interfaces.studio.session.Studio`, and the server.
 
 The JSON API the page uses (errors: status 400, ``{"error": message}``):
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from hybridinpaint.studio.session import PREVIEW_FRAMES, Studio, StudioError
+from hybridinpaint.interfaces.studio.session import PREVIEW_FRAMES, Studio, StudioError
 
 __all__ = ["create_app", "serve"]
 

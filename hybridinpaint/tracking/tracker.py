@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import _arrays
+from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.config import tracking as cfg
 
 __all__ = ["track_mask", "Tracking"]
@@ -240,7 +240,7 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
     >>> tracked.shape, bool(tracked[3, 20, 35]), bool(tracked[3, 20, 12])
     ((4, 48, 64), True, False)
     """
-    from hybridinpaint import flow as flowmod
+    from hybridinpaint.completion import flow as flowmod
     from hybridinpaint.kernels import resolve_backend
 
     resolve_backend(backend)  # validates the name

@@ -6,10 +6,10 @@ and bit depth as the scans), ``provenance/`` (a PNG map per frame),
 temporary sibling and moved into place at the end, so a crash leaves no half
 output and a re-run replaces the previous run whole instead of mixing with it.
 
-``fixes.json`` (schema ``hybridinpaint.fixes``, version 2; validated by
-:mod:`hybridinpaint.fixes` before a revert touches anything)::
+``fixes.json`` (schema ``hybridinpaint.film.fixes``, version 2; validated by
+:mod:`hybridinpaint.film.fixes` before a revert touches anything)::
 
-    {"schema": "hybridinpaint.fixes", "version": 2,
+    {"schema": "hybridinpaint.film.fixes", "version": 2,
      "scans": "/abs/path/to/SCANS_DIR", "frames": ["0001.png", ...], "size": [H, W],
      "checksums": {"0001.png": "<SHA-256 of the scan file>", ...},
      "settings": {"sensitivity": 1.0, "min_area": 5, "kinds": ["blotch", "scratch"]},
@@ -38,8 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import fixes as fixes_file
-from hybridinpaint import io
+from hybridinpaint.film import fixes as fixes_file
+from hybridinpaint.runs import io
 
 SCHEMA = fixes_file.SCHEMA
 VERSION = fixes_file.VERSION
@@ -196,7 +196,8 @@ def restore_dir(
     scans, out, *, sensitivity=1.0, min_area=5, deflicker=False, report=False, backend="auto", progress=True
 ) -> dict:
     """Detect and repair the scans of ``scans``; write everything to ``out`` (see the module doc)."""
-    from hybridinpaint import film, visualize
+    from hybridinpaint import visualize
+    from hybridinpaint.film import repair as film
 
     scans, out = Path(scans), Path(out)
     _safe_output(scans, out)
@@ -262,7 +263,7 @@ def restore_dir(
 
 
 def load_fixes(out) -> dict:
-    """The validated ``fixes.json`` of restore output ``out`` (see :func:`hybridinpaint.fixes.load`)."""
+    """The validated ``fixes.json`` of restore output ``out`` (see :func:`hybridinpaint.film.fixes.load`)."""
     return fixes_file.load(out)
 
 
