@@ -12,6 +12,22 @@
 
 (``net-pixels``, the network's output without PatchMatch, is measured on still
 images only.)
+
+Variants tried for issue 16 and not kept, measured like the fills on still
+images and video (not timed; any of them implies ``--no-write``):
+
+- ``patch-split``, ``net-split``: low frequencies from the guide, texture from
+  PatchMatch (the guide blurred by a Gaussian of ``SPLIT_SIGMA`` px, plus
+  PatchMatch's result minus its own blur), with FSR or the network as guide;
+- ``patch-sharp``, ``net-sharp``: each hole pixel takes the pixel of its own
+  best patch (the centre of the source patch PatchMatch found for it) instead
+  of the vote's average;
+- ``ring-choice``: per key frame, a ``RING`` px ring of known pixels around the
+  hole is hidden, each of ``RING_FILLS`` fills hole and ring, and the one whose
+  ring comes out nearest the truth (mean squared error) fills the hole.
+
+    python benchmarks/hallucination.py --no-write --fills patch,net,patch-split,net-split,patch-sharp,net-sharp
+    python benchmarks/hallucination.py --no-write --fills fsr,patch,net,ring-choice
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ import argparse
 import sys
 import time
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -43,6 +60,69 @@ FILLS = ("telea", "fsr", "patch", "net")
 # Still images only: the network's own pixels, without PatchMatch (the network as a pixel
 # generator, against "net", the network as PatchMatch's guide).
 STILL_ONLY = ("net-pixels",)
+# Variants of the PatchMatch fills (see the module's doc): name -> (the fill it modifies, how).
+VARIANTS = {
+    "patch-split": ("patch", "split"),
+    "net-split": ("net", "split"),
+    "patch-sharp": ("patch", "sharp"),
+    "net-sharp": ("net", "sharp"),
+    "ring-choice": ("patch", "ring"),
+}
+SPLIT_SIGMA = 4.0
+RING = 6
+RING_FILLS = ("fsr", "patch", "net")
+
+
+def _ring_choice(real_fill, image, hole, **kwargs):
+    """``real_fill`` with the one of RING_FILLS that best refills a hidden ring of known pixels around ``hole``."""
+    if not hole.any():
+        return real_fill(image, hole, "patch", **kwargs)
+    dist = cv2.distanceTransform((~hole).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    ring = ~hole & (dist <= RING)
+    hidden = hole | ring
+    src = np.where(hidden[..., None], 0, image).astype(np.float32)
+    errors = {f: float(((real_fill(src, hidden, f, **kwargs)[0] - image)[ring] ** 2).mean()) for f in RING_FILLS}
+    return real_fill(image, hole, min(RING_FILLS, key=errors.get), **kwargs)
+
+
+def _blur(a):
+    return cv2.GaussianBlur(a, (0, 0), SPLIT_SIGMA).reshape(a.shape)
+
+
+@contextmanager
+def variant(how):
+    """Yield the fill name to hand to ``hallucinate.fill`` or ``inpaint(hallucinate=)`` for ``how``.
+
+    For a variant, ``hallucinate.texture`` (split, sharp) or ``hallucinate.fill``
+    (ring) is replaced inside the block by the variant's; plain fills pass through.
+    """
+    if how not in VARIANTS:
+        yield how
+        return
+    base, kind = VARIANTS[how]
+    real_texture, real_fill = hallucinate.texture, hallucinate.fill
+
+    def texture(image, hole, guide, *args, **kwargs):
+        out, nnf = real_texture(image, hole, guide, *args, **kwargs)
+        if kind == "split":
+            out = np.where(hole[..., None], np.clip(_blur(guide) + out - _blur(out), 0, 1), out).astype(np.float32)
+        elif nnf is not None and nnf.shape[:2] == hole.shape:
+            ys, xs = np.nonzero(hole)
+            out = out.copy()
+            out[ys, xs] = image[nnf[ys, xs, 1], nnf[ys, xs, 2]]
+        return out, nnf
+
+    def fill(image, hole, how, **kwargs):
+        return _ring_choice(real_fill, image, hole, **kwargs)
+
+    if kind == "ring":
+        hallucinate.fill = fill
+    else:
+        hallucinate.texture = texture
+    try:
+        yield base
+    finally:
+        hallucinate.texture, hallucinate.fill = real_texture, real_fill
 
 
 def net_pixels(src, hole):
@@ -101,7 +181,8 @@ def still(fills):
                 if how == "net-pixels":
                     out = net_pixels(src, hole)
                 else:
-                    out, _ = hallucinate.fill(src, hole, how, backend="cpu")
+                    with variant(how) as name:
+                        out = hallucinate.fill(src, hole, name, backend="cpu")[0]
                 out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
                 rows.append(
                     {
@@ -131,7 +212,8 @@ def video(fills, n=40):
         fwd, bwd = np.stack([f for f, _ in flows]), np.stack([b for _, b in flows])
         base = M.warp_error(truth, mask=masks, flow=(fwd, bwd)) * 1000
         for how in fills:
-            out = hybridinpaint.inpaint(vid, masks, hallucinate=how, backend="cpu")
+            with variant(how) as name:
+                out = hybridinpaint.inpaint(vid, masks, hallucinate=name, backend="cpu")
             m = quality.metrics(out, truth, masks, flows, vid)
             rows.append({"clip": clip, "fill": how, "psnr": m["hole_psnr"], "warp": m["warp"], "truth_warp": base})
             print(clip, how, f"{m['hole_psnr']:.2f} dB warp {m['warp']:.3f} (truth {base:.3f})", flush=True)
@@ -153,7 +235,7 @@ def timing(fills):
     return rows
 
 
-def table(st, vd, tm, fills, pipeline_fills):
+def table(st, vd, tm, fills, pipeline_fills, timed):
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')}, hybridinpaint {hybridinpaint.__version__}, CPU backend.",
         "",
@@ -183,15 +265,15 @@ def table(st, vd, tm, fills, pipeline_fills):
             r = next(x for x in vd if x["clip"] == clip and x["fill"] == how)
             cells.append(f"{r['psnr']:.2f} / {r['warp']:.3f} ({r['truth_warp']:.3f})")
         lines.append(f"| {clip} | " + " | ".join(cells) + " |")
+    if not timed:
+        return "\n".join(lines) + "\n"
     lines += ["", "Key-frame fill, CPU seconds (one frame, blob hole):", ""]
-    lines += ["| size | " + " | ".join(pipeline_fills) + " |"]
-    lines.append("| --- | " + " | ".join("---" for _ in pipeline_fills) + " |")
+    lines += ["| size | " + " | ".join(timed) + " |"]
+    lines.append("| --- | " + " | ".join("---" for _ in timed) + " |")
     for size in ("432x240", "1920x1080"):
         lines.append(
             f"| {size} | "
-            + " | ".join(
-                f"{next(r['sec'] for r in tm if r['size'] == size and r['fill'] == f):.3f}" for f in pipeline_fills
-            )
+            + " | ".join(f"{next(r['sec'] for r in tm if r['size'] == size and r['fill'] == f):.3f}" for f in timed)
             + " |"
         )
     return "\n".join(lines) + "\n"
@@ -205,10 +287,15 @@ def main():
     fills = tuple(args.fills.split(","))
     if not quality.CLIPS.is_dir():
         raise SystemExit(f"shared clips not found at {quality.CLIPS}")
+    unknown = set(fills) - set(hallucinate.FILLS) - set(STILL_ONLY) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"--fills: unknown fill(s) {sorted(unknown)}")
     pipeline_fills = tuple(f for f in fills if f not in STILL_ONLY)
-    md = table(still(fills), video(pipeline_fills), timing(pipeline_fills), fills, pipeline_fills)
+    timed = tuple(f for f in pipeline_fills if f not in VARIANTS)
+    st, vd = still(fills), video(pipeline_fills)
+    md = table(st, vd, timing(timed) if timed else [], fills, pipeline_fills, timed)
     print(md)
-    if not args.no_write:
+    if not args.no_write and not set(fills) & set(VARIANTS):
         write_section(
             "hallucination",
             md,

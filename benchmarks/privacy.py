@@ -19,6 +19,17 @@ Numbers, on the annotated frames and photos:
 - seconds per frame at 432x240 and 1080p (detect, track, fill, verify).
 
     python benchmarks/privacy.py [--no-write] [--deface /path/to/venv/bin/deface]
+
+Two measurements beside the table (each prints its own and writes nothing):
+
+- ``--grey``: detection per image with every image turned grey (the grey
+  in all three channels, as ``anonymize`` reads a film scan), beside the
+  same images in colour;
+- ``--grow-loco``: the head-box growth chosen leave-one-clip-out. For each
+  box in ``GROWS`` (``RAISE`` as configured), ``remove`` runs on every
+  annotated clip with faces and the faces the bundled detector still finds
+  at 0.2 are counted; each clip in turn is scored with the box that leaks
+  least on the other clips (ties to the smaller box).
 """
 
 from __future__ import annotations
@@ -34,9 +45,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hybridinpaint import config
 from hybridinpaint.privacy import anonymizer as privacy
 from hybridinpaint.privacy.faces import FaceDetector
+from hybridinpaint.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -47,6 +58,9 @@ from _results import write_section  # noqa: E402
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
+
+# The settings every measurement here uses (--grow changes the head box's).
+SETTINGS = Settings()
 
 def load_annotations():
     doc = json.loads(ANNOTATIONS.read_text())
@@ -105,12 +119,17 @@ def prf(h, fa, n):
     return r, p, f1
 
 
-def per_image(groups, det):
-    """{group: {threshold: (hits, fa, n)}} of the detector on each image alone."""
+def grey3(img):
+    """The image's grey in all three channels (a film scan as ``anonymize`` reads it)."""
+    return np.repeat(cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
+def per_image(groups, det, grey=False):
+    """{group: {threshold: (hits, fa, n)}} of the detector on each image alone (turned grey with ``grey``)."""
     out = {}
     for g, items in groups.items():
         out[g] = {}
-        dets = {src: det(read_rgb(src), 0.1) for src, _ in items}
+        dets = {src: det(grey3(read_rgb(src)) if grey else read_rgb(src), 0.1) for src, _ in items}
         for th in THRESHOLDS:
             tot = np.zeros(3, int)
             for src, ann in items:
@@ -139,7 +158,7 @@ def with_tracking(groups, det):
         for th in THRESHOLDS:
             tot = np.zeros(3, int)
             for (video, anns), dets in zip(seqs, found):
-                tracks = privacy.link_tracks(dets, video.shape[1:3], threshold=th)
+                tracks = privacy.link_tracks(dets, video.shape[1:3], threshold=th, settings=SETTINGS)
                 for k, ann in anns:
                     boxes = [b for b in (tr.box_at(k) for tr in tracks) if b is not None]
                     tot += covered(boxes, ann["faces"], ann["ignore"])
@@ -178,8 +197,11 @@ class Lbp:
 VERIFIERS = (0.2, 0.3, 0.4)
 
 
-def leaks(groups, det, threshold, deface=None, modes=("none", "remove", "blur", "box")):
-    """{mode: {verifier: [faces still found, faces]}} on the annotated clip frames; and seconds per frame."""
+def leaks(groups, det, threshold, deface=None, modes=("none", "remove", "blur", "box"), per_clip=None):
+    """{mode: {verifier: [faces still found, faces]}} on the annotated clip frames; and seconds per frame.
+
+    ``per_clip``, a dict, receives the same counts per clip: ``{clip: {mode: {verifier: [found, faces]}}}``.
+    """
     lbp = Lbp()
     modes = list(modes) + (["deface"] if deface else [])
     out = {
@@ -198,7 +220,7 @@ def leaks(groups, det, threshold, deface=None, modes=("none", "remove", "blur", 
             elif mode == "deface":
                 res = run_deface(deface, video)
             else:
-                res = privacy.anonymize(video, mode=mode, threshold=threshold, backend="cpu")
+                res = privacy.anonymize(video, mode=mode, threshold=threshold, backend="cpu", settings=SETTINGS)
             secs.setdefault(mode, []).append((time.perf_counter() - t0) / len(video))
             for src, ann in items:
                 k = int(Path(src).stem)
@@ -208,6 +230,10 @@ def leaks(groups, det, threshold, deface=None, modes=("none", "remove", "blur", 
                     h, _, n = match(d.tolist(), ann["faces"], [])
                     out[mode][name][0] += h
                     out[mode][name][1] += n
+                    if per_clip is not None:
+                        counts = per_clip.setdefault(g, {}).setdefault(mode, {}).setdefault(name, [0, 0])
+                        counts[0] += h
+                        counts[1] += n
     return out, {m: float(np.mean(v)) for m, v in secs.items()}
 
 
@@ -236,6 +262,63 @@ def speed(threshold):
     return out
 
 
+# Head boxes (width, height factors over the face box) compared by --grow-loco, smallest first.
+GROWS = ((1.5, 1.7), (1.8, 2.0), (2.1, 2.3))
+LOCO_VERIFIER = "bundled detector at 0.2"
+
+
+def grow_loco(groups, det):
+    """Markdown: leaks after ``remove`` per box and clip, and the box chosen leave-one-clip-out."""
+    global SETTINGS
+    saved = SETTINGS
+    cfg = saved.privacy
+    found = {}  # box -> clip -> [faces still found, faces]
+    try:
+        for box in GROWS:
+            SETTINGS = saved.replace(privacy={"GROW_W": box[0], "GROW_H": box[1]})
+            per_clip = {}
+            leaks(groups, det, cfg.THRESHOLD, modes=("remove",), per_clip=per_clip)
+            found[box] = {g: v["remove"][LOCO_VERIFIER] for g, v in per_clip.items()}
+            print(f"box {box}: {found[box]}", flush=True)
+    finally:
+        SETTINGS = saved
+    clips = list(found[GROWS[0]])
+    name = lambda b: f"{b[0]} x {b[1]}"  # noqa: E731
+    lines = [
+        f"`remove` at threshold {cfg.THRESHOLD}, RAISE {cfg.RAISE}; faces the bundled detector still finds at 0.2:",
+        "",
+        "| clip | " + " | ".join(name(b) for b in GROWS) + " |",
+        "| --- " * (len(GROWS) + 1) + "|",
+    ]
+    for g in clips:
+        lines.append(f"| {g} | " + " | ".join(f"{found[b][g][0]}/{found[b][g][1]}" for b in GROWS) + " |")
+    totals = {b: sum(found[b][g][0] for g in clips) for b in GROWS}
+    faces = sum(found[GROWS[0]][g][1] for g in clips)
+    lines.append("| **all** | " + " | ".join(f"{totals[b]}/{faces} = {totals[b] / faces:.2f}" for b in GROWS) + " |")
+    lines += ["", "Leave one clip out (the box that leaks least on the other clips, ties to the smaller):", ""]
+    lines += ["| held out | chosen | faces still found there |", "| --- | --- | --- |"]
+    held = [0, 0]
+    for g in clips:
+        best = min(GROWS, key=lambda b: (sum(found[b][o][0] for o in clips if o != g), GROWS.index(b)))
+        a, n = found[best][g]
+        held[0] += a
+        held[1] += n
+        lines.append(f"| {g} | {name(best)} | {a}/{n} |")
+    lines.append(f"| **all, held out** | | **{held[0]}/{held[1]} = {held[0] / max(held[1], 1):.2f}** |")
+    return "\n".join(lines) + "\n"
+
+
+def grey_table(groups, det):
+    """Markdown: per-image recall / precision at each threshold, in colour and turned grey."""
+    colour, grey = per_image(groups, det), per_image(groups, det, grey=True)
+    lines = ["| threshold | per image, colour: recall / precision | turned grey |", "| --- | --- | --- |"]
+    for th in THRESHOLDS:
+        a = np.sum([colour[g][th] for g in colour], axis=0)
+        b = np.sum([grey[g][th] for g in grey], axis=0)
+        lines.append(f"| {th} | {fmt_counts(a)} | {fmt_counts(b)} |")
+    return "\n".join(lines) + "\n"
+
+
 def fmt_counts(c):
     r, p, f1 = prf(*c)
     return f"{r:.2f} / {p:.2f} ({c[0]}/{c[2]}, {c[1]} false)"
@@ -248,15 +331,24 @@ def main():
     ap.add_argument("--skip-leaks", action="store_true")
     ap.add_argument("--modes", default="none,remove,blur,box", help="outputs whose leaks are counted")
     ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--grow", help="head box factors W,H,RAISE instead of config.privacy.GROW_W, GROW_H, RAISE")
+    ap.add_argument("--grow", help="head box factors W,H,RAISE instead of the settings' privacy.GROW_W, GROW_H, RAISE")
+    ap.add_argument("--grey", action="store_true", help="only: detection per image, in colour and turned grey")
+    ap.add_argument("--grow-loco", action="store_true", help="only: the head box chosen leave-one-clip-out")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"needs the shared data at {DATA}")
     if args.grow:
-        cfg = config.privacy
-        cfg.GROW_W, cfg.GROW_H, cfg.RAISE = (float(v) for v in args.grow.split(","))
+        global SETTINGS
+        gw, gh, raise_ = (float(v) for v in args.grow.split(","))
+        SETTINGS = SETTINGS.replace(privacy={"GROW_W": gw, "GROW_H": gh, "RAISE": raise_})
     groups = load_annotations()
     det = FaceDetector()
+    if args.grey or args.grow_loco:
+        if args.grey:
+            print(grey_table(groups, det), flush=True)
+        if args.grow_loco:
+            print(grow_loco(groups, det), flush=True)
+        return
     img = per_image(groups, det)
     trk = with_tracking(groups, det)
     lines = ["| threshold | per image: recall / precision | with tracking: recall / precision |", "| --- | --- | --- |"]

@@ -8,12 +8,24 @@ PSNR and SSIM (per-frame means, the papers' convention), flow warping error
 in the hole, pixels changed outside the hole, and seconds per frame. Writes
 the table into RESULTS.md between its ``quality`` markers.
 
-    python benchmarks/quality.py [--clips a,b] [--frames 40] [--no-write] [--flow-oracle hole|all]
+    python benchmarks/quality.py [--clips a,b] [--frames 40] [--kinds stationary,moving] [--no-write]
+        [--flow-oracle hole|all|ring|laplace] [--flow dis|farneback|dualtvl1|rlof] [--fill patch|fsr|net|telea|ns]
 
 ``--flow-oracle`` measures what the flow is worth: the pipeline's completed
 flows are replaced by the DIS flow of the unmasked truth, inside the holes
 only (``hole``) or everywhere (``all``). An upper bound for flow completion,
-never a result.
+never a result. Two more ask whether better border values would help the
+completion. ``ring``: the truth's flow in an 8 px ring just inside each
+grown hole (the band ``flow_dilation`` adds around the hole at 432x240), and
+the rest of the hole Laplace-completed from it. ``laplace``: the truth's flow
+Laplace-completed inside the whole grown hole from its own values at the
+border. Both use the pipeline's solver (``flow.complete``) without its checks
+and carried motion, and keep the pipeline's own flow outside the grown hole.
+
+``--flow`` and ``--fill`` pass another estimator (``inpaint(flow=)``) or
+key-frame fill (``inpaint(hallucinate=)``) to the pipeline; the TELEA and NS
+rows do not change. Any of these options, or ``--kinds``, implies
+``--no-write``: the RESULTS.md table is the defaults' on both hole kinds.
 """
 
 from __future__ import annotations
@@ -40,6 +52,10 @@ SIZE = (432, 240)
 def load_clip(name: str, n: int) -> np.ndarray:
     files = sorted((CLIPS / name / "frames").glob("*.png"))[:n]
     return np.stack([cv2.resize(cv2.imread(str(f))[:, :, ::-1], SIZE, interpolation=cv2.INTER_AREA) for f in files])
+
+
+def all_clips() -> list[str]:
+    return sorted(p.name for p in CLIPS.iterdir() if (p / "frames").is_dir())
 
 
 def blob(h, w, frac, centre, rng) -> np.ndarray:
@@ -105,13 +121,26 @@ def metrics(result, truth, masks, flows, original_input):
     }
 
 
+ORACLES = ("hole", "all", "ring", "laplace")
+ORACLE_RING = 8  # px: the width of the truth's ring inside each grown hole (--flow-oracle ring)
+
+
 def oracle_completion(truth_flows, where):
-    """A stand-in for ``flow.complete_pair`` that returns the truth's flows (inside the holes, or everywhere)."""
+    """A stand-in for ``flow.complete_pair`` that brings in the truth's flows (see the module's doc)."""
     from hybridinpaint.completion import flow as flowmod
 
     real = flowmod.complete_pair
     fwd_t = np.stack([f for f, _ in truth_flows])
     bwd_t = np.stack([b for _, b in truth_flows])
+
+    def inside(truth, unknown, backend, settings):
+        """What fills the hole: the truth, or its Laplace completion from the truth's border (or ring)."""
+        if where == "hole":
+            return truth
+        if where == "ring":
+            # Pixels more than ORACLE_RING px inside the hole's edge are completed from the ring.
+            unknown = ~flowmod.within(~unknown, ORACLE_RING)
+        return flowmod.complete(truth, unknown, backend, settings=settings)
 
     def complete_pair(fwd, bwd, unknown, backend, **kwargs):
         if fwd_t.shape != fwd.shape:
@@ -119,12 +148,16 @@ def oracle_completion(truth_flows, where):
         if where == "all":
             return fwd_t.copy(), bwd_t.copy()
         cf, cb = real(fwd, bwd, unknown, backend, **kwargs)
-        return np.where(unknown[:-1, ..., None], fwd_t, cf), np.where(unknown[1:, ..., None], bwd_t, cb)
+        uf, ub = unknown[:-1], unknown[1:]
+        return (
+            np.where(uf[..., None], inside(fwd_t, uf, backend, kwargs["settings"]), cf),
+            np.where(ub[..., None], inside(bwd_t, ub, backend, kwargs["settings"]), cb),
+        )
 
     return complete_pair
 
 
-def run(clips, n, oracle=None):
+def run(clips, n, oracle=None, *, kinds=("stationary", "moving"), flow="dis", fill="patch"):
     from hybridinpaint.completion import flow as flowmod
 
     real_completion = flowmod.complete_pair
@@ -132,21 +165,26 @@ def run(clips, n, oracle=None):
     warm = np.zeros((3, 32, 32, 3), np.uint8)
     warm_mask = np.zeros((3, 32, 32), bool)
     warm_mask[:, 10:20, 10:20] = True
-    hybridinpaint.inpaint(warm, warm_mask, backend="cpu")
+    hybridinpaint.inpaint(warm, warm_mask, backend="cpu", flow=flow, hallucinate=fill)
     rows = []
-    for i, name in enumerate(clips):
+    # Holes are seeded by the clip's place among all shared clips, so a subset gets the full run's holes.
+    every = all_clips()
+    for name in clips:
+        i = every.index(name) if name in every else len(every)
         truth = load_clip(name, n)
         t, h, w, _ = truth.shape
         flows = gt_flows(truth)
         flowmod.complete_pair = oracle_completion(flows, oracle) if oracle else real_completion
-        for kind in ("stationary", "moving"):
+        for kind in kinds:
             masks = masks_for(kind, t, h, w, seed=1000 * i + (kind == "moving"))
             video = truth.copy()
             video[masks] = 0  # what a user would hand in: the hole's content is gone
             for method in ("hybridinpaint", "telea", "ns"):
                 start = time.perf_counter()
                 if method == "hybridinpaint":
-                    res = hybridinpaint.inpaint(video, masks, backend="cpu", return_result=True)
+                    res = hybridinpaint.inpaint(
+                        video, masks, backend="cpu", flow=flow, hallucinate=fill, return_result=True
+                    )
                     out = res.frames
                 else:
                     out = per_frame(video, masks, cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS)
@@ -165,14 +203,14 @@ def run(clips, n, oracle=None):
     return rows
 
 
-def table(rows, n) -> str:
+def table(rows, n, variant="") -> str:
     kinds = ("stationary", "moving")
     methods = ("hybridinpaint", "telea", "ns")
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')}, hybridinpaint {hybridinpaint.__version__}, {n} frames per clip at "
-        f"{SIZE[0]}x{SIZE[1]}, CPU backend. Hole PSNR pools all hole pixels; PSNR/SSIM are per-frame means over "
-        "whole frames; warp = 1000 x mean squared difference between consecutive result frames aligned by the "
-        "ground truth's DIS flow, over consistent hole pixels; changed = pixels outside the hole that differ "
+        f"{SIZE[0]}x{SIZE[1]}, CPU backend{variant}. Hole PSNR pools all hole pixels; PSNR/SSIM are per-frame "
+        "means over whole frames; warp = 1000 x mean squared difference between consecutive result frames aligned "
+        "by the ground truth's DIS flow, over consistent hole pixels; changed = pixels outside the hole that differ "
         "from the input (must be 0).",
         "",
         "| clip | holes | method | hole PSNR dB | PSNR dB | SSIM | warp err | changed | s/frame |",
@@ -224,14 +262,25 @@ def main():
     ap.add_argument("--clips", default=None, help="comma-separated clip names (default: all shared clips)")
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--flow-oracle", choices=["hole", "all"], help="the truth's flow instead of the completed one")
+    ap.add_argument("--kinds", default="stationary,moving", help="hole kinds, comma-separated")
+    ap.add_argument("--flow-oracle", choices=ORACLES, help="the truth's flow in place of (part of) the completed one")
+    ap.add_argument("--flow", default="dis", help="the estimator, inpaint(flow=) (dis, farneback, dualtvl1, rlof)")
+    ap.add_argument("--fill", default="patch", help="the key-frame fill, inpaint(hallucinate=)")
     args = ap.parse_args()
     if not CLIPS.is_dir():
         raise SystemExit(f"shared clips not found at {CLIPS}")
-    clips = args.clips.split(",") if args.clips else sorted(p.name for p in CLIPS.iterdir() if (p / "frames").is_dir())
-    md = table(run(clips, args.frames, args.flow_oracle), args.frames)
+    clips = args.clips.split(",") if args.clips else all_clips()
+    kinds = tuple(args.kinds.split(","))
+    bad = set(kinds) - {"stationary", "moving"}
+    if bad:
+        raise SystemExit(f"--kinds: unknown hole kind(s) {sorted(bad)}")
+    options = {"flow oracle": args.flow_oracle, "flow": args.flow, "fill": args.fill}
+    defaults = {"flow oracle": None, "flow": "dis", "fill": "patch"}
+    variant = "".join(f", {k} {v}" for k, v in options.items() if v != defaults[k])
+    rows = run(clips, args.frames, args.flow_oracle, kinds=kinds, flow=args.flow, fill=args.fill)
+    md = table(rows, args.frames, variant)
     print(md)
-    if not args.no_write and not args.flow_oracle:
+    if not args.no_write and not variant and kinds == ("stationary", "moving"):
         write_section(
             "quality", md, heading="Video completion quality (issue 3)", command="python benchmarks/quality.py"
         )

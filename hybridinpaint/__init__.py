@@ -39,7 +39,7 @@ _FUNCTIONS = {
     "anonymize": ".privacy.anonymizer",
     "inpaint_file": ".runs.stream",
     "inpaint_chunks": ".runs.stream",
-    "anonymize_file": ".privacy.anonymizer",
+    "anonymize_file": ".runs.anonymize",
     "remove_file": ".runs.remove",
     "restore_dir": ".runs.restore",
 }

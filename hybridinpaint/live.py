@@ -32,9 +32,13 @@ import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
-from hybridinpaint.config import live as cfg
+from hybridinpaint.completion.hallucinate import fill
+from hybridinpaint.completion.pipeline import METHOD_OF_FILL, PROPAGATED
+from hybridinpaint.kernels import resolve_backend
+from hybridinpaint.kernels.checks import positive_int
+from hybridinpaint.settings import Settings, resolve
 
-__all__ = ["inpaint_stream", "stream_pipe"]
+__all__ = ["inpaint_stream"]
 
 
 def _masks(masks) -> Iterator[np.ndarray]:
@@ -61,18 +65,26 @@ def _sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 class _Frame:
     """A frame waiting to go out: its pixels in [0, 1], its hole, its grey pre-fill, its flows on."""
 
-    def __init__(self, raw, hole, backend):
+    def __init__(self, raw, hole, backend, settings: Settings):
         _, work, _ = _arrays.frames_float(raw[None])
         self.raw, self.work, self.hole = raw, work[0], hole
         # Solved at half size: it only feeds DIS, and a stream pays for it every frame.
         self.grey = flowmod.prefill(work, hole[None], backend, scale=2)[0]
-        # The estimator's flow near a hole sees the pre-fill: completed too, as offline (cfg.FLOW_DILATION).
-        self.grown = flowmod.within(hole[None], cfg.FLOW_DILATION)[0] if hole.any() else hole
+        # The estimator's flow near a hole sees the pre-fill: completed too, as offline (live.FLOW_DILATION).
+        self.grown = flowmod.within(hole[None], settings.live.FLOW_DILATION)[0] if hole.any() else hole
         self.fwd = None  # completed flow to the next frame, (H, W, 2)
         self.bwd = None  # completed flow from this frame back to the previous one
 
 
-def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str = "auto") -> Iterator[np.ndarray]:
+def inpaint_stream(
+    frames: Iterable,
+    masks,
+    *,
+    lookahead: int = 4,
+    backend: str = "auto",
+    settings=None,
+    return_provenance: bool = False,
+) -> Iterator:
     """Fill the masked pixels of a stream of frames, yielding each frame ``lookahead`` frames later.
 
     Parameters
@@ -87,11 +99,18 @@ def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str 
         How many later frames a frame waits for (0: out at once, from the
         past alone). The latency in frames.
     backend : {"auto", "cpu", "cuda"}, keyword-only
+    settings : Settings, dict or path, optional, keyword-only
+        The tunables (:class:`hybridinpaint.settings.Settings`); the defaults when None.
+    return_provenance : bool, keyword-only
+        Yield ``(frame, method)`` pairs, ``method`` (H, W) uint8 with the
+        method codes of :class:`hybridinpaint.Provenance` (0 original, 1
+        propagated from another frame, 2 PatchMatch copy, 4 spatial fill).
 
     Yields
     ------
-    ndarray
-        Each frame, filled, in the input's shape and dtype, in order.
+    ndarray, or (ndarray, ndarray)
+        Each frame, filled, in the input's shape and dtype, in order (and
+        its method map).
 
     Examples
     --------
@@ -104,9 +123,7 @@ def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str 
     >>> len(out), out[0].shape
     (6, (40, 48, 3))
     """
-    from hybridinpaint.kernels import resolve_backend
-    from hybridinpaint.kernels.checks import positive_int
-
+    settings = resolve(settings)
     lookahead = positive_int(lookahead, "lookahead", minimum=0)
     target = resolve_backend(backend)
     calc = flowmod.estimator("dis")
@@ -125,28 +142,28 @@ def inpaint_stream(frames: Iterable, masks, *, lookahead: int = 4, backend: str 
         except StopIteration:
             raise ValueError(f"masks: ran out at frame {k}; give one mask, or one per frame") from None
         hole = _arrays.masks_bool(np.asarray(m)[None], (1, *shape[:2]))[0]
-        new = _Frame(raw, hole, target)
+        new = _Frame(raw, hole, target, settings)
         before = pending[-1] if pending else previous
         if before is not None:
-            _link(before, new, calc, target)
+            _link(before, new, calc, target, settings)
         pending.append(new)
         if len(pending) > lookahead:
-            previous = _fill(pending, previous, target)
-            yield previous.out
+            previous = _fill(pending, previous, target, settings)
+            yield (previous.out, previous.method) if return_provenance else previous.out
     while pending:
-        previous = _fill(pending, previous, target)
-        yield previous.out
+        previous = _fill(pending, previous, target, settings)
+        yield (previous.out, previous.method) if return_provenance else previous.out
 
 
-def _link(a: _Frame, b: _Frame, calc, backend) -> None:
+def _link(a: _Frame, b: _Frame, calc, backend, settings: Settings) -> None:
     """Flows a -> b and b -> a, completed inside the holes (each on its own frame's grid)."""
     fwd = calc(a.grey, b.grey).astype(np.float32)
     bwd = calc(b.grey, a.grey).astype(np.float32)
-    a.fwd = flowmod.complete(fwd[None], a.grown[None], backend)[0] if a.hole.any() else fwd
-    b.bwd = flowmod.complete(bwd[None], b.grown[None], backend)[0] if b.hole.any() else bwd
+    a.fwd = flowmod.complete(fwd[None], a.grown[None], backend, settings=settings)[0] if a.hole.any() else fwd
+    b.bwd = flowmod.complete(bwd[None], b.grown[None], backend, settings=settings)[0] if b.hole.any() else bwd
 
 
-def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
+def _fill(pending: deque, previous: _Frame | None, backend: str, settings: Settings) -> _Frame:
     """Give out the oldest pending frame: each hole pixel from its nearest source in time.
 
     Candidates: the nearest later frame that shows the pixel (``k`` steps
@@ -159,10 +176,12 @@ def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
     h, w = f.hole.shape
     work = f.work.copy()
     age = np.zeros((h, w), np.float32)
+    method = np.zeros((h, w), np.uint8)
     ys, xs = np.nonzero(f.hole)
     n = ys.size
     best = np.full(n, np.inf, np.float32)
     colour = np.zeros((n, work.shape[2]), np.float32)
+    how = np.full(n, PROPAGATED, np.uint8)
     # The previous frame given out, along the backward flow: its age there, plus one.
     if previous is not None and f.bwd is not None:
         back = _sample(f.bwd, xs.astype(np.float32), ys.astype(np.float32))
@@ -171,6 +190,8 @@ def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
         iy = np.clip(np.rint(py), 0, h - 1).astype(np.int64)
         colour[:] = _sample(previous.work, px, py)
         best[:] = previous.age[iy, ix] + 1
+        # A pixel carried from the previous frame keeps the method that made it there.
+        how[:] = np.maximum(previous.method[iy, ix], PROPAGATED)
     # Later frames, nearest first, along the completed forward flows.
     x, y = xs.astype(np.float32), ys.astype(np.float32)
     open_ = np.ones(n, bool)  # not yet seen in a later frame
@@ -191,74 +212,24 @@ def _fill(pending: deque, previous: _Frame | None, backend: str) -> _Frame:
         if take.any():
             colour[take] = _sample(later.work, x[take], y[take])
             best[take] = k
+            how[take] = PROPAGATED
         open_ &= ~seen
         here = later
     found = np.isfinite(best)
     work[ys[found], xs[found]] = colour[found]
     age[ys[found], xs[found]] = best[found]
+    method[ys[found], xs[found]] = how[found]
     # Nothing to go by (the first frames): PatchMatch from the frame itself, as offline key
     # frames (TELEA here measured 0.4 dB lower over the stream; it runs once, at the start).
     if not found.all():
         left = np.zeros_like(f.hole)
         left[ys[~found], xs[~found]] = True
-        from hybridinpaint.completion.hallucinate import fill
-
-        work, _ = fill(work, left, "patch", backend=backend)
-        age[left] = cfg.SPATIAL_AGE
+        work, _, ran = fill(work, left, "patch", settings=settings, backend=backend)
+        age[left] = settings.live.SPATIAL_AGE
+        method[left] = METHOD_OF_FILL[ran]
     f.work = np.clip(work, 0.0, 1.0)
     f.age = age
+    f.method = method
     f.out = _arrays.composite(f.raw[None], f.work[None], f.hole[None], f.raw.ndim == 2)[0]
     f.fwd = None  # no longer needed: keep the state bounded
     return f
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 432x240, got {text!r}") from None
-    if w < 2 or h < 2:
-        raise ValueError(f"--size must be at least 2x2, got {text!r}")
-    return w, h
-
-
-def stream_pipe(size: str, mask, *, lookahead: int = 4, backend: str = "auto", stdin=None, stdout=None) -> int:
-    """``hybridinpaint stream``: raw RGB24 frames of ``size`` ("WxH") in, filled frames out.
-
-    Reads whole frames from ``stdin`` (default: the process's) until it
-    ends, and writes each filled frame to ``stdout`` as soon as it is out,
-    so the command sits in an ffmpeg pipe. ``mask``: an image file, one mask
-    for every frame. Returns the number of frames written.
-    """
-    import sys
-
-    from hybridinpaint.runs import io
-
-    w, h = _size(size)
-    stdin = sys.stdin.buffer if stdin is None else stdin
-    stdout = sys.stdout.buffer if stdout is None else stdout
-    hole = _arrays.masks_bool(np.asarray(io.read_frame(mask))[None], (1, h, w))[0] if mask is not None else None
-    if hole is None:
-        raise ValueError("--mask is required")
-    frame_bytes = w * h * 3
-
-    def frames():
-        k = 0
-        while True:
-            buf = stdin.read(frame_bytes)
-            if not buf:
-                return
-            while len(buf) < frame_bytes:
-                more = stdin.read(frame_bytes - len(buf))
-                if not more:
-                    raise ValueError(f"stdin ended inside frame {k}: {len(buf)} of {frame_bytes} bytes ({w}x{h} RGB24)")
-                buf += more
-            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
-            k += 1
-
-    n = 0
-    for out in inpaint_stream(frames(), hole, lookahead=lookahead, backend=backend):
-        stdout.write(np.ascontiguousarray(out).tobytes())
-        stdout.flush()
-        n += 1
-    return n

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from test_film import add_blotches, textured_pan
 
-from hybridinpaint import config
 from hybridinpaint.film import blotches
 from hybridinpaint.film import repair as film
+from hybridinpaint.settings import DEFAULT
 
 
 def _evidence(frame, prev, nxt, trusted=None):
@@ -43,7 +43,7 @@ def test_a_bright_and_a_dark_spot_side_by_side_are_two_candidates():
     ev = _evidence(frame, base, base)
     labels, n, z = blotches.candidates(ev)
     assert labels[13, 12] > 0 and labels[13, 19] > 0 and labels[13, 12] != labels[13, 19]
-    assert z[13, 12] > config.blotches.CANDIDATE_Z
+    assert z[13, 12] > DEFAULT.blotches.CANDIDATE_Z
     x = blotches.features(ev, labels, n, z, [])
     assert x.shape == (n, len(blotches.FEATURES)) and np.isfinite(x).all()
     bright = labels[13, 12] - 1

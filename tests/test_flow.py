@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 from hybridinpaint.completion import flow as flowmod
+from hybridinpaint.settings import DEFAULT
 
 H, W = 24, 40
 
+
+RING_8 = DEFAULT.replace(flow={"RING": 8})
 
 def _chain(velocities, block):
     """Flows of a 3-frame chain: a still background and a block moving by ``velocities[k]`` after frame k."""
@@ -33,7 +36,7 @@ def test_steady_foreground_motion_is_carried_into_the_next_hole(steady):
     unknown[2, :, 17:30] = True  # frame 2's hole, where the block arrives
     foreground = np.zeros_like(unknown)
     foreground[:, 8:14, :] = flows[:, 8:14, :, 0] != 0
-    out, carried = flowmod.carry_motion(flows, unknown, foreground, previous, "cpu")
+    out, carried = flowmod.carry_motion(flows, unknown, foreground, previous, "cpu", settings=DEFAULT)
     assert not carried[:2].any()  # nothing lands in frames without a hole
     if steady:
         # The block (x 11..16 in frame 1) lands on x 14..19 of frame 2, with its own motion.
@@ -50,7 +53,7 @@ def test_background_motion_is_left_to_the_completion():
     previous = [None, -flows[0], -flows[1]]
     unknown = np.zeros((3, H, W), bool)
     unknown[2, 5:15, 10:20] = True
-    out, carried = flowmod.carry_motion(flows, unknown, np.zeros_like(unknown), previous, "cpu")
+    out, carried = flowmod.carry_motion(flows, unknown, np.zeros_like(unknown), previous, "cpu", settings=DEFAULT)
     assert not carried.any()
     np.testing.assert_array_equal(out, flows)
 
@@ -66,8 +69,8 @@ def test_complete_pair_carries_an_object_walking_into_a_hole():
         bwd[k, 8:16, x + v : x + v + 8] = (-v, 0)
     hole = np.zeros((t, H, W), bool)
     hole[:, 4:20, 20:34] = True
-    with_carry, _ = flowmod.complete_pair(fwd, bwd, hole, "cpu", ring=8)
-    without, _ = flowmod.complete_pair(fwd, bwd, hole, "cpu", ring=8, carry=False)
+    with_carry, _ = flowmod.complete_pair(fwd, bwd, hole, "cpu", settings=RING_8)
+    without, _ = flowmod.complete_pair(fwd, bwd, hole, "cpu", settings=RING_8, carry=False)
     # In frame 3 the block's front (x 20..23) is inside the hole: carried, it keeps moving;
     # completed from the still background alone, it would stop.
     np.testing.assert_allclose(with_carry[3, 8:16, 20:24], np.broadcast_to([v, 0], (8, 4, 2)), atol=1e-4)

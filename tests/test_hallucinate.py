@@ -28,7 +28,7 @@ def test_fills_change_only_the_hole(how):
     img, hole = stripes(), hole_box()
     src = img.copy()
     src[hole] = 0.0
-    out, _ = hallucinate.fill(src, hole, how, backend="cpu")
+    out, _, _ = hallucinate.fill(src, hole, how, backend="cpu")
     np.testing.assert_array_equal(out[~hole], src[~hole])
     assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
     np.testing.assert_array_equal(src[hole], 0.0)  # the input is not modified
@@ -38,8 +38,8 @@ def test_patch_fill_copies_texture_that_smooth_fills_blur():
     img, hole = stripes(), hole_box()
     src = img.copy()
     src[hole] = 0.0
-    patch, nnf = hallucinate.fill(src, hole, "patch", backend="cpu")
-    fsr, _ = hallucinate.fill(src, hole, "fsr", backend="cpu")
+    patch, nnf, _ = hallucinate.fill(src, hole, "patch", backend="cpu")
+    fsr, _, _ = hallucinate.fill(src, hole, "fsr", backend="cpu")
     err = lambda a: float(np.abs(a - img)[hole].mean())  # noqa: E731
     assert err(patch) < 0.5 * err(fsr)
     # Every hole pixel names a source patch centre on known pixels of the frame.
@@ -53,8 +53,8 @@ def test_telea_guided_patch_fill_copies_texture_too():
     img, hole = stripes(), hole_box()
     src = img.copy()
     src[hole] = 0.0
-    patch, nnf = hallucinate.fill(src, hole, "patch", backend="cpu", guide="telea")
-    telea, _ = hallucinate.fill(src, hole, "telea", backend="cpu")
+    patch, nnf, _ = hallucinate.fill(src, hole, "patch", backend="cpu", guide="telea")
+    telea, _, _ = hallucinate.fill(src, hole, "telea", backend="cpu")
     err = lambda a: float(np.abs(a - img)[hole].mean())  # noqa: E731
     assert err(patch) < 0.5 * err(telea)
     np.testing.assert_array_equal(patch[~hole], src[~hole])

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hybridinpaint import config
 from hybridinpaint.interfaces import cli
 from hybridinpaint.privacy import anonymizer as privacy
 from hybridinpaint.privacy.faces import FaceDetector
 from hybridinpaint.runs import io
+from hybridinpaint.settings import DEFAULT, Settings
 
 
 def demo_frames(n=8):
@@ -83,16 +83,17 @@ def test_tracks_keep_weak_detections_of_a_strong_face_and_bridge_gaps():
 def test_tracks_are_held_beyond_their_ends():
     found = [np.zeros((0, 5), np.float32)] * 10 + [np.float32([det(40, 40, 0.9)])] * 3 + [np.zeros((0, 5))] * 10
     (tr,) = privacy.link_tracks(found, (100, 100))
-    assert tr.frames[0] == 10 - config.privacy.HOLD and tr.frames[-1] == 12 + config.privacy.HOLD
+    assert tr.frames[0] == 10 - DEFAULT.privacy.HOLD and tr.frames[-1] == 12 + DEFAULT.privacy.HOLD
 
 
-def test_tunables_are_read_at_call_time(monkeypatch):
+def test_settings_are_passed_not_global():
     found = [np.zeros((0, 5), np.float32)] * 5 + [np.float32([det(40, 40, 0.9)])] + [np.zeros((0, 5))] * 5
-    monkeypatch.setattr(config.privacy, "HOLD", 0)
-    monkeypatch.setattr(config.privacy, "THRESHOLD", 0.95)
-    assert privacy.link_tracks(found, (100, 100)) == []  # 0.9 is below the patched threshold
-    (tr,) = privacy.link_tracks(found, (100, 100), threshold=0.5)
+    strict = Settings().replace(privacy={"HOLD": 0, "THRESHOLD": 0.95})
+    assert privacy.link_tracks(found, (100, 100), settings=strict) == []  # 0.9 is below this threshold
+    (tr,) = privacy.link_tracks(found, (100, 100), threshold=0.5, settings=strict)
     assert list(tr.frames) == [5]  # held for no frame
+    (tr,) = privacy.link_tracks(found, (100, 100), threshold=0.5)  # the defaults are untouched
+    assert len(tr.frames) == 1 + 2 * DEFAULT.privacy.HOLD
 
 
 @settings(max_examples=40, deadline=None)

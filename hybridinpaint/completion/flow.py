@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from hybridinpaint.config import flow as cfg
+from hybridinpaint.settings import Settings
 
 METHODS = ("dis", "farneback", "dualtvl1", "rlof")
 
@@ -91,9 +91,9 @@ def estimator(method: str):
     raise ValueError(f"flow must be one of {METHODS!r}, got {method!r}")
 
 
-def working_size(h: int, w: int) -> tuple[int, int]:
-    """``(h, w)`` at which flow is estimated and completed: at most 640 px wide."""
-    scale = min(1.0, cfg.MAX_FLOW_WIDTH / w)
+def working_size(h: int, w: int, *, settings: Settings) -> tuple[int, int]:
+    """``(h, w)`` at which flow is estimated and completed: at most ``flow.MAX_FLOW_WIDTH`` (640) px wide."""
+    scale = min(1.0, settings.flow.MAX_FLOW_WIDTH / w)
     if scale == 1.0:
         return h, w
     return max(8, round(h * scale)), max(8, round(w * scale))
@@ -160,7 +160,7 @@ def within(masks: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
-def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int | None = None) -> np.ndarray:
+def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int) -> np.ndarray:
     """Pixels near ``unknown`` whose flow disagrees with the background motion.
 
     The background motion is a homography fitted by RANSAC to the flow
@@ -169,7 +169,6 @@ def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int | None = No
     carry them into the hole (and their colours with it). Returns an empty
     mask when no homography explains most of the frame.
     """
-    ring = cfg.RING if ring is None else ring
     h, w = unknown.shape
     step = max(4, int(np.sqrt(h * w / 2500)))
     ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
@@ -206,11 +205,11 @@ def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: floa
     return ~valid | (err > tau_abs + tau_rel * np.hypot(flow[..., 0], flow[..., 1]))
 
 
-def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int | None = None, carry: bool = True):
+def complete_pair(fwd, bwd, unknown, backend: str, *, settings: Settings, carry: bool = True):
     """Complete forward and backward flows inside ``unknown`` (``(T, H, W)``).
 
     Besides the holes themselves, two kinds of pixels near a hole (within
-    ``ring``) are completed rather than trusted: foreground motion (see
+    ``flow.RING``) are completed rather than trusted: foreground motion (see
     :func:`foreground_near`) and pixels whose forward and backward flows
     disagree. The estimator's coarse levels see the pre-filled hole, and
     around it under fast motion its flow is wrong by several pixels; such
@@ -221,9 +220,7 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int | None = None, c
     only the rest is completed from the background: an object walking into a
     hole keeps walking instead of freezing with the background.
     """
-    ring = cfg.RING if ring is None else ring
-    from hybridinpaint.config import propagate as checks
-
+    ring, checks = settings.flow.RING, settings.propagate
     near = within(unknown, ring)
     n = fwd.shape[0]
     unk_f = unknown[:-1].copy()
@@ -236,18 +233,25 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, ring: int | None = None, c
     fg_f = np.stack([foreground_near(fwd[t], unk_f[t], ring) if unk_f[t].any() else unk_f[t] for t in range(n)])
     fg_b = np.stack([foreground_near(bwd[t], unk_b[t], ring) if unk_b[t].any() else unk_b[t] for t in range(n)])
     if not carry or n < 2:
-        return complete(fwd, unk_f | fg_f, backend), complete(bwd, unk_b | fg_b, backend)
+        return complete(fwd, unk_f | fg_f, backend, settings=settings), complete(
+            bwd, unk_b | fg_b, backend, settings=settings
+        )
     # Forward flows run forward in time: fwd[t - 1] (frame t - 1) lands on frame t,
     # and is steady where it undoes bwd[t - 2] (frame t - 1 back to t - 2).
-    cf, known_f = carry_motion(fwd, unk_f, fg_f, [None] + list(bwd[:-1]), backend)
+    cf, known_f = carry_motion(fwd, unk_f, fg_f, [None] + list(bwd[:-1]), backend, settings=settings)
     # Backward flows run backward in time: bwd[t + 1] (frame t + 2) lands on frame t + 1,
     # and is steady where it undoes fwd[t + 2] (frame t + 2 on to t + 3).
-    rb, known_rb = carry_motion(bwd[::-1], unk_b[::-1], fg_b[::-1], [None] + list(fwd[:0:-1]), backend)
+    rb, known_rb = carry_motion(
+        bwd[::-1], unk_b[::-1], fg_b[::-1], [None] + list(fwd[:0:-1]), backend, settings=settings
+    )
     cb, known_b = rb[::-1], known_rb[::-1]
-    return complete(cf, (unk_f | fg_f) & ~known_f, backend), complete(cb, (unk_b | fg_b) & ~known_b, backend)
+    return (
+        complete(cf, (unk_f | fg_f) & ~known_f, backend, settings=settings),
+        complete(cb, (unk_b | fg_b) & ~known_b, backend, settings=settings),
+    )
 
 
-def carry_motion(flows, unknown, foreground, previous, backend: str):
+def carry_motion(flows, unknown, foreground, previous, backend: str, *, settings: Settings):
     """Foreground motion next to a hole carried one frame on, into the next frame's hole.
 
     ``flows[k]`` (``(N, H, W, 2)``) are the flows of a chain of frames in
@@ -266,6 +270,7 @@ def carry_motion(flows, unknown, foreground, previous, backend: str):
     """
     from hybridinpaint.kernels import warp_forward
 
+    cfg = settings.flow
     out = flows.copy()
     carried = np.zeros(unknown.shape, bool)
     for k in range(1, flows.shape[0]):
@@ -287,15 +292,16 @@ def carry_motion(flows, unknown, foreground, previous, backend: str):
     return out, carried
 
 
-def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, weights=None) -> np.ndarray:
+def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, settings: Settings, weights=None) -> np.ndarray:
     """Replace each flow inside ``unknown[k]`` by its Laplace completion from outside.
 
     Without ``weights`` the completion is solved on a copy reduced by
-    :data:`cfg.COMPLETE_SCALE` (see :func:`diffuse_reduced`); pixels outside
+    ``flow.COMPLETE_SCALE`` (see :func:`diffuse_reduced`); pixels outside
     ``unknown`` keep their values exactly.
     """
     from hybridinpaint.kernels import diffuse
 
+    cfg = settings.flow
     out = flows.copy()
     for k in range(flows.shape[0]):
         unk = unknown[k]

@@ -10,12 +10,22 @@ surroundings. The pipeline propagates the result to the other frames.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
-from hybridinpaint.config import hallucinate as cfg
+from hybridinpaint.settings import Settings
 
 FILLS = ("net", "patch", "fsr", "telea", "ns")
+
+
+class Fill(NamedTuple):
+    """What :func:`fill` returns: the filled frame, PatchMatch's field (or None), and the fill that ran."""
+
+    image: np.ndarray  # (H, W, C) float32
+    nnf: np.ndarray | None  # (H, W, 3) int32 (t, y, x) in the frame's coordinates, -1 outside the hole
+    method: str  # one of FILLS: what produced the hole's pixels, which may differ from what was asked
 
 
 def classical(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
@@ -44,18 +54,18 @@ def classical(image: np.ndarray, hole: np.ndarray, how: str) -> np.ndarray:
     return np.where(hole[..., None], res, image)
 
 
-def _pyramid_sizes(h, w, hole):
+def _pyramid_sizes(h, w, coarsest):
     sizes = [(h, w)]
-    while min(sizes[-1]) // 2 >= cfg.COARSEST:
+    while min(sizes[-1]) // 2 >= coarsest:
         sizes.append((sizes[-1][0] // 2, sizes[-1][1] // 2))
     return sizes[::-1]
 
 
-def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, backend: str, seed: int = 0):
+def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, settings: Settings, backend: str, seed: int = 0):
     """Coarse-to-fine PatchMatch completion of ``hole`` guided by ``guide``.
 
     Each level alternates PatchMatch (nearest source patch of every patch
-    touching the hole, the hole's pixels counted at weight ``cfg.GUIDE`` from
+    touching the hole, the hole's pixels counted at weight ``hallucinate.GUIDE`` from
     the current estimate) and voting (each hole pixel the weighted mean of
     the patches covering it), starting from the guide at the coarsest level
     and from the upsampled result at finer ones (Wexler et al. 2007).
@@ -66,7 +76,8 @@ def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, backend: 
     from hybridinpaint.kernels import patchmatch, vote
 
     h, w, c = image.shape
-    sizes = _pyramid_sizes(h, w, hole)
+    cfg = settings.hallucinate
+    sizes = _pyramid_sizes(h, w, cfg.COARSEST)
     est = None
     nnf = None
     for hs, ws in sizes:
@@ -127,9 +138,9 @@ def context_box(hole: np.ndarray, margin: float = 1.0, least: int = 32):
     )
 
 
-def guide_fsr(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """FSR fill at a reduced scale for large holes, upsampled into the hole."""
-    scale = min(1.0, float(np.sqrt(cfg.GUIDE_PIXELS / max(int(hole.sum()), 1))))
+def guide_fsr(image: np.ndarray, hole: np.ndarray, *, pixels: int) -> np.ndarray:
+    """FSR fill, at a reduced scale for holes of more than ``pixels`` pixels, upsampled into the hole."""
+    scale = min(1.0, float(np.sqrt(pixels / max(int(hole.sum()), 1))))
     if scale >= 0.9:
         return classical(image, hole, "fsr")
     h, w, c = image.shape
@@ -141,7 +152,16 @@ def guide_fsr(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.where(hole[..., None], np.clip(up, 0, 1), image).astype(np.float32)
 
 
-def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu", weights=None, guide: str = "fsr"):
+def fill(
+    image: np.ndarray,
+    hole: np.ndarray,
+    how: str,
+    *,
+    settings: Settings | None = None,
+    backend: str = "cpu",
+    weights=None,
+    guide: str = "fsr",
+) -> Fill:
     """Fill ``hole`` of a float32 [0, 1] ``(H, W, C)`` key frame.
 
     ``how``: ``"telea"``, ``"ns"``, ``"fsr"`` (classical), ``"patch"`` (FSR,
@@ -154,15 +174,21 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
     does not grow with the frame. ``guide="telea"`` takes TELEA instead of
     FSR as PatchMatch's guide (FSR costs about 0.1 ms per missing pixel, and
     more on a large context; TELEA a few ms). Returns ``(filled, nnf or
-    None)``, the field in the frame's coordinates.
+    None, method)`` (:class:`Fill`), the field in the frame's coordinates;
+    ``method`` names the fill that produced the hole's pixels (``"patch"``
+    for ``"net"`` on frames that are not RGB, the guide's name where the
+    hole's surroundings are too small for PatchMatch).
     """
+    from hybridinpaint.settings import resolve
+
+    settings = resolve(settings)
     if how not in FILLS:
         raise ValueError(f"hallucinate must be one of {FILLS!r}, got {how!r}")
     if how in ("telea", "ns", "fsr"):
-        return classical(image, hole, how), None
+        return Fill(classical(image, hole, how), None, how)
     out = image.copy()
     if not hole.any():
-        return out, None
+        return Fill(out, None, how)
     by, bx = context_box(hole)
     img, hl = np.ascontiguousarray(image[by, bx]), np.ascontiguousarray(hole[by, bx])
     if guide not in ("fsr", "telea"):
@@ -170,19 +196,20 @@ def fill(image: np.ndarray, hole: np.ndarray, how: str, *, backend: str = "cpu",
     use_net = how == "net" and image.shape[2] == 3
     if use_net and _net_first(weights) == "telea":
         guide = "telea"  # the network refines TELEA: no FSR to compute
-    first = guide_fsr(img, hl) if guide == "fsr" else classical(img, hl, "telea")
+    cfg = settings.hallucinate
+    first = guide_fsr(img, hl, pixels=cfg.GUIDE_PIXELS) if guide == "fsr" else classical(img, hl, "telea")
     if use_net:
-        first = _net_guide(first, hl, weights)
-    part, nnf = texture(img, hl, first, backend=backend)
+        first = _net_guide(first, hl, weights, max_side=cfg.NET_MAX_SIDE)
+    part, nnf = texture(img, hl, first, settings=settings, backend=backend)
     out[by, bx] = part
-    if nnf is None:
-        return out, None
+    if nnf is None:  # too small a context for PatchMatch: the guide is the fill
+        return Fill(out, None, "net" if use_net else guide)
     full = np.full(hole.shape + (3,), -1, np.int32)
     nnf = nnf.copy()
     nnf[..., 1] += by.start
     nnf[..., 2] += bx.start
     full[by, bx] = nnf
-    return out, full
+    return Fill(out, full, "net" if use_net else "patch")
 
 
 def _net_first(weights) -> str:
@@ -191,14 +218,14 @@ def _net_first(weights) -> str:
     return net.load(weights).first
 
 
-def _net_guide(guide, hole, weights):
+def _net_guide(guide, hole, weights, *, max_side: int):
     from hybridinpaint.completion import net
 
     by, bx = context_box(hole, margin=0.0, least=32)
     crop, hc = guide[by, bx], hole[by, bx]
     alt = classical(np.where(hc[..., None], 0.0, crop).astype(np.float32), hc, "telea")
     ch, cw = hc.shape
-    scale = min(1.0, cfg.NET_MAX_SIDE / max(ch, cw))
+    scale = min(1.0, max_side / max(ch, cw))
     if scale < 1.0:
         size = (max(8, round(cw * scale)), max(8, round(ch * scale)))
         small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)

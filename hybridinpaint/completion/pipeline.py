@@ -12,8 +12,8 @@ from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.completion import hallucinate as hallmod
 from hybridinpaint.completion import propagate
-from hybridinpaint.config import pipeline as cfg
 from hybridinpaint.kernels.checks import positive_int
+from hybridinpaint.settings import Settings, resolve
 
 __all__ = ["inpaint", "InpaintResult", "Provenance", "METHOD_NAMES"]
 
@@ -25,6 +25,8 @@ METHOD_NAMES = {
     HALLUCINATED: "hallucinated by the network",
     SPATIAL: "spatial fallback",
 }
+# The method code of each key-frame fill (hybridinpaint.completion.hallucinate.FILLS).
+METHOD_OF_FILL = {"net": HALLUCINATED, "patch": PATCH, "fsr": SPATIAL, "telea": SPATIAL, "ns": SPATIAL}
 
 
 @dataclass
@@ -78,6 +80,7 @@ def inpaint(
     hallucinate="patch",
     seams=True,
     backend="auto",
+    settings=None,
     progress=False,
     return_result=False,
 ):
@@ -123,6 +126,10 @@ def inpaint(
         (Laplace diffusion), so exposure changes between frames leave no edge.
     backend : {"auto", "cpu", "cuda"}, keyword-only
         Where the kernels run.
+    settings : Settings, dict or path, optional, keyword-only
+        The tunables of this run (:class:`hybridinpaint.settings.Settings`,
+        a dict of its sections, or a TOML file's path); the defaults when
+        None.
     progress : bool, keyword-only
         Print one line per stage to stderr.
     return_result : bool, keyword-only
@@ -147,7 +154,8 @@ def inpaint(
     >>> bool((res.frames[~hole] == video[~hole]).all())
     True
     """
-    st = _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress)
+    settings = resolve(settings)
+    st = _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress, settings)
     if not st.hole.any():
         return _finish(st, return_result)
     _flows(st, flow, flow_dilation)
@@ -195,6 +203,7 @@ class _State:
     target: str
     stage: _Clock
     prov: Provenance
+    settings: Settings
     fwd: np.ndarray = None
     bwd: np.ndarray = None
     images: np.ndarray = None
@@ -207,7 +216,7 @@ class _State:
     key_frames: list = field(default_factory=list)
 
 
-def _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress) -> _State:
+def _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress, settings) -> _State:
     from hybridinpaint.kernels import resolve_backend
 
     stage = _Clock(progress)
@@ -228,7 +237,7 @@ def _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, ba
             f"masks cover every pixel of frame {int(np.flatnonzero(full)[0])}: nothing is left to fill it from"
         )
     stage("validate")
-    return _State(original, work, grey, hole, target, stage, Provenance.identity(t, h, w))
+    return _State(original, work, grey, hole, target, stage, Provenance.identity(t, h, w), settings)
 
 
 def _flows(st: _State, flow, flow_dilation) -> None:
@@ -241,14 +250,14 @@ def _flows(st: _State, flow, flow_dilation) -> None:
     st.fwd = st.bwd = np.zeros((0, h, w, 2), np.float32)
     if t < 2:
         return
-    size = flowmod.working_size(h, w)
+    size = flowmod.working_size(h, w, settings=st.settings)
     small, small_hole = flowmod.downscale(st.work, st.hole, size)
     grey8 = flowmod.prefill(small, small_hole, st.target)
     st.stage("prefill")
     fwd, bwd = flowmod.estimate(grey8, flow)
     st.stage("flow")
     grown = flowmod.within(small_hole, flow_dilation * size[1] / w) if flow_dilation else small_hole
-    fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, st.target)
+    fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, st.target, settings=st.settings)
     st.fwd, st.bwd = flowmod.upscale(fwd, (h, w)), flowmod.upscale(bwd, (h, w))
     st.stage("flow completion")
 
@@ -271,8 +280,8 @@ def _propagate_round(st: _State) -> None:
     # Hole pixels of key frames are sources already; the rest start without one.
     start = np.where(st.known[holes.ts, holes.ys, holes.xs], holes.ts, -1).astype(np.int32)
     if st.work.shape[0] > 1:
-        fw = propagate.sweep(holes, start, st.own, st.no_steps, st.bwd, st.fwd, True, st.target)
-        bw = propagate.sweep(holes, start, st.own, st.no_steps, st.fwd, st.bwd, False, st.target)
+        fw = propagate.sweep(holes, start, st.own, st.no_steps, st.bwd, st.fwd, True, st.target, settings=st.settings)
+        bw = propagate.sweep(holes, start, st.own, st.no_steps, st.fwd, st.bwd, False, st.target, settings=st.settings)
     else:
         fw = bw = propagate.Sources(start, st.own, st.no_steps)
     _combine(st, ~st.filled, fw, bw)
@@ -291,10 +300,11 @@ def _key_frame(st: _State, hallucinate) -> None:
     left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
     # work[k] holds the originals and everything propagated so far.
     if hallucinate == "patch" and st.key_frames[:-1]:
-        guess, nnf = _fill_reduced(st.work[k], left, hallucinate, st.target)
+        guess, nnf, ran = _fill_reduced(st.work[k], left, hallucinate, st.target, st.settings)
     else:
-        guess, nnf = hallmod.fill(st.work[k], left, hallucinate, backend=st.target)
-    code = {"net": HALLUCINATED, "patch": PATCH}.get(hallucinate, SPATIAL)
+        guess, nnf, ran = hallmod.fill(st.work[k], left, hallucinate, settings=st.settings, backend=st.target)
+    # Provenance names the fill that ran, which is not always the one asked for (hallmod.fill).
+    code = METHOD_OF_FILL[ran]
     st.work[k][left] = guess[left]
     st.images[k] = st.work[k]
     st.guessed[k][left] = code
@@ -309,25 +319,25 @@ def _key_frame(st: _State, hallucinate) -> None:
     st.stage("key frames")
 
 
-def _fill_reduced(image, left, how, backend):
+def _fill_reduced(image, left, how, backend, settings):
     """``hallmod.fill`` (TELEA-guided) at 1/``LATER_KEY_SCALE`` of the working size; fill and field scaled back."""
     import cv2
 
     h, w = left.shape
     # Relative to the flow's working size (at most 640 px wide), as the slivers come from the flow.
-    s = int(cfg.LATER_KEY_SCALE) * max(1, round(w / flowmod.working_size(h, w)[1]))
+    s = int(settings.pipeline.LATER_KEY_SCALE) * max(1, round(w / flowmod.working_size(h, w, settings=settings)[1]))
     if s <= 1 or min(h, w) < 32 * s:
-        return hallmod.fill(image, left, how, backend=backend, guide="telea")
+        return hallmod.fill(image, left, how, settings=settings, backend=backend, guide="telea")
     size = (w // s, h // s)
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], image.shape[2])
     small_left = cv2.resize(left.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-    part, nnf = hallmod.fill(small, small_left, how, backend=backend, guide="telea")
+    part, nnf, ran = hallmod.fill(small, small_left, how, settings=settings, backend=backend, guide="telea")
     guess = image.copy()
     guess[left] = cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)[left]
     if nnf is not None:
         nnf = cv2.resize(nnf, (w, h), interpolation=cv2.INTER_NEAREST)
         nnf[..., 1:] = np.where(nnf[..., 1:] >= 0, np.minimum(nnf[..., 1:] * s, [h - 1, w - 1]), -1)
-    return guess, nnf
+    return hallmod.Fill(guess, nnf, ran)
 
 
 def _finish(st: _State, return_result):
@@ -425,7 +435,7 @@ def _remove_seams(st: _State):
             sxy = src_xy[k][py, px]
             pred, ok = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy, backend)
             diff = work[k][qy, qx] - pred
-            diff[(np.abs(diff).max(axis=1) > cfg.SEAM_MAX) | ~ok] = 0.0
+            diff[(np.abs(diff).max(axis=1) > st.settings.pipeline.SEAM_MAX) | ~ok] = 0.0
             np.add.at(total, (qy, qx), diff)
             np.add.at(count, (qy, qx), 1.0)
         if not count.any():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hybridinpaint.config import propagate as cfg
+from hybridinpaint.settings import Settings
 
 
 @dataclass
@@ -34,7 +34,9 @@ def own_positions(t: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return frame, xy
 
 
-def sweep(holes, frame, xy, steps, step_flows, check_flows, forward: bool, backend: str) -> Sources:
+def sweep(
+    holes, frame, xy, steps, step_flows, check_flows, forward: bool, backend: str, *, settings: Settings
+) -> Sources:
     """One sweep over the hole pixels ``holes`` (a ``HoleList``) from the given start state.
 
     See :func:`hybridinpaint.kernels.propagate_sources` for what a sweep does.
@@ -51,8 +53,8 @@ def sweep(holes, frame, xy, steps, step_flows, check_flows, forward: bool, backe
         step_flows,
         check_flows,
         forward=forward,
-        tau_abs=cfg.TAU_ABS,
-        tau_rel=cfg.TAU_REL,
+        tau_abs=settings.propagate.TAU_ABS,
+        tau_rel=settings.propagate.TAU_REL,
         check_finite=False,
         backend=backend,
     )

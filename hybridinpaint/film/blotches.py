@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint.config import blotches as cfg
+from hybridinpaint.settings import resolve
 
 __all__ = [
     "Evidence",
@@ -122,7 +122,7 @@ def _sdi_rod(grey, prev, nxt, ok):
     return sdi.astype(np.float32), rod.astype(np.float32)
 
 
-def frame_evidence(grey, prev, nxt, trusted, inside=None) -> Evidence:
+def frame_evidence(grey, prev, nxt, trusted, inside=None, *, settings=None) -> Evidence:
     """The evidence maps of one frame ``grey`` given its neighbours warped onto it.
 
     ``trusted``: where the flows passed their check; ``inside``: where both
@@ -130,6 +130,8 @@ def frame_evidence(grey, prev, nxt, trusted, inside=None) -> Evidence:
     in a pan has no neighbour to agree with, however alike the clamped
     samples look).
     """
+    settings = resolve(settings)
+    cfg = settings.blotches
     apart = np.abs(prev - nxt)
     ef, eb = grey - prev, grey - nxt
     spike = np.minimum(np.abs(ef), np.abs(eb))
@@ -152,13 +154,15 @@ def frame_evidence(grey, prev, nxt, trusted, inside=None) -> Evidence:
     )
 
 
-def candidates(ev: Evidence) -> tuple[np.ndarray, int, np.ndarray]:
+def candidates(ev: Evidence, *, settings=None) -> tuple[np.ndarray, int, np.ndarray]:
     """Candidate regions of one frame: ``labels`` (H, W) int32, their count, and the smoothed SDI's z-map.
 
     Brighter and darker spikes make separate regions: a piece of dirt is
     one or the other, while a failed motion compensation leaves both side
     by side.
     """
+    settings = resolve(settings)
+    cfg = settings.blotches
     smooth = cv2.GaussianBlur(ev.signed, (0, 0), cfg.SMOOTH)
     sig = max(noise_sigma(smooth[ev.ok]) if ev.ok.any() else 0.01, cfg.SIGMA_FLOOR)
     z = np.abs(smooth) / sig
@@ -175,12 +179,16 @@ def candidates(ev: Evidence) -> tuple[np.ndarray, int, np.ndarray]:
     return labels, n, z.astype(np.float32)
 
 
-def features(ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours: list[Evidence]) -> np.ndarray:
+def features(
+    ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours: list[Evidence], *, settings=None
+) -> np.ndarray:
     """(n, len(FEATURES)) raw features of the candidate regions ``1..n`` of ``labels``.
 
     ``neighbours`` are the evidence of the frames before and after (one or
     two): texture that moves or flickers spikes there too; dirt does not.
     """
+    settings = resolve(settings)
+    cfg = settings.blotches
     idx = np.arange(1, n + 1)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
@@ -228,8 +236,10 @@ def features(ev: Evidence, labels: np.ndarray, n: int, z: np.ndarray, neighbours
     return np.nan_to_num(x, nan=0.0, posinf=1e6)
 
 
-def plausible(x: np.ndarray) -> np.ndarray:
+def plausible(x: np.ndarray, *, settings=None) -> np.ndarray:
     """(n,) bool: the candidates whose neighbours agree well enough for the spike to mean dirt."""
+    settings = resolve(settings)
+    cfg = settings.blotches
     return x[:, NAMES.index("disagree")] <= cfg.DISAGREE_MAX
 
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
-from hybridinpaint.config import flicker as cfg
+from hybridinpaint.settings import resolve
 
 __all__ = ["Flicker", "estimate", "apply", "deflicker"]
 
@@ -49,8 +49,9 @@ class Flicker:
         return np.abs(self.gain * 0.5 + self.offset - 0.5).mean(axis=(1, 2))
 
 
-def _fit(cur, ref, wgt):
+def _fit(cur, ref, wgt, *, settings):
     """Weighted least squares ``ref ~ a * cur + b`` over the blocks; ``a = 1`` where the blocks barely differ."""
+    cfg = settings.flicker
     sw = wgt.sum()
     mc, mr = (wgt * cur).sum() / sw, (wgt * ref).sum() / sw
     var = (wgt * (cur - mc) ** 2).sum() / sw
@@ -64,7 +65,7 @@ def _fit(cur, ref, wgt):
     return a, float(mr - a * mc)
 
 
-def estimate(frames, *, window=None, blocks=None, rounds=None) -> Flicker:
+def estimate(frames, *, window=None, blocks=None, rounds=None, settings=None) -> Flicker:
     """Estimate each frame's flicker against the median of its ``window`` neighbours on each side.
 
     Each round fits, per frame, a gain and an offset that map the frame's
@@ -89,6 +90,8 @@ def estimate(frames, *, window=None, blocks=None, rounds=None) -> Flicker:
     -------
     Flicker
     """
+    settings = resolve(settings)
+    cfg = settings.flicker
     _, work, _ = _arrays.frames_float(frames)
     window = cfg.WINDOW if window is None else window
     blocks = cfg.BLOCKS if blocks is None else blocks
@@ -115,7 +118,7 @@ def estimate(frames, *, window=None, blocks=None, rounds=None) -> Flicker:
             lo, hi = max(0, k - window), min(t, k + window + 1)
             ref = np.median(cur[lo:hi], axis=0)
             wgt = unclipped[k] / (1.0 + (np.abs(cur[k] - ref) / np.maximum(ref, 0.05) / cfg.MOTION) ** 2) + 1e-6
-            a, b = _fit(cur[k], ref, wgt)
+            a, b = _fit(cur[k], ref, wgt, settings=settings)
             fitted = a * cur[k] + b
             g = _smooth(np.clip(ref / np.maximum(fitted, 1e-3), *cfg.GAIN_RANGE), wgt)
             # corrected = g * (a * (gain * frame + offset) + b)
@@ -146,7 +149,7 @@ def apply(frames, flicker: Flicker) -> np.ndarray:
     return res[..., 0] if grey else res
 
 
-def deflicker(frames, *, window=None, blocks=None, rounds=None) -> tuple[np.ndarray, Flicker]:
+def deflicker(frames, *, window=None, blocks=None, rounds=None, settings=None) -> tuple[np.ndarray, Flicker]:
     """Estimate and remove flicker; returns the corrected frames and the :class:`Flicker` applied.
 
     Examples
@@ -162,5 +165,5 @@ def deflicker(frames, *, window=None, blocks=None, rounds=None) -> tuple[np.ndar
     >>> spread(fixed) < 0.2 * spread(film)
     True
     """
-    fl = estimate(frames, window=window, blocks=blocks, rounds=rounds)
+    fl = estimate(frames, window=window, blocks=blocks, rounds=rounds, settings=settings)
     return apply(frames, fl), fl

@@ -43,11 +43,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from hybridinpaint import config
 from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
-from hybridinpaint.config import film as cfg
 from hybridinpaint.film import blotches
+from hybridinpaint.settings import Settings, resolve
 
 __all__ = ["detect_defects", "blotch_candidates", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
 
@@ -118,7 +117,7 @@ def _grey(work: np.ndarray) -> np.ndarray:
     return work[..., 0]
 
 
-def _compensated(grey: np.ndarray, backend: str, bar):
+def _compensated(grey: np.ndarray, backend: str, bar, settings: Settings):
     """Both neighbours of every frame warped onto it, and where the warps are trusted.
 
     Returns ``prev, nxt`` (T, H, W) float32, ``ok`` (T, H, W) bool,
@@ -132,7 +131,7 @@ def _compensated(grey: np.ndarray, backend: str, bar):
     from hybridinpaint.kernels import warp_backward
 
     t, h, w = grey.shape
-    g8, fwd, bwd = _clean_flows(grey)
+    g8, fwd, bwd = _clean_flows(grey, settings)
     bar.update(t)
     skip_f, skip_b = _skip_flows(g8)
     bar.update(t)
@@ -148,13 +147,13 @@ def _compensated(grey: np.ndarray, backend: str, bar):
         nxt[k], next_inside[k] = warp_backward(grey[k + 1], fwd[k], backend=backend)
     inside = prev_inside & next_inside
     for k in range(1, t - 1):
-        trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, cfg.FB_ABS, 0.1)
+        trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, settings.film.FB_ABS, 0.1)
         there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
         ok[k] = (there > 0.5) & valid & inside[k]
     return prev, nxt, ok, inside, (fwd, bwd)
 
 
-def _clean_flows(grey: np.ndarray):
+def _clean_flows(grey: np.ndarray, settings: Settings):
     """Flows between consecutive frames of ``grey`` (T, H, W), cleaned of blotches.
 
     Estimated (DIS) at the working size, median-filtered there (see
@@ -162,16 +161,17 @@ def _clean_flows(grey: np.ndarray):
     working-size 8-bit frames and the forward and backward flows.
     """
     t, h, w = grey.shape
-    size = flowmod.working_size(h, w)
+    size = flowmod.working_size(h, w, settings=settings)
     g8 = np.clip(grey * 255 + 0.5, 0, 255).astype(np.uint8)
     if size != (h, w):
         g8 = np.stack([cv2.resize(g, size[::-1], interpolation=cv2.INTER_AREA) for g in g8])
     fwd, bwd = flowmod.estimate(g8, "dis")
-    return g8, flowmod.upscale(_median_flow(fwd), (h, w)), flowmod.upscale(_median_flow(bwd), (h, w))
+    window = settings.film.FLOW_MEDIAN
+    return g8, flowmod.upscale(_median_flow(fwd, window), (h, w)), flowmod.upscale(_median_flow(bwd, window), (h, w))
 
 
-def _median_flow(flows: np.ndarray) -> np.ndarray:
-    """Flows ``(N, H, W, 2)`` through a median over ``cfg.FLOW_MEDIAN`` pixels, taken on every other pixel.
+def _median_flow(flows: np.ndarray, window: int) -> np.ndarray:
+    """Flows ``(N, H, W, 2)`` through a median over ``window`` (film.FLOW_MEDIAN) pixels, on every other pixel.
 
     A blotch pulls the flow around it (the estimator tries to follow it); a
     median over a window wider than blotches takes that out. Flow is smooth,
@@ -181,8 +181,8 @@ def _median_flow(flows: np.ndarray) -> np.ndarray:
     """
     n, h, w, _ = flows.shape
     if h < 4 or w < 4:
-        return ndimage.median_filter(flows, size=(1, cfg.FLOW_MEDIAN, cfg.FLOW_MEDIAN, 1))
-    half = cfg.FLOW_MEDIAN // 2 | 1
+        return ndimage.median_filter(flows, size=(1, window, window, 1))
+    half = window // 2 | 1
     small = ndimage.median_filter(flows[:, ::2, ::2], size=(1, half, half, 1))
     # Sample k of the subsampled grid sits at full-size pixel 2k: align, then interpolate.
     out = np.empty_like(flows)
@@ -209,7 +209,7 @@ def _at_least(mask, min_area):
     return keep[lab]
 
 
-def blotch_candidates(grey, backend, bar=None):
+def blotch_candidates(grey, backend, bar=None, *, settings=None):
     """Every frame's blotch candidates: a list of ``(frame, labels, n, features, evidence)``.
 
     ``grey`` is (T, H, W) float32 in [0, 1]; ``features`` is (n, F) over
@@ -220,10 +220,10 @@ def blotch_candidates(grey, backend, bar=None):
     (``scripts/train_blotch_model.py``) and what :func:`detect_defects`
     classifies.
     """
-    return _candidates(grey, backend, bar)[0]
+    return _candidates(grey, backend, bar, resolve(settings))[0]
 
 
-def _candidates(grey, backend, bar=None):
+def _candidates(grey, backend, bar, settings: Settings):
     """:func:`blotch_candidates`, and the flows they were found along (None for fewer than 3 frames)."""
     from tqdm.auto import tqdm
 
@@ -231,19 +231,22 @@ def _candidates(grey, backend, bar=None):
     if t < 3:
         return [], None
     bar = bar if bar is not None else tqdm(disable=True)
-    prev, nxt, ok, inside, flows = _compensated(grey, backend, bar)
+    prev, nxt, ok, inside, flows = _compensated(grey, backend, bar, settings)
     bar.update(2)
-    ev = {k: blotches.frame_evidence(grey[k], prev[k], nxt[k], ok[k], inside[k]) for k in range(1, t - 1)}
+    ev = {
+        k: blotches.frame_evidence(grey[k], prev[k], nxt[k], ok[k], inside[k], settings=settings)
+        for k in range(1, t - 1)
+    }
     out = []
     for k in range(1, t - 1):
         bar.update(1)
-        labels, n, z = blotches.candidates(ev[k])
+        labels, n, z = blotches.candidates(ev[k], settings=settings)
         near = [ev[j] for j in (k - 1, k + 1) if j in ev]
-        out.append((k, labels, n, blotches.features(ev[k], labels, n, z, near), ev[k]))
+        out.append((k, labels, n, blotches.features(ev[k], labels, n, z, near, settings=settings), ev[k]))
     return out, flows
 
 
-def _blotches(grey, backend, sensitivity, min_area, bar, model):
+def _blotches(grey, backend, sensitivity, min_area, bar, model, settings: Settings):
     """Blotch mask, per-pixel probability, why each kept region was kept, and the flows used.
 
     The reasons are ``{frame: (labels, {label: why})}``: kept candidates stay
@@ -252,12 +255,12 @@ def _blotches(grey, backend, sensitivity, min_area, bar, model):
     mask = np.zeros(grey.shape, bool)
     prob = np.zeros(grey.shape, np.float32)
     reasons = {}
-    found, flows = _candidates(grey, backend, bar)
+    found, flows = _candidates(grey, backend, bar, settings)
     for k, labels, n, x, _ in found:
         if n == 0:
             continue
         p = model.probability(x)
-        keep = np.concatenate([[False], model.accept(p, sensitivity) & blotches.plausible(x)])
+        keep = np.concatenate([[False], model.accept(p, sensitivity) & blotches.plausible(x, settings=settings)])
         mask[k] = _at_least(keep[labels], min_area)
         prob[k] = np.concatenate([[0.0], p])[labels]
         kept = np.unique(labels[mask[k]])
@@ -307,7 +310,15 @@ def _scratches(grey, sensitivity, max_width=5, min_frames=3):
 
 
 def detect_defects(
-    frames, *, sensitivity=1.0, kinds=KINDS, min_area=5, backend="auto", progress=False, blotch_model=None
+    frames,
+    *,
+    sensitivity=1.0,
+    kinds=KINDS,
+    min_area=5,
+    backend="auto",
+    progress=False,
+    blotch_model=None,
+    settings=None,
 ) -> Defects:
     """Find dust, dirt and line scratches in a film scan.
 
@@ -325,6 +336,8 @@ def detect_defects(
         make isolated spikes of a few pixels; raise it for high-resolution
         scans).
     backend : {"auto", "cpu", "cuda"}, keyword-only
+    settings : Settings, dict or path, optional, keyword-only
+        The tunables (:class:`hybridinpaint.settings.Settings`); the defaults when None.
     progress : bool, keyword-only
         A progress bar on stderr (flows, then frame by frame).
     blotch_model : hybridinpaint.film.blotches.BlotchModel, optional, keyword-only
@@ -347,10 +360,10 @@ def detect_defects(
         neighbours, so a clip of fewer than 3 frames is refused when
         ``"blotch"`` is asked for.
     """
-    return _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model)[0]
+    return _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model, resolve(settings))[0]
 
 
-def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model):
+def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model, settings: Settings):
     """:func:`detect_defects`, and the flows the blotches were found along (None without a blotch test)."""
     from hybridinpaint.kernels import resolve_backend
 
@@ -388,7 +401,7 @@ def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_mode
         reasons, flows = {}, None
         if "blotch" in kinds:
             model = blotch_model or blotches.load_model()
-            m, s, reasons, flows = _blotches(grey, target, sensitivity, min_area, bar, model)
+            m, s, reasons, flows = _blotches(grey, target, sensitivity, min_area, bar, model, settings)
             labels[m & (labels == 0)] = 1
             scores = np.where(m & (labels == 1), s, scores)
     mask = labels > 0
@@ -428,6 +441,7 @@ def restore(
     deflicker=False,
     regrain=True,
     backend="auto",
+    settings=None,
     progress=False,
     **inpaint_options,
 ) -> Restoration:
@@ -455,6 +469,8 @@ def restore(
         estimated from the finest diagonal detail (where edges barely
         count); nothing is added where the film has no grain.
     backend : keyword-only
+    settings : Settings, dict or path, optional, keyword-only
+        The tunables (:class:`hybridinpaint.settings.Settings`); the defaults when None.
     progress : bool, keyword-only
         A progress bar for the detection.
     **inpaint_options
@@ -470,17 +486,18 @@ def restore(
     from hybridinpaint.completion import pipeline
     from hybridinpaint.kernels import resolve_backend
 
+    settings = resolve(settings)
     original, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
     base, flick = original, None
     if deflicker:
         from hybridinpaint.film import flicker
 
-        flick = flicker.estimate(original)
+        flick = flicker.estimate(original, settings=settings)
         base = flicker.apply(original, flick)
     flows = None  # the detection's, when it runs here: the repair needs the same ones
     if defects is None:
-        defects, flows = _detect(base, sensitivity, kinds, min_area, backend, progress, None)
+        defects, flows = _detect(base, sensitivity, kinds, min_area, backend, progress, None, settings)
     if isinstance(defects, Defects):
         mask, kind_map = defects.mask, defects.kinds
     else:
@@ -491,10 +508,12 @@ def restore(
         return Restoration(original.copy(), mask.copy(), pipeline.Provenance.identity(t, h, w), [])
     averaged = {}
     if mask.any():
-        res = pipeline.inpaint(base, mask, backend=backend, return_result=True, **inpaint_options)
+        res = pipeline.inpaint(base, mask, backend=backend, settings=settings, return_result=True, **inpaint_options)
         out, prov = res.frames, res.provenance
         if t >= 3:
-            out, averaged = _prefer_neighbour_mean(out, base, mask, kind_map, prov, resolve_backend(backend), flows)
+            out, averaged = _prefer_neighbour_mean(
+                out, base, mask, kind_map, prov, resolve_backend(backend), settings, flows
+            )
         if regrain:
             out = _regrain(out, base, mask, seed=0)
     else:
@@ -543,14 +562,14 @@ def restore(
                 best = max(hits, key=lambda d: d.score)
                 f.score, f.why = best.score, best.why
     if flick is not None:
-        fixes += _flicker_fixes(original, base, mask, flick, len(fixes))
+        fixes += _flicker_fixes(original, base, mask, flick, len(fixes), settings.flicker.WINDOW)
     return Restoration(out, mask, prov, fixes)
 
 
 _MEAN_METHOD = "mean of both neighbours along flow"
 
 
-def _neighbour_mean(work, mask, backend, flows=None):
+def _neighbour_mean(work, mask, backend, settings: Settings, flows=None):
     """Every frame as the mean of its two neighbours warped onto it, skipping their masked pixels.
 
     ``work`` (T, H, W, C) float; returns (T, H, W, C) float and (T, H, W)
@@ -561,7 +580,7 @@ def _neighbour_mean(work, mask, backend, flows=None):
     from hybridinpaint.kernels import warp_backward
 
     t, h, w, c = work.shape
-    fwd, bwd = flows if flows is not None else _clean_flows(_grey(work))[1:]
+    fwd, bwd = flows if flows is not None else _clean_flows(_grey(work), settings)[1:]
     total = np.zeros(work.shape, np.float32)
     weight = np.zeros((t, h, w), np.float32)
     free = (~mask).astype(np.float32)
@@ -578,7 +597,7 @@ def _neighbour_mean(work, mask, backend, flows=None):
     return total / np.maximum(weight, 1)[..., None], weight > 0
 
 
-def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend, flows=None):
+def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend, settings: Settings, flows=None):
     """Per blotch, the mean of both neighbours instead of the pipeline's fill where it continues the picture better.
 
     The pipeline copies each pixel from one source along a flow completed
@@ -597,7 +616,7 @@ def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend, flows=None)
 
     src, work, grey = _arrays.frames_float(out)
     _, ref, _ = _arrays.frames_float(base)
-    mean, defined = _neighbour_mean(ref, mask, backend, flows)
+    mean, defined = _neighbour_mean(ref, mask, backend, settings, flows)
     t = mask.shape[0]
     chosen = {}
     for k in range(t):
@@ -669,7 +688,7 @@ def _regrain(out, reference, mask, seed):
     return _arrays.composite(src, work, mask, grey)
 
 
-def _flicker_fixes(original, corrected, mask, flick, first_id):
+def _flicker_fixes(original, corrected, mask, flick, first_id, window):
     """One fix per frame that the flicker correction changed: its changed pixels outside the defects."""
 
     t = original.shape[0]
@@ -682,7 +701,7 @@ def _flicker_fixes(original, corrected, mask, flick, first_id):
             continue
         ys, xs = np.nonzero(changed)
         g = flick.gain[k]
-        lo, hi = max(0, k - config.flicker.WINDOW), min(t, k + config.flicker.WINDOW + 1)
+        lo, hi = max(0, k - window), min(t, k + window + 1)
         fixes.append(
             Fix(
                 id=first_id + len(fixes) + 1,

@@ -1,1 +1,1 @@
-"""What people use: the ``hybridinpaint`` command (:mod:`.cli`), :mod:`.doctor`, :mod:`.demo` and the browser :mod:`.studio`."""
+"""What people use: the ``hybridinpaint`` command (:mod:`.cli`), :mod:`.doctor`, :mod:`.demo`, the :mod:`.studio`."""

@@ -7,6 +7,20 @@ import os
 import sys
 
 
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="settings for this run (sections and names as `hybridinpaint config` prints; others keep defaults)",
+    )
+
+
+def _settings(args):
+    from hybridinpaint.settings import Settings
+
+    return Settings.from_toml(args.config) if getattr(args, "config", None) else Settings()
+
+
 def _add_file_arguments(p: argparse.ArgumentParser, *, overwrite_help: str) -> None:
     """The options `inpaint` and `remove` share (read back by :func:`_file_options`)."""
     p.add_argument("--hallucinate", default="patch", choices=("patch", "fsr", "telea", "ns", "net"))
@@ -16,6 +30,7 @@ def _add_file_arguments(p: argparse.ArgumentParser, *, overwrite_help: str) -> N
     p.add_argument("--overwrite", action="store_true", help=overwrite_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_config(p)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also correct flicker (a smooth brightness gain per frame), recorded as revertible fixes",
     )
     rs.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_config(rs)
     rv = sub.add_parser("revert", help="put back the scanned pixels of chosen fixes of a restore output")
     rv.add_argument("out", help="a `hybridinpaint restore` output folder")
     rv.add_argument("--ids", required=True, help="comma-separated fix ids (see fixes.json or report.html)")
@@ -111,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--mask", required=True, help="mask image (white where missing), one for every frame")
     st.add_argument("--lookahead", type=int, default=4, help="frames each frame waits for (latency, default 4)")
     st.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_config(st)
     so = sub.add_parser(
         "studio",
         help="a local web app: draw a mask, track it, preview, run, review restore fixes (needs the studio extra)",
@@ -123,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("truth", help="the truth, the same size and length")
     ev.add_argument("--mask", help="also PSNR/SSIM inside this mask, and steadiness only there (image, folder, video)")
     ev.add_argument("--json", metavar="FILE", help="also write the numbers to FILE (JSON)")
+    cf = sub.add_parser(
+        "config",
+        help="print the settings (every tunable, with the measurement that chose it) as a TOML file for --config",
+    )
+    _add_config(cf)
     sub.add_parser(
         "train",
         add_help=False,
@@ -176,6 +198,9 @@ def _main(argv) -> int:
         from hybridinpaint.interfaces.doctor import report
 
         return report(compile=args.compile)
+    if args.command == "config":
+        sys.stdout.write(_settings(args).to_toml())
+        return 0
     if args.command == "demo":
         from hybridinpaint.interfaces.demo import run
 
@@ -208,6 +233,7 @@ def _main(argv) -> int:
             deflicker=args.deflicker,
             report=args.report,
             backend=args.backend,
+            settings=_settings(args),
         )
         totals = ", ".join(f"{n} {k}" for k, n in sorted(doc["totals"].items())) or "nothing"
         print(
@@ -215,10 +241,12 @@ def _main(argv) -> int:
         )
         return 0
     if args.command == "stream":
-        from hybridinpaint.live import stream_pipe
+        from hybridinpaint.runs.pipe import stream_pipe
 
         try:
-            n = stream_pipe(args.size, args.mask, lookahead=args.lookahead, backend=args.backend)
+            n = stream_pipe(
+                args.size, args.mask, lookahead=args.lookahead, backend=args.backend, settings=_settings(args)
+            )
         except BrokenPipeError:  # the reader went away (ffplay closed): not a failure
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
@@ -254,6 +282,7 @@ def _file_options(args) -> dict:
         "mask_dilation": args.mask_dilation,
         "hallucinate": args.hallucinate,
         "backend": args.backend,
+        "settings": _settings(args),
     }
 
 
@@ -302,7 +331,7 @@ _DONE = {"remove": "removed", "blur": "blurred", "box": "boxed"}
 
 
 def _anonymize(args) -> int:
-    from hybridinpaint.privacy.anonymizer import anonymize_file
+    from hybridinpaint.runs.anonymize import anonymize_file
 
     options = _file_options(args)
     summary = anonymize_file(

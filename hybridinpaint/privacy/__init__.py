@@ -6,7 +6,6 @@ from hybridinpaint.privacy.anonymizer import (  # noqa: F401
     AnonymizeResult,
     Track,
     anonymize,
-    anonymize_file,
     box_iou,
     build_record,
     detect,

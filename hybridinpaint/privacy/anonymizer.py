@@ -30,12 +30,12 @@ import cv2
 import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
-from hybridinpaint.config import privacy as cfg
 from hybridinpaint.privacy.faces import check_threshold as _check_threshold
+from hybridinpaint.settings import Privacy as PrivacySettings
+from hybridinpaint.settings import resolve
 
 __all__ = [
     "anonymize",
-    "anonymize_file",
     "AnonymizeResult",
     "Track",
     "detect",
@@ -85,7 +85,7 @@ class AnonymizeResult:
     record: dict = field(default_factory=dict)
 
 
-def detect(frames, *, threshold=None, detector=None, progress=False) -> list[np.ndarray]:
+def detect(frames, *, threshold=None, detector=None, progress=False, settings=None) -> list[np.ndarray]:
     """Face boxes ``(N, 5)`` (``x1, y1, x2, y2, score``) per frame of ``frames`` ``(T, H, W[, C])``.
 
     ``frames`` may be any iterable of RGB images (uint8, uint16 or float in
@@ -95,8 +95,9 @@ def detect(frames, *, threshold=None, detector=None, progress=False) -> list[np.
 
     from hybridinpaint.privacy.faces import FaceDetector
 
-    threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
-    det = detector if detector is not None else FaceDetector()
+    settings = resolve(settings)
+    threshold = _check_threshold(settings.privacy.THRESHOLD if threshold is None else threshold, "threshold")
+    det = detector if detector is not None else FaceDetector(settings=settings)
     return [det(f, threshold) for f in tqdm(frames, desc="finding faces", unit="frame", disable=not progress)]
 
 
@@ -112,15 +113,16 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
 
 
-def link_tracks(detections, shape, *, threshold=None) -> list[Track]:
+def link_tracks(detections, shape, *, threshold=None, settings=None) -> list[Track]:
     """Tracks from per-frame detections (see the module's stage 2); boxes are the grown head boxes.
 
     ``detections``: a list of ``(N, 5)`` arrays, one per frame (from
-    :func:`detect` at ``cfg.LINK_FRACTION * threshold`` or lower); ``shape``:
+    :func:`detect` at ``privacy.LINK_FRACTION * threshold`` or lower); ``shape``:
     the frames' ``(H, W)``.
     """
     from scipy.optimize import linear_sum_assignment
 
+    cfg = resolve(settings).privacy
     threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
     h, w = shape[:2]
     link = cfg.LINK_FRACTION * threshold
@@ -150,11 +152,11 @@ def link_tracks(detections, shape, *, threshold=None) -> list[Track]:
     for tr in raw:
         if max(tr["scores"]) < threshold:
             continue
-        tracks.append(_finish_track(len(tracks), tr, len(detections), h, w))
+        tracks.append(_finish_track(len(tracks), tr, len(detections), h, w, cfg))
     return tracks
 
 
-def _finish_track(ident: int, tr: dict, count: int, h: int, w: int) -> Track:
+def _finish_track(ident: int, tr: dict, count: int, h: int, w: int, cfg: PrivacySettings) -> Track:
     seen = np.asarray(tr["frames"])
     boxes = np.asarray(tr["boxes"], np.float32)
     first, last = max(0, seen[0] - cfg.HOLD), min(count - 1, seen[-1] + cfg.HOLD)
@@ -240,7 +242,7 @@ def _blur(frame: np.ndarray, tracks, t: int) -> np.ndarray:
     return out
 
 
-def verify(frames, tracks, *, threshold, detector=None) -> list[dict]:
+def verify(frames, tracks, *, threshold, detector=None, settings=None) -> list[dict]:
     """Faces the detector still finds at ``threshold`` in ``frames`` where a track's face was replaced.
 
     A hit is a leak when its centre lies inside a track's box on that frame
@@ -250,7 +252,7 @@ def verify(frames, tracks, *, threshold, detector=None) -> list[dict]:
     x2, y2), ``score`` and ``track`` (its id).
     """
     threshold = _check_threshold(threshold, "threshold")
-    found = detect(frames, threshold=threshold, detector=detector)
+    found = detect(frames, threshold=threshold, detector=detector, settings=settings)
     leaks = []
     for t, dets in enumerate(found):
         boxes = [(tr.id, tr.box_at(t)) for tr in tracks]
@@ -272,6 +274,7 @@ def anonymize(
     threshold=None,
     verify_threshold=None,
     backend="auto",
+    settings=None,
     return_result=False,
     progress=False,
     **inpaint_options,
@@ -300,7 +303,7 @@ def anonymize(
         chose it; benchmarks/RESULTS.md, "Privacy").
     verify_threshold : float, optional, keyword-only
         Threshold of the verifying detector (default
-        ``cfg.VERIFY_FRACTION * threshold``).
+        ``privacy.VERIFY_FRACTION * threshold``).
     backend : {"auto", "cpu", "cuda"}, keyword-only
         For the inpainting kernels.
     return_result : bool, keyword-only
@@ -324,14 +327,21 @@ def anonymize(
     """
     from hybridinpaint.privacy.faces import FaceDetector
 
-    threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
+    settings = resolve(settings)
+    threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold, settings)
     original, work, grey = _arrays.frames_float(frames)
     if work.shape[3] not in (1, 3):
         raise ValueError(f"frames must be (T, H, W, 3) RGB or grey (T, H, W), got shape {np.shape(original)}")
     t, h, w, _ = work.shape
-    detector = FaceDetector()
-    found = detect(work, threshold=cfg.LINK_FRACTION * threshold, detector=detector, progress=progress)
-    tracks = link_tracks(found, (h, w), threshold=threshold)
+    detector = FaceDetector(settings=settings)
+    found = detect(
+        work,
+        threshold=settings.privacy.LINK_FRACTION * threshold,
+        detector=detector,
+        progress=progress,
+        settings=settings,
+    )
+    tracks = link_tracks(found, (h, w), threshold=threshold, settings=settings)
     masks = track_masks(tracks, t, (h, w), ellipse=mode != "box")
     provenance = None
     if not masks.any():
@@ -339,7 +349,15 @@ def anonymize(
     elif mode == "remove":
         from hybridinpaint.completion.pipeline import inpaint
 
-        res = inpaint(original, masks, backend=backend, return_result=True, progress=progress, **inpaint_options)
+        res = inpaint(
+            original,
+            masks,
+            backend=backend,
+            settings=settings,
+            return_result=True,
+            progress=progress,
+            **inpaint_options,
+        )
         out, provenance = res.frames, res.stats.get("pixels", {})
     else:
         filled = work.copy()
@@ -364,7 +382,7 @@ def anonymize(
     return AnonymizeResult(out, masks, tracks, leaks, found, doc)
 
 
-def _options(faces, plates, mode, threshold, verify_threshold) -> tuple[float, float]:
+def _options(faces, plates, mode, threshold, verify_threshold, settings) -> tuple[float, float]:
     """Checked options; returns the detection and verification thresholds."""
     if plates:
         raise ValueError(
@@ -375,6 +393,7 @@ def _options(faces, plates, mode, threshold, verify_threshold) -> tuple[float, f
         raise ValueError("faces must be True: faces are the only thing anonymize can find")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES!r}, got {mode!r}")
+    cfg = settings.privacy
     threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
     verify_threshold = _check_threshold(
         cfg.VERIFY_FRACTION * threshold if verify_threshold is None else verify_threshold, "verify_threshold"
@@ -456,147 +475,6 @@ def build_record(tracks, leaks, *, mode, threshold, verify_threshold, frames, sh
     return doc
 
 
-MASKS_RECORD = "anonymize.json"
-MASKS_FRAMES = "frames"
-
-
-def anonymize_file(
-    input,
-    output,
-    *,
-    faces=True,
-    plates=False,
-    mode="remove",
-    threshold=None,
-    verify_threshold=None,
-    record=None,
-    save_masks=None,
-    resume=None,
-    overwrite=False,
-    progress=False,
-    backend="auto",
-    **options,
-) -> dict:
-    """:func:`anonymize` on a video file or frame folder, written to a folder or a video file.
-
-    Detection streams through the input (memory: the boxes); the masks
-    (``frames/``, white where a face is replaced) and the record
-    (``anonymize.json``) go to ``save_masks`` (default ``OUTPUT.masks``)
-    before any pixel is changed. ``"remove"``
-    then runs :func:`hybridinpaint.inpaint_file` on them (chunked,
-    resumable; a rerun reuses masks made from the same input and settings);
-    ``"blur"`` and ``"box"`` write the output in one pass, completely or not
-    at all. Finally the output is read back and checked (:func:`verify`).
-
-    Parameters
-    ----------
-    input, output : path
-        As for :func:`hybridinpaint.inpaint_file`; RGB or grey frames.
-    faces, plates, mode, threshold, verify_threshold
-        As for :func:`anonymize`.
-    record : path, optional, keyword-only
-        Also write the record (JSON, :data:`RECORD_SCHEMA`) here; it is
-        always written as ``anonymize.json`` in the masks folder.
-    save_masks : path, optional, keyword-only
-        Folder for the masks and the record. Never inside an input.
-    resume, overwrite, progress, backend, **options
-        Passed to :func:`hybridinpaint.inpaint_file` (``"remove"``);
-        ``overwrite`` also lets ``"blur"`` / ``"box"`` replace an output.
-
-    Returns
-    -------
-    dict
-        ``frames``, ``tracks``, ``leaks`` (list, see :func:`verify`),
-        ``masks`` (folder), ``record`` (path), ``reused`` (masks from an
-        earlier run), ``output``, ``seconds``.
-    """
-    import time
-    from pathlib import Path
-
-    from hybridinpaint.privacy.faces import FaceDetector
-    from hybridinpaint.runs import io, media, stream
-    from hybridinpaint.runs.remove import masks_folder, write_masks
-
-    t0 = time.perf_counter()
-    threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold)
-    input, output = Path(input), Path(output)
-    src = media.FrameSource(input)
-    if len(src.shape) == 3 and src.shape[2] not in (1, 3):
-        raise ValueError(f"input {input} must hold RGB or grey frames, got frames of shape {src.shape}")
-    masks_dir = masks_folder(output, save_masks, {"input": input})
-    io.check_apart({"input": input}, {"--record": record})
-    video_out = media.is_video(output)
-    if mode != "remove" and output.exists() and not overwrite:
-        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
-    expect = {"input": stream.input_fingerprint(input), "frames": src.count, "mode": mode, "threshold": threshold}
-    doc = io.matching_record(masks_dir / MASKS_RECORD, expect, masks_dir / MASKS_FRAMES, src.count)
-    detector = FaceDetector()
-    if doc is None:
-        if masks_dir.exists() and any(masks_dir.iterdir()) and not overwrite:
-            raise FileExistsError(f"{masks_dir} holds masks of another input or settings; pass --overwrite")
-        found = detect(src.frames(), threshold=cfg.LINK_FRACTION * threshold, detector=detector, progress=progress)
-        tracks = link_tracks(found, src.shape, threshold=threshold)
-        masks = (frame_mask(tracks, k, src.shape, ellipse=mode != "box") for k in range(src.count))
-        doc = {**expect, **record_tracks(tracks, mode), "leaks": None}
-        write_masks(masks_dir, masks, into=MASKS_FRAMES, record=doc, record_name=MASKS_RECORD)
-        reused = False
-    else:
-        tracks = [
-            Track(
-                t["id"],
-                np.asarray(t["frames"]),
-                np.asarray(t["boxes"], np.float32),
-                np.asarray([np.nan if v is None else v for v in t["scores"]], np.float32),
-            )
-            for t in doc["tracks"]
-        ]
-        reused = True
-    if mode == "remove":
-        stream.inpaint_file(
-            input,
-            masks_dir / MASKS_FRAMES,
-            output,
-            resume=resume,
-            overwrite=overwrite,
-            progress=progress,
-            backend=backend,
-            **options,
-        )
-    else:
-        masks = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)
-
-        covered = (
-            cover(frame, m, tracks, k, mode) if m.any() else frame
-            for k, (frame, m) in enumerate(zip(src.frames(), masks()))
-        )
-        _write_all(src, output, covered, video_out)
-    out_src = media.FrameSource(output)
-    leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector)
-    full = build_record(
-        tracks,
-        leaks,
-        mode=mode,
-        threshold=threshold,
-        verify_threshold=verify_threshold,
-        frames=src.count,
-        shape=src.shape,
-    )
-    full.update(expect)
-    io.write_json(masks_dir / MASKS_RECORD, full)
-    if record:
-        io.write_json(record, full)
-    return {
-        "frames": src.count,
-        "tracks": len(tracks),
-        "leaks": leaks,
-        "masks": str(masks_dir),
-        "record": str(record or masks_dir / MASKS_RECORD),
-        "reused": reused,
-        "output": str(output),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-
-
 def record_tracks(tracks, mode) -> dict:
     """The ``tracks`` part of the record: per track its frames, boxes, scores (null: not detected), fill."""
     return {
@@ -611,17 +489,3 @@ def record_tracks(tracks, mode) -> dict:
             for tr in tracks
         ]
     }
-
-
-def _write_all(src, output, frames, video_out: bool) -> None:
-    """Every frame of ``frames`` to ``output`` (a video, or a folder named like the input's), all or nothing."""
-    from hybridinpaint.runs import io, media
-
-    if video_out:
-        media.write_video(output, frames, src.fps, src.shape)
-        return
-    names = src.names or [f"{k:06d}.png" for k in range(src.count)]
-    tmp = io.temp_dir(output)
-    for name, frame in zip(names, frames):
-        io.write_frame(tmp / name, frame)
-    io.replace_dir(tmp, output)

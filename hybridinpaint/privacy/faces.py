@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
-from hybridinpaint.config import faces as cfg
 from hybridinpaint.kernels.checks import describe
+from hybridinpaint.settings import resolve
 
 MODEL = "centerface.onnx"
 MODEL_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
@@ -45,7 +45,8 @@ class FaceDetector:
     (0, 5)
     """
 
-    def __init__(self):
+    def __init__(self, *, settings=None):
+        self._nms_iou = resolve(settings).faces.NMS_IOU
         buf = np.frombuffer(_model_bytes(), np.uint8)
         self._net = cv2.dnn.readNetFromONNX(buf)
 
@@ -78,7 +79,9 @@ class FaceDetector:
         score = heat[ys, xs]
         x1, y1 = (cx - bw / 2) * sx, (cy - bh / 2) * sy
         rects = np.stack([x1, y1, bw * sx, bh * sy], -1).astype(np.float32)
-        keep = np.asarray(cv2.dnn.NMSBoxes(rects.tolist(), score.tolist(), float(threshold), cfg.NMS_IOU), int).ravel()
+        keep = np.asarray(
+            cv2.dnn.NMSBoxes(rects.tolist(), score.tolist(), float(threshold), self._nms_iou), int
+        ).ravel()
         keep = keep[np.argsort(-score[keep])]
         h, w = np.shape(image)[:2]
         out = np.stack([x1, y1, x1 + bw * sx, y1 + bh * sy, score], -1)[keep].astype(np.float32)

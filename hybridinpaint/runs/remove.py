@@ -81,6 +81,7 @@ def remove_file(
     overwrite=False,
     progress=False,
     backend="auto",
+    settings=None,
     **options,
 ) -> dict:
     """Remove the object drawn in ``first_mask`` on ``frame`` from a video file or frame folder.
@@ -101,8 +102,8 @@ def remove_file(
         Pixels the tracked masks grow by before filling (default 5: a
         tracked edge is a few pixels off, and an object's outline left
         behind shows as a ghost).
-    resume, overwrite, progress, backend, **options
-        Passed to :func:`hybridinpaint.inpaint_file`.
+    resume, overwrite, progress, backend, settings, **options
+        Passed to :func:`hybridinpaint.inpaint_file` (``settings`` to the tracking too).
 
     Notes
     -----
@@ -116,10 +117,11 @@ def remove_file(
         folder), ``tracked`` (False when earlier masks were reused),
         ``confidence`` and ``unsure`` (frames to check).
     """
-    from hybridinpaint import config
     from hybridinpaint.runs import io, media, stream
+    from hybridinpaint.settings import resolve
     from hybridinpaint.tracking import tracker as tracking
 
+    settings = resolve(settings)
     input, first_mask, output = Path(input), Path(first_mask), Path(output)
     src = media.FrameSource(input)
     if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or not 0 <= frame < src.count:
@@ -130,7 +132,7 @@ def remove_file(
     if not drawn.any():
         raise ValueError(f"first mask {first_mask} is empty: draw the object in white")
     masks_dir = masks_folder(output, save_masks, {"input": input, "first mask": first_mask})
-    expect = _record(input, first_mask, int(frame), src)
+    expect = {**_record(input, first_mask, int(frame), src), "tracking_settings": settings.to_dict()["tracking"]}
     doc = io.matching_record(masks_dir / TRACKING_RECORD, expect, masks_dir, expect["frames"])
     tracked = doc is None
     if tracked:
@@ -139,13 +141,15 @@ def remove_file(
                 f"{masks_dir} holds masks of another input or drawn mask; pass --overwrite to replace them"
             )
         frames = np.stack(list(src.frames()))
-        res = tracking.track_mask(frames, drawn, frame=int(frame), backend=backend, return_result=True)
+        res = tracking.track_mask(
+            frames, drawn, frame=int(frame), backend=backend, settings=settings, return_result=True
+        )
         del frames
         doc = {
             **expect,
             "confidence": [round(float(c), 4) for c in res.confidence],
             "unsure": res.unsure,
-            "unsure_below": config.tracking.UNSURE,
+            "unsure_below": settings.tracking.UNSURE,
         }
         write_masks(masks_dir, res.masks, record=doc)
     summary = stream.inpaint_file(
@@ -157,6 +161,7 @@ def remove_file(
         progress=progress,
         mask_dilation=mask_dilation,
         backend=backend,
+        settings=settings,
         **options,
     )
     summary.update(masks=str(masks_dir), tracked=tracked, confidence=doc["confidence"], unsure=doc["unsure"])

@@ -40,6 +40,7 @@ import numpy as np
 
 from hybridinpaint.film import fixes as fixes_file
 from hybridinpaint.runs import io
+from hybridinpaint.settings import resolve
 
 SCHEMA = fixes_file.SCHEMA
 VERSION = fixes_file.VERSION
@@ -193,12 +194,27 @@ def _fix_mask(fixes, shape):
 
 
 def restore_dir(
-    scans, out, *, sensitivity=1.0, min_area=5, deflicker=False, report=False, backend="auto", progress=True
+    scans,
+    out,
+    *,
+    sensitivity=1.0,
+    min_area=5,
+    deflicker=False,
+    report=False,
+    backend="auto",
+    settings=None,
+    progress=True,
 ) -> dict:
-    """Detect and repair the scans of ``scans``; write everything to ``out`` (see the module doc)."""
+    """Detect and repair the scans of ``scans``; write everything to ``out`` (see the module doc).
+
+    ``settings`` (:class:`hybridinpaint.settings.Settings`, a dict or a TOML
+    file's path; the defaults when None) is used throughout and recorded in
+    ``fixes.json`` (``settings.tunables``).
+    """
     from hybridinpaint import visualize
     from hybridinpaint.film import repair as film
 
+    settings = resolve(settings)
     scans, out = Path(scans), Path(out)
     _safe_output(scans, out)
     files = io.list_frames(scans)
@@ -217,7 +233,13 @@ def restore_dir(
 
         warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
         res = film.restore(
-            frames, sensitivity=sensitivity, min_area=min_area, deflicker=deflicker, backend=backend, progress=progress
+            frames,
+            sensitivity=sensitivity,
+            min_area=min_area,
+            deflicker=deflicker,
+            backend=backend,
+            settings=settings,
+            progress=progress,
         )
         prov_img = visualize.provenance(res)  # a Restoration has .frames and .provenance
         from tqdm.auto import tqdm
@@ -246,6 +268,7 @@ def restore_dir(
                 "min_area": min_area,
                 "kinds": list(film.KINDS),
                 "deflicker": bool(deflicker),
+                "tunables": settings.to_dict(),
             },
             "totals": totals,
             "fixes": fixes,

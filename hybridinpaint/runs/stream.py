@@ -32,13 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridinpaint.config import stream as cfg
+from hybridinpaint.settings import Settings, resolve
 
 __all__ = ["inpaint_chunks", "inpaint_file", "FrameResult", "plan_chunks", "auto_chunking", "MANIFEST"]
 
 MANIFEST = "hybridinpaint-run.json"
 SCHEMA = "hybridinpaint.inpaint-run"
-VERSION = 1
+VERSION = 2  # 2: the run's Settings recorded (and compared on resume) apart from its options
 _TAIL = ".hybridinpaint-overlap-{}.npz"
 
 
@@ -72,9 +72,9 @@ def plan_chunks(count: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
         start += stride
 
 
-def auto_chunking(h: int, w: int) -> tuple[int, int]:
+def auto_chunking(h: int, w: int, *, settings=None) -> tuple[int, int]:
     """``(chunk, overlap)`` for frames of ``h`` x ``w``: 32 and 8 up to ~720x480, fewer frames above."""
-    chunk = int(np.clip(round(cfg.AUTO_PIXELS / (h * w)), 8, 32))
+    chunk = int(np.clip(round(resolve(settings).stream.AUTO_PIXELS / (h * w)), 8, 32))
     return chunk, _auto_overlap(chunk)
 
 
@@ -83,9 +83,9 @@ def _auto_overlap(chunk: int) -> int:
     return min(8, max(chunk // 4, min(2, (chunk - 1) // 2)))
 
 
-def _chunking(chunk, overlap, shape):
+def _chunking(chunk, overlap, shape, settings: Settings):
     if chunk is None:
-        chunk = auto_chunking(*shape[:2])[0]
+        chunk = auto_chunking(*shape[:2], settings=settings)[0]
     _check_chunking(chunk, 0)
     if overlap is None:
         overlap = _auto_overlap(chunk)
@@ -207,15 +207,19 @@ def _ordered(tasks, options, client=None, in_flight=2):
         yield i0, s0, e0, fut.result()
 
 
-def _inpaint_options(options: dict) -> dict:
+def _inpaint_options(options: dict, settings: Settings) -> dict:
+    """The keyword arguments of every chunk's :func:`inpaint`: ``options`` and the run's settings."""
     opts = dict(options)
-    for bad in ("return_result", "progress"):
+    for bad in ("return_result", "progress", "settings"):
         if bad in opts:
             raise TypeError(f"{bad} is not an option of chunked inpainting")
+    opts["settings"] = settings
     return opts
 
 
-def inpaint_chunks(frames: Iterable, masks, *, chunk=None, overlap=None, **options) -> Iterator[FrameResult]:
+def inpaint_chunks(
+    frames: Iterable, masks, *, chunk=None, overlap=None, settings=None, **options
+) -> Iterator[FrameResult]:
     """Inpaint a stream of frames in overlapping chunks; yield finished frames in order.
 
     Parameters
@@ -230,6 +234,8 @@ def inpaint_chunks(frames: Iterable, masks, *, chunk=None, overlap=None, **optio
         in the holes); ``overlap < chunk / 2``. By default
         :func:`auto_chunking` picks them from the frame size (32 and 8 for
         SD; 12 and 3 at 1080p, to bound memory).
+    settings : Settings, dict or path, optional, keyword-only
+        The run's tunables (:class:`hybridinpaint.settings.Settings`), the same for every chunk.
     **options
         Passed to :func:`hybridinpaint.inpaint` (``backend``,
         ``hallucinate``, ``mask_dilation`` ...).
@@ -249,12 +255,13 @@ def inpaint_chunks(frames: Iterable, masks, *, chunk=None, overlap=None, **optio
     >>> len(out), out[0].shape
     (12, (24, 40, 3))
     """
-    options = _inpaint_options(options)
+    settings = resolve(settings)
+    options = _inpaint_options(options, settings)
     frames = iter(frames)
     first = next(frames, None)
     if first is None:
         return
-    chunk, overlap = _chunking(chunk, overlap, np.shape(first))
+    chunk, overlap = _chunking(chunk, overlap, np.shape(first), settings)
     if isinstance(masks, np.ndarray) and masks.ndim == 2:
         masks = masks.astype(bool)
     elif isinstance(masks, np.ndarray) and masks.ndim != 3:
@@ -336,6 +343,12 @@ def _load_manifest(work: Path, expect: dict) -> int:
         raise ValueError(f"{path} is not a hybridinpaint run manifest; refusing to write into {work}")
     if doc.get("version") != VERSION:
         raise ValueError(f"{path} has version {doc.get('version')!r}, this hybridinpaint writes {VERSION}")
+    if doc.get("settings") != expect["settings"]:
+        names = Settings.from_dict(expect["settings"]).differences(doc.get("settings") or {})
+        raise ValueError(
+            f"{work} holds a run made with other settings ({', '.join(names)}); run it again with the settings "
+            "it was started with, or pass --overwrite to start again"
+        )
     differ = [k for k in expect if doc.get(k) != expect[k]]
     if differ:
         raise ValueError(
@@ -377,6 +390,7 @@ def inpaint_file(
     workers=None,
     progress=False,
     on_frame=None,
+    settings=None,
     **options,
 ) -> dict:
     """Inpaint a video file or frame folder to a frame folder or video file, chunk by chunk.
@@ -416,6 +430,11 @@ def inpaint_file(
     on_frame : callable, optional, keyword-only
         Called with each frame's index once it is written (for a progress
         display of one's own, such as the studio's).
+    settings : Settings, dict or path, optional, keyword-only
+        The run's tunables (:class:`hybridinpaint.settings.Settings`): sent
+        with every chunk (to Dask workers too), recorded in the run
+        manifest, and compared when a run is resumed (a different value is
+        refused, naming it; ``overwrite`` starts again).
     **options
         Passed to :func:`hybridinpaint.inpaint`.
 
@@ -431,10 +450,11 @@ def inpaint_file(
     from hybridinpaint.runs import io, media
 
     t0 = time.perf_counter()
-    options = _inpaint_options(options)
+    settings = resolve(settings)
+    options = _inpaint_options(options, settings)
     input, mask, output = Path(input), Path(mask), Path(output)
     src = media.FrameSource(input)
-    chunk, overlap = _chunking(chunk, overlap, src.shape)
+    chunk, overlap = _chunking(chunk, overlap, src.shape, settings)
     masks = media.open_masks(mask, src.count, src.shape)
     video_out = media.is_video(output)
     if not video_out and output.suffix and output.suffix.lower() in io.FRAME_SUFFIXES:
@@ -470,7 +490,12 @@ def inpaint_file(
         "input": input_fingerprint(input),
         "mask": input_fingerprint(mask),
         "frames": src.count,
-        "settings": {"chunk": chunk, "overlap": overlap, **{k: _jsonable(v) for k, v in sorted(options.items())}},
+        "options": {
+            "chunk": chunk,
+            "overlap": overlap,
+            **{k: _jsonable(v) for k, v in sorted(options.items()) if k != "settings"},
+        },
+        "settings": settings.to_dict(),
         "plan": [list(p) for p in plan],
     }
     if work.exists() and not work.is_dir():

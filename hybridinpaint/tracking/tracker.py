@@ -39,7 +39,8 @@ import numpy as np
 from scipy import ndimage
 
 from hybridinpaint.completion import arrays as _arrays
-from hybridinpaint.config import tracking as cfg
+from hybridinpaint.settings import Tracking as _TrackingSettings
+from hybridinpaint.settings import resolve
 
 __all__ = ["track_mask", "Tracking"]
 
@@ -59,7 +60,7 @@ def _grey8(frame: np.ndarray) -> np.ndarray:
     return np.clip(g * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _quantised(frame: np.ndarray) -> np.ndarray:
+def _quantised(frame: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
     """Each pixel's colour-histogram bin, (H, W) int."""
     q = np.clip((frame[..., :3] * cfg.BINS).astype(np.int32), 0, cfg.BINS - 1)
     if q.shape[-1] == 1:
@@ -67,15 +68,15 @@ def _quantised(frame: np.ndarray) -> np.ndarray:
     return (q[..., 0] * cfg.BINS + q[..., 1]) * cfg.BINS + q[..., 2]
 
 
-def _histograms(bins: np.ndarray, mask: np.ndarray, nbins: int):
+def _histograms(bins: np.ndarray, mask: np.ndarray, nbins: int, cfg: _TrackingSettings):
     """Normalised colour histograms of the object and of a band of background around it."""
-    band = _band(mask)
+    band = _band(mask, cfg)
     fg = np.bincount(bins[mask], minlength=nbins).astype(np.float64) + 0.5
     bg = np.bincount(bins[band], minlength=nbins).astype(np.float64) + 0.5
     return fg / fg.sum(), bg / bg.sum()
 
 
-def _coarse(bins: np.ndarray, colour: bool) -> np.ndarray:
+def _coarse(bins: np.ndarray, colour: bool, cfg: _TrackingSettings) -> np.ndarray:
     """16-level bins to 8 levels per channel (local models see few pixels)."""
     if not colour:
         return bins // 2
@@ -83,7 +84,7 @@ def _coarse(bins: np.ndarray, colour: bool) -> np.ndarray:
     return ((r // 2) * 8 + g // 2) * 8 + b // 2
 
 
-def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global, nb):
+def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global, nb, cfg: _TrackingSettings):
     """Log-likelihood ratio of object vs background from tile-local colour histograms.
 
     The frame is cut into cfg.TILE x cfg.TILE tiles (at two offsets, averaged); each
@@ -109,7 +110,7 @@ def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global
     return out
 
 
-def _band(obj: np.ndarray) -> np.ndarray:
+def _band(obj: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
     """A cfg.BAND-pixel ring of background around ``obj``."""
     kernel = np.ones((2 * cfg.BAND + 1, 2 * cfg.BAND + 1), np.uint8)
     return cv2.dilate(obj.astype(np.uint8), kernel).astype(bool) & ~obj
@@ -118,11 +119,11 @@ def _band(obj: np.ndarray) -> np.ndarray:
 class _Step:
     """Carries one object's soft mask from frame to frame (one direction)."""
 
-    def __init__(self, bins, coarse, colour, start, mask, flow):
-        self.bins, self.coarse, self.flow = bins, coarse, flow
+    def __init__(self, bins, coarse, colour, start, mask, flow, cfg: _TrackingSettings):
+        self.bins, self.coarse, self.flow, self.cfg = bins, coarse, flow, cfg
         self.nbins = cfg.BINS ** (3 if colour else 1)
         self.ncoarse = 8 ** (3 if colour else 1)
-        self.anchor = _histograms(bins[start], mask, self.nbins)
+        self.anchor = _histograms(bins[start], mask, self.nbins, cfg)
         self.model = self.anchor
         self.soft = mask.astype(np.float32)
         self.hard = mask
@@ -137,12 +138,13 @@ class _Step:
         """Tile-local log-likelihood ratios, from frame prev's colours carried onto frame k."""
         then = self._carry(self.coarse[prev].astype(np.float32), back, cv2.INTER_NEAREST)
         then = np.clip(then, 0, self.ncoarse - 1).astype(np.int64)
-        band = _band(obj)
+        band = _band(obj, self.cfg)
         fg = np.bincount(then[obj], minlength=self.ncoarse) + 0.5
         bg = np.bincount(then[band], minlength=self.ncoarse) + 0.5
-        return _local_ratio(then, obj, band, self.coarse[k], fg / fg.sum(), bg / bg.sum(), self.ncoarse)
+        return _local_ratio(then, obj, band, self.coarse[k], fg / fg.sum(), bg / bg.sum(), self.ncoarse, self.cfg)
 
     def to(self, k, prev):
+        cfg = self.cfg
         """The object in frame k from frame prev: ``(soft mask, confidence)``."""
         back = self.flow(k, prev)  # at frame k's pixels, pointing into frame prev
         prior = self._carry(self.soft, back, cv2.INTER_LINEAR)
@@ -203,7 +205,7 @@ def _annotations(masks, frame, shape):
     return dict(sorted(out.items()))
 
 
-def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
+def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_result=False):
     """Masks for every frame of ``frames`` from a mask drawn on one frame (or a few).
 
     Parameters
@@ -221,6 +223,9 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
     backend : {"auto", "cpu", "cuda"}, keyword-only
         Accepted for symmetry with the other functions; tracking runs on
         the CPU (OpenCV).
+    settings : Settings, dict or path, optional, keyword-only
+        The tunables (:class:`hybridinpaint.settings.Settings`, section
+        ``[tracking]``); the defaults when None.
     return_result : bool, keyword-only
         Also return the per-frame confidence and the frames to check.
 
@@ -244,6 +249,7 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
     from hybridinpaint.kernels import resolve_backend
 
     resolve_backend(backend)  # validates the name
+    cfg = resolve(settings).tracking
     _, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
     if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
@@ -253,9 +259,9 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
     labelled = first.dtype != bool
     objects = sorted({int(v) for m in notes.values() for v in np.unique(m) if v != 0})
     grey = np.stack([_grey8(f) for f in work])
-    bins = np.stack([_quantised(f) for f in work])
+    bins = np.stack([_quantised(f, cfg) for f in work])
     colour = work.shape[-1] >= 3
-    coarse = _coarse(bins, colour)
+    coarse = _coarse(bins, colour, cfg)
     calc = flowmod.estimator("dis")
     cache = {}
 
@@ -276,7 +282,7 @@ def track_mask(frames, masks, *, frame=0, backend="auto", return_result=False):
             # Each annotation is tracked up to the next one either way (or the clip's end).
             ends = {1: keys[ai + 1] if ai + 1 < len(keys) else t, -1: keys[ai - 1] if ai > 0 else -1}
             for direction, stop in ends.items():
-                step = _Step(bins, coarse, colour, a, m, flow)
+                step = _Step(bins, coarse, colour, a, m, flow, cfg)
                 prev = a
                 for k in range(a + direction, stop, direction):
                     soft, c = step.to(k, prev)

@@ -1,4 +1,4 @@
-"""The studio's web layer: Starlette routes over :class:`~hybridinpaint.interfaces.studio.session.Studio`, and the server.
+"""The studio's web layer: Starlette routes over :class:`.session.Studio`, and the server.
 
 The JSON API the page uses (errors: status 400, ``{"error": message}``):
 

@@ -1,0 +1,197 @@
+"""``hybridinpaint anonymize`` on files: :func:`hybridinpaint.privacy.anonymize` for a video file or frame folder.
+
+Detection streams through the input; the masks and the record go to a
+folder of their own before any pixel changes; ``"remove"`` runs the chunked,
+resumable :func:`hybridinpaint.inpaint_file`; the output is read back and
+checked for faces left.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hybridinpaint.privacy.anonymizer import (
+    Track,
+    _options,
+    build_record,
+    cover,
+    detect,
+    frame_mask,
+    link_tracks,
+    record_tracks,
+    verify,
+)
+from hybridinpaint.settings import resolve
+
+__all__ = ["anonymize_file", "MASKS_RECORD", "MASKS_FRAMES"]
+
+
+MASKS_RECORD = "anonymize.json"
+MASKS_FRAMES = "frames"
+
+
+def anonymize_file(
+    input,
+    output,
+    *,
+    faces=True,
+    plates=False,
+    mode="remove",
+    threshold=None,
+    verify_threshold=None,
+    record=None,
+    save_masks=None,
+    resume=None,
+    overwrite=False,
+    progress=False,
+    backend="auto",
+    settings=None,
+    **options,
+) -> dict:
+    """:func:`anonymize` on a video file or frame folder, written to a folder or a video file.
+
+    Detection streams through the input (memory: the boxes); the masks
+    (``frames/``, white where a face is replaced) and the record
+    (``anonymize.json``) go to ``save_masks`` (default ``OUTPUT.masks``)
+    before any pixel is changed. ``"remove"``
+    then runs :func:`hybridinpaint.inpaint_file` on them (chunked,
+    resumable; a rerun reuses masks made from the same input and settings);
+    ``"blur"`` and ``"box"`` write the output in one pass, completely or not
+    at all. Finally the output is read back and checked (:func:`verify`).
+
+    Parameters
+    ----------
+    input, output : path
+        As for :func:`hybridinpaint.inpaint_file`; RGB or grey frames.
+    faces, plates, mode, threshold, verify_threshold
+        As for :func:`anonymize`.
+    record : path, optional, keyword-only
+        Also write the record (JSON, :data:`RECORD_SCHEMA`) here; it is
+        always written as ``anonymize.json`` in the masks folder.
+    save_masks : path, optional, keyword-only
+        Folder for the masks and the record. Never inside an input.
+    resume, overwrite, progress, backend, settings, **options
+        Passed to :func:`hybridinpaint.inpaint_file` (``"remove"``);
+        ``overwrite`` also lets ``"blur"`` / ``"box"`` replace an output.
+
+    Returns
+    -------
+    dict
+        ``frames``, ``tracks``, ``leaks`` (list, see :func:`verify`),
+        ``masks`` (folder), ``record`` (path), ``reused`` (masks from an
+        earlier run), ``output``, ``seconds``.
+    """
+
+    from hybridinpaint.privacy.faces import FaceDetector
+    from hybridinpaint.runs import io, media, stream
+    from hybridinpaint.runs.remove import masks_folder, write_masks
+
+    t0 = time.perf_counter()
+    settings = resolve(settings)
+    threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold, settings)
+    input, output = Path(input), Path(output)
+    src = media.FrameSource(input)
+    if len(src.shape) == 3 and src.shape[2] not in (1, 3):
+        raise ValueError(f"input {input} must hold RGB or grey frames, got frames of shape {src.shape}")
+    masks_dir = masks_folder(output, save_masks, {"input": input})
+    io.check_apart({"input": input}, {"--record": record})
+    video_out = media.is_video(output)
+    if mode != "remove" and output.exists() and not overwrite:
+        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+    expect = {
+        "input": stream.input_fingerprint(input),
+        "frames": src.count,
+        "mode": mode,
+        "threshold": threshold,
+        "privacy_settings": settings.to_dict()["privacy"],
+    }
+    doc = io.matching_record(masks_dir / MASKS_RECORD, expect, masks_dir / MASKS_FRAMES, src.count)
+    detector = FaceDetector(settings=settings)
+    if doc is None:
+        if masks_dir.exists() and any(masks_dir.iterdir()) and not overwrite:
+            raise FileExistsError(f"{masks_dir} holds masks of another input or settings; pass --overwrite")
+        found = detect(
+            src.frames(),
+            threshold=settings.privacy.LINK_FRACTION * threshold,
+            detector=detector,
+            progress=progress,
+            settings=settings,
+        )
+        tracks = link_tracks(found, src.shape, threshold=threshold, settings=settings)
+        masks = (frame_mask(tracks, k, src.shape, ellipse=mode != "box") for k in range(src.count))
+        doc = {**expect, **record_tracks(tracks, mode), "leaks": None}
+        write_masks(masks_dir, masks, into=MASKS_FRAMES, record=doc, record_name=MASKS_RECORD)
+        reused = False
+    else:
+        tracks = [
+            Track(
+                t["id"],
+                np.asarray(t["frames"]),
+                np.asarray(t["boxes"], np.float32),
+                np.asarray([np.nan if v is None else v for v in t["scores"]], np.float32),
+            )
+            for t in doc["tracks"]
+        ]
+        reused = True
+    if mode == "remove":
+        stream.inpaint_file(
+            input,
+            masks_dir / MASKS_FRAMES,
+            output,
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+            backend=backend,
+            settings=settings,
+            **options,
+        )
+    else:
+        masks = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)
+
+        covered = (
+            cover(frame, m, tracks, k, mode) if m.any() else frame
+            for k, (frame, m) in enumerate(zip(src.frames(), masks()))
+        )
+        _write_all(src, output, covered, video_out)
+    out_src = media.FrameSource(output)
+    leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector)
+    full = build_record(
+        tracks,
+        leaks,
+        mode=mode,
+        threshold=threshold,
+        verify_threshold=verify_threshold,
+        frames=src.count,
+        shape=src.shape,
+    )
+    full.update(expect)
+    io.write_json(masks_dir / MASKS_RECORD, full)
+    if record:
+        io.write_json(record, full)
+    return {
+        "frames": src.count,
+        "tracks": len(tracks),
+        "leaks": leaks,
+        "masks": str(masks_dir),
+        "record": str(record or masks_dir / MASKS_RECORD),
+        "reused": reused,
+        "output": str(output),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def _write_all(src, output, frames, video_out: bool) -> None:
+    """Every frame of ``frames`` to ``output`` (a video, or a folder named like the input's), all or nothing."""
+    from hybridinpaint.runs import io, media
+
+    if video_out:
+        media.write_video(output, frames, src.fps, src.shape)
+        return
+    names = src.names or [f"{k:06d}.png" for k in range(src.count)]
+    tmp = io.temp_dir(output)
+    for name, frame in zip(names, frames):
+        io.write_frame(tmp / name, frame)
+    io.replace_dir(tmp, output)
