@@ -177,7 +177,7 @@ class _Step:
         agree = float((carried & hard).sum() / union) if union else 1.0
         looks = float((anchored[hard] > 0).mean()) if hard.any() else (0.0 if self.hard.any() else 1.0)
         if hard.any():
-            now = _histograms(b, hard, self.nbins)
+            now = _histograms(b, hard, self.nbins, cfg)
             self.model = tuple(cfg.ANCHOR * a + (1 - cfg.ANCHOR) * c for a, c in zip(self.anchor, now))
         self.soft = np.where(hard, np.maximum(post, 0.5), np.minimum(post, 0.5)).astype(np.float32)
         self.hard = hard
