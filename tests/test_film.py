@@ -112,14 +112,47 @@ def test_faster_pan_and_faint_blotches():
         assert (found.mask & ~near).sum() < 0.005 * truth.size
 
 
+def _blotch_boxes(truth):
+    """``(frame, (y0, x0, y1, x1), area)`` of each synthetic blotch (one per connected region of a frame)."""
+    out = []
+    for k in range(truth.shape[0]):
+        lab, _ = ndimage.label(truth[k])
+        for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+            out.append((k, (sl[0].start, sl[1].start, sl[0].stop, sl[1].stop), int((lab[sl] == i).sum())))
+    return out
+
+
+def _found_at(records, frame, box):
+    """Whether a record of ``frame`` has a box overlapping ``box`` (both (y0, x0, y1, x1), ends excluded)."""
+    return any(
+        r.frame == frame and r.bbox[0] < box[2] and box[0] < r.bbox[2] and r.bbox[1] < box[3] and box[1] < r.bbox[3]
+        for r in records
+    )
+
+
 def test_min_area_drops_smaller_regions():
     dirty, truth = add_blotches(textured_pan())
-    smallest = min(np.bincount(ndimage.label(truth)[0].ravel())[1:])
-    assert film.detect_defects(dirty, kinds=("blotch",), backend="cpu").mask.any()
-    assert not film.detect_defects(dirty, kinds=("blotch",), min_area=4 * smallest, backend="cpu").mask.any() or (
-        min(r.area for r in film.detect_defects(dirty, kinds=("blotch",), min_area=4 * smallest, backend="cpu").records)
-        >= 4 * smallest
-    )
+    blots = _blotch_boxes(truth)
+    # 8 discs in frames 1-4: two of 13 px (radius 2), the rest 29 or 49 px.
+    assert len(blots) == 8 and sorted({a for _, _, a in blots}) == [13, 29, 49]
+    everything = film.detect_defects(dirty, kinds=("blotch",), backend="cpu")
+    # First: with the default min_area every blotch IS found, by a record whose box overlaps it.
+    assert all(_found_at(everything.records, k, box) for k, box, _ in blots)
+    # The detector's region reaches past a strong spot: measured, the 13 px discs come out as regions of
+    # 45 px and the larger ones as 84-246 px. A bar of 64 sits between the two with ~20 px either side.
+    bar = 64
+    few = film.detect_defects(dirty, kinds=("blotch",), min_area=bar, backend="cpu")
+    assert few.records and min(r.area for r in few.records) >= bar
+    for k, box, area in blots:
+        assert _found_at(few.records, k, box) == (area > 13), (k, box, area)
+    # Exactly the regions of at least `bar` pixels survive, unchanged: min_area filters, it does not re-detect.
+    kept = [(r.frame, r.bbox, r.area) for r in everything.records if r.area >= bar]
+    assert [(r.frame, r.bbox, r.area) for r in few.records] == kept
+    big = np.zeros_like(everything.mask)
+    for k, frame in enumerate(everything.mask):
+        lab, _ = ndimage.label(frame, structure=np.ones((3, 3)))
+        big[k] = (np.bincount(lab.ravel()) >= bar)[lab] & frame
+    np.testing.assert_array_equal(few.mask, big)
 
 
 def test_bad_input():
@@ -134,9 +167,40 @@ def test_bad_input():
     frames = np.zeros((3, 16, 16), np.uint8)
     with pytest.raises(ValueError, match="ids"):
         film.revert(frames, frames, [], [3])
-    # A single still: scratches only.
-    assert film.detect_defects(np.zeros((1, 16, 16), np.uint8), kinds=("scratch",), backend="cpu").mask.shape == (
-        1,
-        16,
-        16,
-    )
+
+
+@pytest.mark.parametrize("x", [11, 37, 68])
+@pytest.mark.parametrize("contrast", [40, -40])
+def test_scratch_on_a_single_still_is_found_at_its_column(x, contrast):
+    # A single still is accepted for scratches (blotches need neighbours): a full-height line 40 grey
+    # levels brighter or darker than the picture (16% of full scale) at a known column.
+    still = textured_pan(t=1)
+    dirty = still.copy()
+    dirty[0, :, x] = np.clip(dirty[0, :, x].astype(int) + contrast, 0, 255)
+    found = film.detect_defects(dirty, kinds=("scratch",), backend="cpu")
+    assert found.mask.shape == (1, 64, 80)
+    # Measured on this still (6 cases): the line's column is flagged over 97-100% of its height, by one
+    # record exactly one column wide, score (its contrast) 0.112-0.184 against the 0.157 put in; nothing
+    # else is flagged on it (see the xfail below for other stills). Over 12 textures the coverage is >= 91%.
+    assert found.mask[0, :, x].mean() >= 0.8
+    assert len(found.records) == 1
+    (rec,) = found.records
+    assert rec.kind == "scratch" and rec.frame == 0
+    assert (rec.bbox[1], rec.bbox[3]) == (x, x + 1) and rec.bbox[2] - rec.bbox[0] >= 0.8 * still.shape[1]
+    assert abs(rec.score - abs(contrast) / 255) < 0.07, rec.score
+    assert not found.mask[0][:, np.arange(80) != x].any()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="on a clean still, scratch detection flags texture columns: measured over textured_pan(t=1, "
+    "seed=0..5), 0/188/112/58/168/0 px (1-3 full-height columns) in seeds 1-4. With one frame there is "
+    "no persistence test, and the threshold falls to its 0.02 floor because the column-median profile's "
+    "MAD is ~0 (sigma 1e-4-0.003) while the texture's columns reach |profile| 0.024-0.057",
+)
+def test_clean_still_has_no_scratch():
+    flagged = {
+        seed: int(film.detect_defects(textured_pan(t=1, seed=seed), kinds=("scratch",), backend="cpu").mask.sum())
+        for seed in range(6)
+    }
+    assert not any(flagged.values()), flagged
