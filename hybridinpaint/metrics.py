@@ -4,10 +4,24 @@ Video completion: :func:`psnr` and :func:`ssim` against the truth (whole
 frames or over a mask), and two measures of steadiness in time that need no
 truth: :func:`warp_error` (the flow warping error of Lai et al. [2]_, the
 video-inpainting papers' E_warp) and :func:`temporal_consistency` (SSIM
-between each frame and the next one warped back onto it). Videos follow
-:func:`hybridinpaint.inpaint`'s rules: ``(T, H, W, C)`` or ``(T, H, W)``,
-uint8, uint16 or float in [0, 1], all measured in [0, 1] units (a single
-image is a one-frame video, ``img[None]``).
+between each frame and the next one warped back onto it). Pixels are
+uint8, uint16 or float in [0, 1], all measured in [0, 1] units.
+
+Shapes, one rule for every function here (images as scikit-image reads them):
+
+* ``(T, H, W, C)``, C from 1 to 4: a video of T frames;
+* ``(H, W)``: one grey image;
+* ``(H, W, C)`` whose last axis is 1 to 4 long: one image of C channels
+  (RGB, RGBA, ...), measured as the one-frame video ``image[None]``;
+* any other ``(T, H, W)``: a grey video.
+
+So a grey video whose frames are at most 4 pixels wide reads as one image:
+pass it as ``video[..., None]``. Masks follow the same rule: ``(H, W)``
+(one mask, for an image or for every frame of a video) or ``(T, H, W)``;
+a trailing axis of length 1 is dropped, and an ``(H, W, C)`` colour
+image of 2 to 4 channels is refused as a mask. :func:`warp_error` and
+:func:`temporal_consistency` compare neighbouring frames and refuse one
+image or a one-frame video.
 
 LPIPS and VFID, the learned measures of the papers' tables, are absent: they
 need network weights (AlexNet/VGG, I3D) that cannot ship inside this package
@@ -36,19 +50,63 @@ from hybridinpaint.completion import arrays as _arrays
 __all__ = ["psnr", "ssim", "warp_error", "temporal_consistency", "jaccard", "boundary_f"]
 
 
+_SHAPES = "one image (H, W) or (H, W, C), or a video (T, H, W) or (T, H, W, C)"
+_NARROW = "a grey video of frames at most 4 pixels wide reads as one image: pass it as video[..., None]"
+
+
+def _is_image(shape) -> bool:
+    """The module's one rule: (H, W), or (H, W, C) with a last axis of 1 to 4, is one image; else a video."""
+    return len(shape) == 2 or (len(shape) == 3 and 1 <= shape[2] <= 4)
+
+
+def _array(x, name) -> np.ndarray:
+    try:
+        return np.asarray(x)
+    except Exception as exc:
+        raise ValueError(f"{name} must be an array, {_SHAPES}, got {type(x).__name__}") from exc
+
+
+def _frames(x, name):
+    """``x`` as float32 (T, H, W, C) in [0, 1] by the module's rule of shapes; and whether it was one image."""
+    a = _array(x, name)
+    if a.ndim not in (2, 3, 4):
+        raise ValueError(f"{name} must be {_SHAPES}, got shape {a.shape}")
+    image = _is_image(a.shape)
+    try:
+        _, f, _ = _arrays.frames_float(a[None] if image else a)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return f, image
+
+
 def _videos(result, truth):
-    """Both videos as float32 (T, H, W, C) in [0, 1], checked to match."""
-    _, r, _ = _arrays.frames_float(result)
-    _, g, _ = _arrays.frames_float(truth)
+    """Both as float32 (T, H, W, C) in [0, 1] (an image as one frame), checked to match."""
+    r, _ = _frames(result, "result")
+    g, _ = _frames(truth, "truth")
     if r.shape != g.shape:
         raise ValueError(f"result and truth must have one shape, got {np.shape(result)} and {np.shape(truth)}")
     return r, g
 
 
+def _mask_shape(mask, name) -> np.ndarray:
+    """A mask (H, W) or masks (T, H, W) by the module's rule of shapes; a trailing axis of 1 dropped."""
+    a = _array(mask, name)
+    if a.ndim in (3, 4) and a.shape[-1] == 1 and (a.ndim == 4 or _is_image(a.shape)):
+        a = a[..., 0]
+    elif a.ndim == 3 and _is_image(a.shape):
+        raise ValueError(
+            f"{name} must be a mask (H, W) or masks (T, H, W), got shape {a.shape}, one image of "
+            f"{a.shape[2]} channels: pass one channel, e.g. {name}[..., 0]"
+        )
+    if a.ndim not in (2, 3):
+        raise ValueError(f"{name} must be a mask (H, W) or masks (T, H, W), got shape {a.shape}")
+    return a
+
+
 def _mask(mask, shape):
     if mask is None:
         return np.ones(shape[:3], bool)
-    return _arrays.masks_bool(mask, shape[:3])
+    return _arrays.masks_bool(_mask_shape(mask, "mask"), shape[:3])
 
 
 def psnr(result, truth, *, mask=None, per_frame=False):
@@ -61,10 +119,19 @@ def psnr(result, truth, *, mask=None, per_frame=False):
 
     Parameters
     ----------
-    result, truth : ndarray, shape (T, H, W, C) or (T, H, W)
+    result, truth : ndarray, shape (T, H, W, C) or (T, H, W) (a video), or (H, W, C) or (H, W) (one image)
+        Of one shape; read by the module's rule of shapes (an ``(H, W, C)``
+        array with C from 1 to 4 is one image). One image is measured as a
+        one-frame video.
     mask : ndarray (H, W) or (T, H, W) of bool, optional, keyword-only
-        Where to measure (e.g. the hole).
+        Where to measure (e.g. the hole); ``(H, W)`` serves every frame.
     per_frame : bool, keyword-only
+        Return one value per frame, an array of shape (T,); of shape (1,)
+        for one image.
+
+    Returns
+    -------
+    float, or ndarray of shape (T,) with ``per_frame``
 
     Examples
     --------
@@ -74,6 +141,13 @@ def psnr(result, truth, *, mask=None, per_frame=False):
     >>> result = truth.copy(); result[:, 0, 0] = 110
     >>> round(psnr(result, truth), 2)
     40.17
+
+    One RGB image ``(H, W, 3)`` is one image, as in scikit-image:
+
+    >>> round(psnr(result[0], truth[0]), 2)
+    40.17
+    >>> psnr(result[0], truth[0], per_frame=True).shape
+    (1,)
     """
     r, g = _videos(result, truth)
     m = _mask(mask, r.shape)
@@ -92,9 +166,25 @@ def psnr(result, truth, *, mask=None, per_frame=False):
 def ssim(result, truth, *, mask=None, per_frame=False):
     """Structural similarity (scikit-image's, Wang et al. 2004) of ``result`` against ``truth``.
 
-    Per frame: scikit-image's SSIM (7x7 windows, averaged over channels),
-    or with ``mask`` the mean of its SSIM map over the mask; the frames'
-    mean, or each frame's with ``per_frame``.
+    Per frame: scikit-image's SSIM (7x7 windows, averaged over channels,
+    ``data_range`` 1 on the [0, 1] values), or with ``mask`` the mean of its
+    SSIM map over the mask; the frames' mean, or each frame's with
+    ``per_frame``. On one image, scikit-image's
+    ``structural_similarity(result, truth, channel_axis=-1, data_range=...)``
+    (without ``channel_axis`` for a grey ``(H, W)`` image).
+
+    Parameters
+    ----------
+    result, truth : ndarray, shape (T, H, W, C) or (T, H, W) (a video), or (H, W, C) or (H, W) (one image)
+        As :func:`psnr`; frames of at least 7x7 pixels.
+    mask : ndarray (H, W) or (T, H, W) of bool, optional, keyword-only
+    per_frame : bool, keyword-only
+        Return one value per frame, an array of shape (T,); of shape (1,)
+        for one image.
+
+    Returns
+    -------
+    float, or ndarray of shape (T,) with ``per_frame``
 
     Examples
     --------
@@ -104,13 +194,22 @@ def ssim(result, truth, *, mask=None, per_frame=False):
     >>> truth = rng.random((1, 32, 32, 3))
     >>> ssim(truth, truth)
     1.0
+
+    One RGB image ``(H, W, 3)``, or a grey one ``(H, W)``:
+
+    >>> image = truth[0]
+    >>> noisy = np.clip(image + 0.1 * rng.standard_normal(image.shape), 0, 1)
+    >>> ssim(noisy, image) == ssim(noisy[None], image[None])
+    True
+    >>> 0 < ssim(noisy[..., 0], image[..., 0]) < 1
+    True
     """
     from skimage.metrics import structural_similarity
 
     r, g = _videos(result, truth)
     m = _mask(mask, r.shape)
     if min(r.shape[1:3]) < 7:
-        raise ValueError(f"ssim needs frames of at least 7x7 pixels, got {r.shape[2]}x{r.shape[1]}")
+        raise ValueError(f"ssim needs images or frames of at least 7x7 pixels, got {r.shape[2]}x{r.shape[1]}")
     out = np.full(r.shape[0], np.nan)
     for k in range(r.shape[0]):
         if mask is None:  # scikit-image's own mean, which leaves out a border of half a window
@@ -140,23 +239,31 @@ def _flows(video, flow, reference):
 
     src = video
     if reference is not None:
-        _, src, _ = _arrays.frames_float(reference)
+        src, _ = _frames(reference, "reference")
         if src.shape[:3] != video.shape[:3]:
             raise ValueError(f"reference must have the video's (T, H, W) = {video.shape[:3]}, got {src.shape[:3]}")
     return flowmod.estimate_frames(src)
 
 
-def _warped_pairs(video, mask, flow, reference, occlusion):
-    """Per consecutive pair: frame t, frame t+1 warped back onto it, the mask, and where the warp holds."""
+def _video(video, who):
+    """``video`` as float32 (T, H, W, C) in [0, 1], refused unless it holds two frames or more."""
+    v, image = _frames(video, "video")
+    need = f"{who} needs at least two frames: video must be a video (T, H, W, C) or (T, H, W) with T >= 2"
+    if image:
+        hint = f" ({_NARROW})" if np.ndim(video) == 3 else ""
+        raise ValueError(f"{need}, got one image of shape {np.shape(video)}{hint}")
+    if v.shape[0] < 2:
+        raise ValueError(f"{need}, got a video of one frame, shape {np.shape(video)}")
+    return v
+
+
+def _warped_pairs(v, mask, flow, reference, occlusion):
+    """Per consecutive pair of ``v``: frame t, frame t+1 warped back onto it, the mask, and where the warp holds."""
     from hybridinpaint.kernels import warp_backward
 
-    _, v, _ = _arrays.frames_float(video)
-    t = v.shape[0]
-    if t < 2:
-        raise ValueError("a measure of steadiness in time needs at least two frames")
     m = _mask(mask, v.shape)
     fwd, bwd = _flows(v, flow, reference)
-    for k in range(t - 1):
+    for k in range(v.shape[0] - 1):
         warped, ok = warp_backward(v[k + 1], fwd[k], backend="cpu")
         if occlusion:
             back, _ = warp_backward(bwd[k], fwd[k], backend="cpu")
@@ -178,6 +285,9 @@ def warp_error(video, *, mask=None, flow=None, reference=None, occlusion=True):
     Parameters
     ----------
     video : ndarray, shape (T, H, W, C) or (T, H, W), T >= 2
+        At least two frames: one image, ``(H, W)`` or ``(H, W, C)`` with C
+        from 1 to 4 (the module's rule of shapes), or a one-frame video is
+        refused with a ValueError.
     mask : ndarray (H, W) or (T, H, W) of bool, optional, keyword-only
     flow : (forward, backward), each ndarray (T - 1, H, W, 2), optional, keyword-only
         OpenCV layout ``(dx, dy)``; ``forward[t]`` maps frame t to t+1,
@@ -197,8 +307,16 @@ def warp_error(video, *, mask=None, flow=None, reference=None, occlusion=True):
     >>> flow = np.zeros((2, 32, 48, 2), np.float32)
     >>> warp_error(video, flow=(flow, flow))
     0.0
+
+    One image has no neighbour to compare with:
+
+    >>> warp_error(still)
+    Traceback (most recent call last):
+    ...
+    ValueError: warp_error needs at least two frames: video must be a video (T, H, W, C) or (T, H, W) with T >= 2, \
+got one image of shape (32, 48)
     """
-    pairs = _warped_pairs(video, mask, flow, reference, occlusion)
+    pairs = _warped_pairs(_video(video, "warp_error"), mask, flow, reference, occlusion)
     errs = [float(((a - b)[m & ok] ** 2).mean()) for a, b, m, ok in pairs if (m & ok).any()]
     return float(np.mean(errs)) if errs else float("nan")
 
@@ -207,9 +325,10 @@ def temporal_consistency(video, *, mask=None, flow=None, reference=None, occlusi
     """SSIM between each frame and the next one warped back onto it, over ``mask``; the pairs' mean.
 
     1 for a video whose every frame is its neighbour moved along the flow;
-    lower where content flickers or jumps. Arguments as :func:`warp_error`;
-    pixels whose 7x7 SSIM window holds a pixel whose flow leaves the frame
-    or is occluded are left out of the mean of the SSIM map.
+    lower where content flickers or jumps. Arguments as :func:`warp_error`
+    (``video`` of two frames or more, one image refused); pixels whose 7x7
+    SSIM window holds a pixel whose flow leaves the frame or is occluded are
+    left out of the mean of the SSIM map.
 
     Examples
     --------
@@ -224,7 +343,7 @@ def temporal_consistency(video, *, mask=None, flow=None, reference=None, occlusi
     from skimage.metrics import structural_similarity
 
     vals = []
-    for a, b, m, ok in _warped_pairs(video, mask, flow, reference, occlusion):
+    for a, b, m, ok in _warped_pairs(_video(video, "temporal_consistency"), mask, flow, reference, occlusion):
         # SSIM at a pixel reads a 7x7 window: only windows that hold no failed warp count.
         sel = m & ndimage.binary_erosion(ok, structure=np.ones((7, 7)), border_value=1)
         if sel.any():
@@ -234,16 +353,22 @@ def temporal_consistency(video, *, mask=None, flow=None, reference=None, occlusi
 
 
 def _pair(result, truth, name="result"):
-    result, truth = np.asarray(result), np.asarray(truth)
-    if result.shape != truth.shape or result.ndim < 2:
+    """Two masks, (H, W) or (T, H, W) by the module's rule of shapes, as bool; checked to match."""
+    r, g = _mask_shape(result, name), _mask_shape(truth, "truth")
+    if r.shape != g.shape:
         raise ValueError(
-            f"{name} and truth must be masks of one shape, (H, W) or (T, H, W), got {result.shape} and {truth.shape}"
+            f"{name} and truth must be masks of one shape, (H, W) or (T, H, W), got {np.shape(result)} and "
+            f"{np.shape(truth)}"
         )
-    return result.astype(bool), truth.astype(bool)
+    return r.astype(bool), g.astype(bool)
 
 
 def jaccard(result, truth):
     """Intersection over union of two masks, per frame for (T, H, W); 1 where both are empty.
+
+    ``result`` and ``truth`` follow the module's rule of shapes: ``(H, W)``
+    (or ``(H, W, 1)``) is one mask, ``(T, H, W)`` a video of masks; an
+    ``(H, W, C)`` array of 2 to 4 channels is one colour image and refused.
 
     >>> import numpy as np
     >>> a = np.zeros((4, 4), bool); a[:2] = True
@@ -267,7 +392,8 @@ def boundary_f(result, truth, *, tolerance=0.008):
 
     Boundary pixels of each mask count as matched when a boundary pixel of
     the other lies within ``tolerance`` x the image diagonal (DAVIS: 0.008,
-    rounded up to whole pixels, a disc). 1 where both are empty.
+    rounded up to whole pixels, a disc). 1 where both are empty. Shapes
+    as :func:`jaccard`.
 
     >>> import numpy as np
     >>> a = np.zeros((40, 40), bool); a[10:30, 10:30] = True

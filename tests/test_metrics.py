@@ -107,3 +107,83 @@ def test_evaluate_command_prints_a_table_and_writes_json(tmp_path):
     cv2.imwrite(str(tmp_path / "short" / "000.png"), np.zeros((32, 48, 3), np.uint8))
     bad = subprocess.run([*cmd[:-1], str(tmp_path / "short")], capture_output=True, text=True)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "differ" in bad.stderr
+
+
+# One image, as scikit-image reads it: (H, W, C) with C from 1 to 4, or (H, W); never a grey video.
+
+
+def _image_pair(shape, dtype):
+    rng = np.random.default_rng(3)
+    truth = rng.random(shape)
+    result = np.clip(truth + 0.1 * rng.standard_normal(shape), 0, 1)
+    if dtype == np.uint8:
+        return (result * 255).round().astype(np.uint8), (truth * 255).round().astype(np.uint8), 255
+    return result.astype(dtype), truth.astype(dtype), 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(240, 432, 3), (30, 40, 4), (30, 40)], ids=["rgb", "rgba", "grey"])
+def test_one_image_is_measured_as_one_image_like_scikit_image(shape, dtype):
+    result, truth, data_range = _image_pair(shape, dtype)
+    channel_axis = -1 if len(shape) == 3 else None
+    want_ssim = structural_similarity(result, truth, channel_axis=channel_axis, data_range=data_range)
+    want_psnr = peak_signal_noise_ratio(truth, result, data_range=data_range)
+    assert metrics.ssim(result, truth) == pytest.approx(want_ssim, abs=1e-4)
+    assert metrics.psnr(result, truth) == pytest.approx(want_psnr, abs=1e-4)
+    # The same as the image passed as a one-frame video, exactly.
+    assert metrics.ssim(result, truth) == metrics.ssim(result[None], truth[None])
+    assert metrics.psnr(result, truth) == metrics.psnr(result[None], truth[None])
+    for fn in (metrics.psnr, metrics.ssim):
+        per = fn(result, truth, per_frame=True)
+        assert per.shape == (1,) and per[0] == pytest.approx(fn(result, truth))
+
+
+def test_one_image_with_a_mask_of_its_shape():
+    result, truth, _ = _image_pair((24, 32, 3), np.float32)
+    hole = np.zeros((24, 32), bool)
+    hole[6:18, 8:24] = True
+    mse = ((result[hole].astype(np.float64) - truth[hole]) ** 2).mean()
+    assert metrics.psnr(result, truth, mask=hole) == pytest.approx(10 * np.log10(1 / mse))
+    assert metrics.psnr(result, truth, mask=hole[:, :, None]) == metrics.psnr(result, truth, mask=hole)
+    _, smap = structural_similarity(
+        result.astype(np.float32), truth.astype(np.float32), channel_axis=-1, data_range=1.0, full=True
+    )
+    assert metrics.ssim(result, truth, mask=hole) == pytest.approx(float(smap.mean(axis=-1)[hole].mean()), abs=1e-6)
+    assert metrics.ssim(result, truth, mask=hole) == metrics.ssim(result[None], truth[None], mask=hole[None])
+    with pytest.raises(ValueError, match="mask"):
+        metrics.psnr(result, truth, mask=np.repeat(hole[:, :, None], 3, axis=2))  # a colour mask is refused
+
+
+def test_a_grey_video_of_narrow_frames_is_passed_with_a_channel_axis():
+    rng = np.random.default_rng(4)
+    truth = rng.random((9, 10, 3))  # reads as one 9x10 RGB image
+    result = np.clip(truth + 0.05, 0, 1)
+    per = metrics.psnr(result[..., None], truth[..., None], per_frame=True)  # nine grey frames, 10x3
+    assert per.shape == (9,)
+    assert metrics.psnr(result, truth, per_frame=True).shape == (1,)
+
+
+@pytest.mark.parametrize("fn", [metrics.warp_error, metrics.temporal_consistency])
+@pytest.mark.parametrize(
+    "video",
+    [np.zeros((32, 48, 3), np.uint8), np.zeros((32, 48), np.float32), np.zeros((1, 32, 48, 3), np.uint8)],
+    ids=["rgb-image", "grey-image", "one-frame"],
+)
+def test_steadiness_needs_two_frames_and_says_so(fn, video):
+    with pytest.raises(ValueError, match=r"needs at least two frames: video must be") as err:
+        fn(video)
+    assert str(np.shape(video)) in str(err.value)
+    flow = np.zeros((0, 32, 48, 2), np.float32)
+    with pytest.raises(ValueError, match="two frames"):
+        fn(video, flow=(flow, flow))
+
+
+def test_masks_follow_the_same_rule():
+    a = np.zeros((20, 24), bool)
+    a[5:15, 6:18] = True
+    b = np.roll(a, 3, axis=1)
+    for f in (metrics.jaccard, metrics.boundary_f):
+        assert float(f(a[:, :, None], b[:, :, None])) == float(f(a, b))  # (H, W, 1) is one mask
+        assert np.shape(f(a[None], b[None])) == (1,)
+        with pytest.raises(ValueError, match=r"result.*channels"):
+            f(np.repeat(a[:, :, None], 3, axis=2), np.repeat(b[:, :, None], 3, axis=2))
