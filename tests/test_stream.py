@@ -195,7 +195,7 @@ def test_bad_inputs_give_clear_errors(clip, tmp_path, capsys):
     assert run(src, "--mask", mask, "-o", tmp_path / "o5", "--resume") == 1
     assert "no run to continue" in capsys.readouterr().err
     # A corrupt or foreign manifest is refused.
-    for text, message in (("{not json", "corrupt"), ('{"schema": "other"}', "not a hybridinpaint run manifest")):
+    for text, message in (("{not json", "corrupt"), ('{"schema": "other"}', "not a hybridinpaint run record")):
         (tmp_path / "m").mkdir(exist_ok=True)
         (tmp_path / "m" / stream.MANIFEST).write_text(text)
         assert run(src, "--mask", mask, "-o", tmp_path / "m") == 1
@@ -204,9 +204,9 @@ def test_bad_inputs_give_clear_errors(clip, tmp_path, capsys):
     assert run(src, "--mask", mask, "-o", tmp_path / "o6", "--chunk", "8", "--overlap", "2") == 0
     capsys.readouterr()
     assert run(src, "--mask", mask, "-o", tmp_path / "o6", "--chunk", "10", "--overlap", "2") == 1
-    assert "different settings" in capsys.readouterr().err
+    assert "different options.chunk, plan" in capsys.readouterr().err
     assert run(src, "--mask", mask, "-o", tmp_path / "o6", "--chunk", "10", "--overlap", "2", "--overwrite") == 0
-    assert json.loads((tmp_path / "o6" / stream.MANIFEST).read_text())["settings"]["chunk"] == 10
+    assert json.loads((tmp_path / "o6" / stream.MANIFEST).read_text())["options"]["chunk"] == 10
 
 
 def test_empty_mask_copies_the_input_through(clip, tmp_path, capsys):

@@ -86,7 +86,7 @@ def anonymize_file(
     """
 
     from hybridinpaint.privacy.faces import FaceDetector
-    from hybridinpaint.runs import io, media, stream
+    from hybridinpaint.runs import engine, io, media, stream
     from hybridinpaint.runs.remove import masks_folder, write_masks
 
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def anonymize_file(
     if mode != "remove" and output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
     expect = {
-        "input": stream.input_fingerprint(input),
+        "input": engine.fingerprint(input),
         "frames": src.count,
         "mode": mode,
         "threshold": threshold,
@@ -146,6 +146,7 @@ def anonymize_file(
             progress=progress,
             backend=backend,
             settings=settings,
+            command="anonymize",
             **options,
         )
     else:

@@ -20,15 +20,12 @@ TRACKING_RECORD = "tracking.json"
 
 
 def _record(input, first_mask, frame, src) -> dict:
-    from hybridinpaint.runs import io
+    from hybridinpaint.runs import engine, io
 
-    stat = Path(input).stat()
     return {
-        "input": str(Path(input).resolve()),
-        "input_size": stat.st_size if Path(input).is_file() else src.count,
-        "input_mtime_ns": stat.st_mtime_ns,
+        "input": engine.fingerprint(input),
         "frames": src.count,
-        "first_mask": str(Path(first_mask).resolve()),
+        "first_mask": engine.fingerprint(first_mask),
         "first_mask_sha256": io.sha256_file(first_mask),
         "frame": frame,
     }
@@ -162,6 +159,7 @@ def remove_file(
         mask_dilation=mask_dilation,
         backend=backend,
         settings=settings,
+        command="remove",
         **options,
     )
     summary.update(masks=str(masks_dir), tracked=tracked, confidence=doc["confidence"], unsure=doc["unsure"])

@@ -20,8 +20,6 @@ uninterrupted run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -32,13 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridinpaint.runs import engine, io, media
 from hybridinpaint.settings import Settings, resolve
 
 __all__ = ["inpaint_chunks", "inpaint_file", "FrameResult", "plan_chunks", "auto_chunking", "MANIFEST"]
 
-MANIFEST = "hybridinpaint-run.json"
-SCHEMA = "hybridinpaint.inpaint-run"
-VERSION = 2  # 2: the run's Settings recorded (and compared on resume) apart from its options
+MANIFEST = engine.RECORD  # the run record (hybridinpaint.runs.engine)
 _TAIL = ".hybridinpaint-overlap-{}.npz"
 
 
@@ -307,60 +304,10 @@ def _endless_chunks(frames, masks, chunk, overlap):
 # ------------------------------------------------------------------ files
 
 
-def _visible(folder: Path):
-    """Entries of ``folder`` but hidden ones (.DS_Store, our temp files): what a user put there."""
-    return (p for p in folder.iterdir() if not p.name.startswith("."))
-
-
-def input_fingerprint(path: Path) -> dict:
-    """Path and a hash of the names and sizes of a file or folder's visible files: what a resumed run must match."""
-    path = path.resolve()
-    if path.is_dir():
-        # Hidden files (a .DS_Store appearing, temp files) are not the input.
-        files = sorted(p for p in _visible(path) if p.is_file())
-        h = hashlib.sha256("\n".join(f"{p.name}:{p.stat().st_size}" for p in files).encode()).hexdigest()[:16]
-    else:
-        h = hashlib.sha256(f"{path.name}:{path.stat().st_size}".encode()).hexdigest()[:16]
-    return {"path": str(path), "listing": h}
-
-
 def _save_tail(path: Path, tail: dict):
     tmp = path.with_name(f"{path.name}.tmp.npz")
     np.savez(tmp, **tail)
     os.replace(tmp, path)
-
-
-def _load_manifest(work: Path, expect: dict) -> int:
-    """Chunks already done in ``work`` for the run described by ``expect``; 0 for a new run."""
-    path = work / MANIFEST
-    if not path.exists():
-        return 0
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is corrupt ({exc}); delete it (or the output) to start again") from exc
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ValueError(f"{path} is not a hybridinpaint run manifest; refusing to write into {work}")
-    if doc.get("version") != VERSION:
-        raise ValueError(f"{path} has version {doc.get('version')!r}, this hybridinpaint writes {VERSION}")
-    if doc.get("settings") != expect["settings"]:
-        names = Settings.from_dict(expect["settings"]).differences(doc.get("settings") or {})
-        raise ValueError(
-            f"{work} holds a run made with other settings ({', '.join(names)}); run it again with the settings "
-            "it was started with, or pass --overwrite to start again"
-        )
-    differ = [k for k in expect if doc.get(k) != expect[k]]
-    if differ:
-        raise ValueError(
-            f"{work} holds a run with a different {', '.join(differ)}; use another output, or --overwrite to start "
-            "again"
-        )
-    done = doc.get("done")
-    if not isinstance(done, int) or not 0 <= done <= len(doc["plan"]):
-        raise ValueError(f"{path} is corrupt (done = {done!r})")
-    if done and done < len(doc["plan"]) and not (work / _TAIL.format(done - 1)).is_file():
-        raise ValueError(f"{path} records {done} chunks but their overlap file is missing; use --overwrite")
-    return done
 
 
 def _clean_leftovers(work: Path, done: int, provenance) -> None:
@@ -391,6 +338,7 @@ def inpaint_file(
     progress=False,
     on_frame=None,
     settings=None,
+    command="inpaint",
     **options,
 ) -> dict:
     """Inpaint a video file or frame folder to a frame folder or video file, chunk by chunk.
@@ -435,6 +383,8 @@ def inpaint_file(
         with every chunk (to Dask workers too), recorded in the run
         manifest, and compared when a run is resumed (a different value is
         refused, naming it; ``overwrite`` starts again).
+    command : str, keyword-only
+        The command named in the run record (``remove`` and ``anonymize`` run on this).
     **options
         Passed to :func:`hybridinpaint.inpaint`.
 
@@ -446,9 +396,6 @@ def inpaint_file(
         ``empty_mask`` (True when no pixel was filled: the input was copied
         through).
     """
-    from hybridinpaint.completion import pipeline
-    from hybridinpaint.runs import io, media
-
     t0 = time.perf_counter()
     settings = resolve(settings)
     options = _inpaint_options(options, settings)
@@ -460,59 +407,58 @@ def inpaint_file(
     if not video_out and output.suffix and output.suffix.lower() in io.FRAME_SUFFIXES:
         raise ValueError(f"output {output} looks like an image file; give a folder or a video file")
     work = output.with_name(output.name + ".parts") if video_out else output
-    # One rule for every path we write: never an input, nor inside or around one.
-    io.check_apart(
-        {"input": input, "mask": mask},
-        {"output": output, "output work folder": work, "--provenance": Path(provenance) if provenance else None},
-    )
     if provenance and Path(provenance).resolve() in (work.resolve(), output.resolve()):
         raise ValueError(f"provenance {provenance} is the output folder; give the maps a folder of their own")
-    io.clean_stale(output)
-    if overwrite:
-        # Only ever delete what a run of ours wrote: a folder with our
-        # manifest (or an empty one), or a video file we encoded.
-        if work.is_dir():
-            if any(_visible(work)) and not (work / MANIFEST).exists():
-                raise ValueError(f"{work} holds no {MANIFEST}: not a hybridinpaint output, refusing to delete it")
-            shutil.rmtree(work)
-        if video_out and output.is_file():
-            if not media.written_by_hybridinpaint(output):
-                raise ValueError(
-                    f"{output} was not written by hybridinpaint (or cannot be shown to be): refusing to delete it; "
-                    "remove it yourself or choose another output"
-                )
-            output.unlink()
-    elif video_out and output.exists() and not work.exists():
-        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
-
     plan = plan_chunks(src.count, chunk, overlap)
-    expect = {
-        "input": input_fingerprint(input),
-        "mask": input_fingerprint(mask),
-        "frames": src.count,
-        "options": {
+    run = engine.start(
+        work,
+        command=command,
+        inputs={"input": input, "mask": mask},
+        frames=src.count,
+        options={
             "chunk": chunk,
             "overlap": overlap,
             **{k: _jsonable(v) for k, v in sorted(options.items()) if k != "settings"},
         },
-        "settings": settings.to_dict(),
-        "plan": [list(p) for p in plan],
-    }
-    if work.exists() and not work.is_dir():
-        raise ValueError(f"output {work} exists and is not a folder")
-    if work.is_dir() and any(_visible(work)) and not (work / MANIFEST).exists():
-        raise ValueError(f"{work} is not empty and holds no {MANIFEST}: refusing to write into it")
-    done = _load_manifest(work, expect) if work.is_dir() else 0
-    if resume is False and (work / MANIFEST).exists():
-        raise FileExistsError(f"{work} holds a run; resume it or pass --overwrite")
-    if resume is True and not (work / MANIFEST).exists():
-        raise FileNotFoundError(f"resume: {work} holds no run to continue ({MANIFEST} not found)")
-    work.mkdir(parents=True, exist_ok=True)
+        settings=settings,
+        plan=plan,
+        resume=resume,
+        overwrite=overwrite,
+        video=output if video_out else None,
+        others={"--provenance": Path(provenance) if provenance else None},
+    )
+    try:
+        return _run_chunks(
+            run,
+            src,
+            masks,
+            output,
+            video_out,
+            provenance,
+            chunk,
+            overlap,
+            scheduler,
+            workers,
+            progress,
+            on_frame,
+            options,
+            t0,
+        )
+    except BaseException:
+        run.abandon()
+        raise
+
+
+def _run_chunks(
+    run, src, masks, output, video_out, provenance, chunk, overlap, scheduler, workers, progress, on_frame, options, t0
+):
+    """The chunks of ``run`` not yet done: filled (here or on Dask), joined, written, recorded."""
+    from hybridinpaint.completion import pipeline
+
+    work, done, plan = run.folder, run.done, run.plan
     if provenance:
         Path(provenance).mkdir(parents=True, exist_ok=True)
     _clean_leftovers(work, done, provenance)
-    manifest = {"schema": SCHEMA, "version": VERSION, **expect, "done": done}
-    io.write_json(work / MANIFEST, manifest)
 
     names = _output_names(src, video_out)
     tail = None
@@ -531,9 +477,7 @@ def inpaint_file(
         from hybridinpaint.kernels import warm_up
 
         warm_up(options.get("backend", "auto"), progress=progress)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=src.count, initial=start_frame, unit="frame", desc="inpainting", disable=not progress)
+    bar = engine.progress_bar(src.count, desc="inpainting", initial=start_frame, enabled=progress)
     pixels = {name: 0 for code, name in pipeline.METHOD_NAMES.items() if code}
 
     client, cluster = _dask_client(scheduler, workers)
@@ -554,8 +498,7 @@ def inpaint_file(
                     on_frame(fr.index)
             if not last:
                 _save_tail(work / _TAIL.format(i), joiner.tail)
-            manifest["done"] = i + 1
-            io.write_json(work / MANIFEST, manifest)
+            run.chunk_done(i)
             stale = work / _TAIL.format(i - 1)
             if stale.exists():
                 stale.unlink()
