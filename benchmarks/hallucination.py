@@ -181,8 +181,8 @@ def still(fills):
                 if how == "net-pixels":
                     out = net_pixels(src, hole)
                 else:
-                    with variant(how) as name:
-                        out = hallucinate.fill(src, hole, name, backend="cpu")[0]
+                    with variant(how) as fill_name:
+                        out = hallucinate.fill(src, hole, fill_name, backend="cpu")[0]
                 out8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
                 rows.append(
                     {
@@ -212,8 +212,8 @@ def video(fills, n=40):
         fwd, bwd = np.stack([f for f, _ in flows]), np.stack([b for _, b in flows])
         base = M.warp_error(truth, mask=masks, flow=(fwd, bwd)) * 1000
         for how in fills:
-            with variant(how) as name:
-                out = hybridinpaint.inpaint(vid, masks, hallucinate=name, backend="cpu")
+            with variant(how) as fill_name:
+                out = hybridinpaint.inpaint(vid, masks, hallucinate=fill_name, backend="cpu")
             m = quality.metrics(out, truth, masks, flows, vid)
             rows.append({"clip": clip, "fill": how, "psnr": m["hole_psnr"], "warp": m["warp"], "truth_warp": base})
             print(clip, how, f"{m['hole_psnr']:.2f} dB warp {m['warp']:.3f} (truth {base:.3f})", flush=True)
