@@ -62,6 +62,7 @@ THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 # The settings every measurement here uses (--grow changes the head box's).
 SETTINGS = Settings()
 
+
 def load_annotations():
     doc = json.loads(ANNOTATIONS.read_text())
     groups: dict[str, list] = {}
