@@ -52,13 +52,23 @@ def test_restore_and_revert_round_trip(scans, tmp_path):
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
-def test_rerun_replaces_the_previous_output(scans, tmp_path):
+def test_rerun_is_a_resume_and_overwrite_replaces_the_previous_output(scans, tmp_path, capsys):
     folder, _, _ = scans
     out = tmp_path / "out"
     assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu"]) == 0
     (out / "frames" / "stale.png").write_bytes(b"from an older run")
+    before = (out / "fixes.json").read_bytes()
+    capsys.readouterr()
+    # The same scans and settings: the run is complete, nothing is redone.
     assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu"]) == 0
+    assert "already restored" in capsys.readouterr().err and (out / "fixes.json").read_bytes() == before
+    # Other settings are refused, naming them; --overwrite starts again, whole.
+    assert cli.main(["restore", str(folder), "-o", str(out), "--backend", "cpu", "--min-area", "9"]) == 1
+    assert "options.min_area" in capsys.readouterr().err
+    argv = ["restore", str(folder), "-o", str(out), "--backend", "cpu", "--min-area", "9", "--overwrite"]
+    assert cli.main(argv) == 0
     assert not (out / "frames" / "stale.png").exists()
+    assert json.loads((out / "fixes.json").read_text())["settings"]["min_area"] == 9
 
 
 def test_sixteen_bit_tiff_scans(tmp_path):

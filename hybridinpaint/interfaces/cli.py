@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also correct flicker (a smooth brightness gain per frame), recorded as revertible fixes",
     )
     rs.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
+    rs.add_argument("--overwrite", action="store_true", help="replace an earlier restore output made otherwise")
     _add_config(rs)
     rv = sub.add_parser("revert", help="put back the scanned pixels of chosen fixes of a restore output")
     rv.add_argument("out", help="a `hybridinpaint restore` output folder")
@@ -234,6 +235,7 @@ def _main(argv) -> int:
             report=args.report,
             backend=args.backend,
             settings=_settings(args),
+            overwrite=args.overwrite,
         )
         totals = ", ".join(f"{n} {k}" for k, n in sorted(doc["totals"].items())) or "nothing"
         print(

@@ -99,8 +99,20 @@ def anonymize_file(
     masks_dir = masks_folder(output, save_masks, {"input": input})
     io.check_apart({"input": input}, {"--record": record})
     video_out = media.is_video(output)
-    if mode != "remove" and output.exists() and not overwrite:
-        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+    run = None
+    if mode != "remove":  # one pass, all or nothing: a run of one chunk ("remove" runs on inpaint_file's)
+        run = engine.start(
+            output.with_name(output.name + ".parts") if video_out else output,
+            command="anonymize",
+            inputs={"input": input},
+            frames=src.count,
+            options={"mode": mode, "threshold": threshold, "verify_threshold": verify_threshold},
+            settings=settings,
+            plan=[(0, src.count)],
+            resume=resume,
+            overwrite=overwrite,
+            video=output if video_out else None,
+        )
     expect = {
         "input": engine.fingerprint(input),
         "frames": src.count,
@@ -149,14 +161,17 @@ def anonymize_file(
             command="anonymize",
             **options,
         )
-    else:
+    elif not run.finished:
         masks = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)
-
         covered = (
             cover(frame, m, tracks, k, mode) if m.any() else frame
             for k, (frame, m) in enumerate(zip(src.frames(), masks()))
         )
-        _write_all(src, output, covered, video_out)
+        try:
+            _write_all(src, output, covered, video_out, run)
+        except BaseException:
+            run.abandon()
+            raise
     out_src = media.FrameSource(output)
     leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector)
     full = build_record(
@@ -184,15 +199,25 @@ def anonymize_file(
     }
 
 
-def _write_all(src, output, frames, video_out: bool) -> None:
+def _write_all(src, output, frames, video_out: bool, run) -> None:
     """Every frame of ``frames`` to ``output`` (a video, or a folder named like the input's), all or nothing."""
-    from hybridinpaint.runs import io, media
+    import shutil
+
+    from hybridinpaint.runs import engine, io, media
 
     if video_out:
         media.write_video(output, frames, src.fps, src.shape)
+        run.chunk_done(0)
+        shutil.rmtree(run.folder, ignore_errors=True)  # the video is the output; its work folder goes
         return
     names = src.names or [f"{k:06d}.png" for k in range(src.count)]
     tmp = io.temp_dir(output)
-    for name, frame in zip(names, frames):
-        io.write_frame(tmp / name, frame)
-    io.replace_dir(tmp, output)
+    try:
+        for name, frame in zip(names, frames):
+            io.write_frame(tmp / name, frame)
+        io.write_json(tmp / engine.RECORD, {**run.record, "done": 1})
+        io.replace_dir(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    run.done = 1

@@ -4,7 +4,10 @@ An output directory holds ``frames/`` (repaired frames, same names, format
 and bit depth as the scans), ``provenance/`` (a PNG map per frame),
 ``fixes.json`` and, with ``--report``, ``report.html``. It is built in a
 temporary sibling and moved into place at the end, so a crash leaves no half
-output and a re-run replaces the previous run whole instead of mixing with it.
+output; the output is a run of :mod:`hybridinpaint.runs.engine` (its record,
+``hybridinpaint-run.json``, beside ``fixes.json``): a re-run with the same
+scans and settings has nothing to do, one with others is refused naming them,
+and ``--overwrite`` replaces the previous run whole instead of mixing with it.
 
 ``fixes.json`` (schema ``hybridinpaint.film.fixes``, version 2; validated by
 :mod:`hybridinpaint.film.fixes` before a revert touches anything)::
@@ -39,7 +42,7 @@ import cv2
 import numpy as np
 
 from hybridinpaint.film import fixes as fixes_file
-from hybridinpaint.runs import io
+from hybridinpaint.runs import engine, io
 from hybridinpaint.settings import resolve
 
 SCHEMA = fixes_file.SCHEMA
@@ -177,12 +180,6 @@ def report_html(scans, restored, mask, fixes, files) -> str:
     return "\n".join(parts)
 
 
-def _safe_output(scans: Path, out: Path):
-    io.check_apart({"scans": scans}, {"output": out})
-    if out.exists() and any(out.iterdir()) and not (out / "fixes.json").is_file():
-        raise FileExistsError(f"{out} exists and is not a hybridinpaint restore output; choose another -o")
-
-
 def _fix_mask(fixes, shape):
     """Pixels of the defect fixes that are not reverted, ``(T, H, W)`` bool (flicker fixes cover whole frames)."""
     mask = np.zeros(shape, bool)
@@ -203,20 +200,25 @@ def restore_dir(
     report=False,
     backend="auto",
     settings=None,
+    resume=None,
+    overwrite=False,
     progress=True,
 ) -> dict:
     """Detect and repair the scans of ``scans``; write everything to ``out`` (see the module doc).
 
     ``settings`` (:class:`hybridinpaint.settings.Settings`, a dict or a TOML
     file's path; the defaults when None) is used throughout and recorded in
-    ``fixes.json`` (``settings.tunables``).
+    ``fixes.json`` (``settings.tunables``) and in the run record. The output
+    is a run of :mod:`hybridinpaint.runs.engine` with one chunk: started
+    again with the same scans, options and settings it has nothing to do;
+    with others it is refused, naming what differs, unless ``overwrite``
+    (``resume`` as for :func:`hybridinpaint.inpaint_file`).
     """
     from hybridinpaint import visualize
     from hybridinpaint.film import repair as film
 
     settings = resolve(settings)
     scans, out = Path(scans), Path(out)
-    _safe_output(scans, out)
     files = io.list_frames(scans)
     checksums = {f.name: io.sha256_file(f) for f in files}
     frames, files = io.read_sequence(scans)
@@ -224,9 +226,24 @@ def restore_dir(
         raise ValueError(
             f"{scans} holds {frames.shape[0]} frame(s); blotch detection needs at least 3 (temporal neighbours)"
         )
-    io.clean_stale(out)
-    tmp = io.temp_dir(out)  # made first: an unwritable output fails now, not after the detection
+    options = {"sensitivity": sensitivity, "min_area": min_area, "deflicker": bool(deflicker), "report": bool(report)}
+    run = engine.start(
+        out,
+        command="restore",
+        inputs={"scans": scans},
+        frames=len(files),
+        options=options,
+        settings=settings,
+        plan=[(0, len(files))],
+        resume=resume,
+        overwrite=overwrite,
+    )  # first: an unwritable output fails now, not after the detection
+    if run.finished:
+        if progress:
+            print(f"hybridinpaint restore: {out} is already restored with these settings", file=sys.stderr)
+        return fixes_file.load(out)
     try:
+        tmp = io.temp_dir(out)
         if progress:
             print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
         from hybridinpaint.kernels import warm_up
@@ -278,9 +295,12 @@ def restore_dir(
         if report:
             page = report_html(frames, res.frames, _fix_mask(fixes, frames.shape[:3]), fixes, doc["frames"])
             io.write_text(tmp / "report.html", page)
+        io.write_json(tmp / engine.RECORD, {**run.record, "done": 1})
         io.replace_dir(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if "tmp" in locals():
+            shutil.rmtree(tmp, ignore_errors=True)
+        run.abandon()
         raise
     return doc
 
