@@ -117,10 +117,11 @@ def inpaint(
         hole), xphoto's fast frequency-selective reconstruction (FSR),
         OpenCV TELEA or Navier-Stokes, or ``"net"`` (the patch fill with its
         guide corrected by the bundled network; imports torch). ``"patch"``
-        is the default because it measured best in
-        ``benchmarks/hallucination.py`` (stationary holes on static-camera
-        clips: 13.0-14.3 dB hole PSNR against 11.8-13.2 for TELEA; see
-        benchmarks/RESULTS.md).
+        is the default because it measured best on average over every shared
+        clip's stationary holes (``benchmarks/quality.py --kinds stationary
+        --fill``: +1.69 dB hole PSNR over per-frame TELEA, against +1.23 for
+        FSR and +1.20 for ``"net"``); it is not the best fill on every clip
+        (see benchmarks/RESULTS.md).
     seams : bool, keyword-only
         Spread the colour mismatch along each fill's border into the fill
         (Laplace diffusion), so exposure changes between frames leave no edge.
