@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -56,9 +57,19 @@ def run(out_dir, *, backend="auto", overwrite=False, progress=True) -> Path:
         masks = moving_hole(t, h, w)
         shown = frames.copy()
         shown[masks] = (shown[masks] * 0.3 + np.array([255, 0, 255]) * 0.7).astype(np.uint8)
+        if progress:
+            from hybridinpaint.kernels import warm_up
+
+            warm_up(backend, progress=True)  # "compiling kernels (first run only)" when it does
+            print(f"hybridinpaint demo: filling a moving hole in {t} frames of {w}x{h}", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        res = hybridinpaint.inpaint(frames, masks, backend=backend, progress=progress, return_result=True)
+        # One line per stage would be two dozen here (a propagation round per key frame): the
+        # stage times go into summary.json and one line below instead.
+        res = hybridinpaint.inpaint(frames, masks, backend=backend, return_result=True)
         seconds = time.perf_counter() - start
+        if progress:
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in res.stats["seconds"].items())
+            print(f"hybridinpaint demo: done in {seconds:.1f} s ({stages} s)", file=sys.stderr, flush=True)
         prov = visualize.provenance(res)
         flows = visualize.flow(res.flows["forward"])
         for sub in ("result", "side_by_side", "provenance", "flow"):
