@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import resolve
 
 __all__ = ["Flicker", "estimate", "apply", "deflicker"]
@@ -96,9 +97,9 @@ def estimate(frames, *, window=None, blocks=None, rounds=None, settings=None) ->
     window = cfg.WINDOW if window is None else window
     blocks = cfg.BLOCKS if blocks is None else blocks
     rounds = cfg.ROUNDS if rounds is None else rounds
-    for name, v in (("window", window), ("blocks", blocks), ("rounds", rounds)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    window, blocks, rounds = (
+        positive_int(v, n) for v, n in ((window, "window"), (blocks, "blocks"), (rounds, "rounds"))
+    )
     t, h, w, _ = work.shape
     scale = blocks / max(h, w)
     by, bx = max(1, round(h * scale)), max(1, round(w * scale))

@@ -46,6 +46,7 @@ from scipy import ndimage
 from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.film import blotches
+from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import Settings, resolve
 
 __all__ = ["detect_defects", "blotch_candidates", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
@@ -370,8 +371,7 @@ def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_mode
     _, work, _ = _arrays.frames_float(frames)
     if not isinstance(sensitivity, (int, float, np.floating)) or not np.isfinite(sensitivity) or sensitivity <= 0:
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
-    if isinstance(min_area, bool) or not isinstance(min_area, (int, np.integer)) or min_area < 1:
-        raise ValueError(f"min_area must be a positive integer, got {min_area!r}")
+    min_area = positive_int(min_area, "min_area")
     if blotch_model is not None and not isinstance(blotch_model, blotches.BlotchModel):
         raise TypeError(
             f"blotch_model must be a hybridinpaint.film.blotches.BlotchModel, got {type(blotch_model).__name__}"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.runs import engine, io, media
 from hybridinpaint.settings import Settings, resolve
 
@@ -91,10 +92,8 @@ def _chunking(chunk, overlap, shape, settings: Settings):
 
 
 def _check_chunking(chunk, overlap):
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 2:
-        raise ValueError(f"chunk must be an integer >= 2 (frames per chunk), got {chunk!r}")
-    if isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer)) or overlap < 0:
-        raise ValueError(f"overlap must be a non-negative integer, got {overlap!r}")
+    positive_int(chunk, "chunk (frames per chunk)", minimum=2)
+    positive_int(overlap, "overlap", minimum=0)
     if 2 * overlap >= chunk:
         raise ValueError(f"overlap must be less than half of chunk ({chunk}), got {overlap}")
 
@@ -565,8 +564,7 @@ def _dask_client(scheduler, workers):
         raise ValueError("give either scheduler (an existing cluster) or workers (a local one), not both")
     if scheduler is not None:
         return Client(scheduler, timeout=30), None
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    workers = positive_int(workers, "workers")
     cluster = LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     )
