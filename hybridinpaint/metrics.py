@@ -46,6 +46,8 @@ import numpy as np
 from scipy import ndimage
 
 from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion import flow as flowmod
+from hybridinpaint.kernels import warp_backward
 
 __all__ = ["psnr", "ssim", "warp_error", "temporal_consistency", "jaccard", "boundary_f"]
 
@@ -235,7 +237,6 @@ def _flows(video, flow, reference):
                 f"got {fwd.shape} and {bwd.shape}"
             )
         return fwd, bwd
-    from hybridinpaint.completion import flow as flowmod
 
     src = video
     if reference is not None:
@@ -259,7 +260,6 @@ def _video(video, who):
 
 def _warped_pairs(v, mask, flow, reference, occlusion):
     """Per consecutive pair of ``v``: frame t, frame t+1 warped back onto it, the mask, and where the warp holds."""
-    from hybridinpaint.kernels import warp_backward
 
     m = _mask(mask, v.shape)
     fwd, bwd = _flows(v, flow, reference)

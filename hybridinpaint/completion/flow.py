@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from hybridinpaint.kernels import diffuse, warp_backward, warp_forward
 from hybridinpaint.settings import Settings
 
 METHODS = ("dis", "farneback", "dualtvl1", "rlof")
@@ -55,7 +56,6 @@ def diffuse_reduced(field: np.ndarray, unknown: np.ndarray, scale: int, tol: flo
     frame is under 32 x ``scale`` pixels on a side, or every reduced pixel
     would be unknown.
     """
-    from hybridinpaint.kernels import diffuse
 
     h, w = unknown.shape
     s = int(scale)
@@ -198,7 +198,6 @@ def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: floa
     a pixel fails when ``|flow + back(p + flow)| > tau_abs + tau_rel |flow|``
     or when ``flow`` leaves the frame.
     """
-    from hybridinpaint.kernels import warp_backward
 
     there, valid = warp_backward(back, flow, backend=backend)
     err = np.hypot(flow[..., 0] + there[..., 0], flow[..., 1] + there[..., 1])
@@ -268,7 +267,6 @@ def carry_motion(flows, unknown, foreground, previous, backend: str, *, settings
     the measured gains turned into losses (issue 15 in RESULTS.md).
     Returns the flows with the carried vectors in, and where they went.
     """
-    from hybridinpaint.kernels import warp_forward
 
     cfg = settings.flow
     out = flows.copy()
@@ -299,7 +297,6 @@ def complete(flows: np.ndarray, unknown: np.ndarray, backend: str, *, settings: 
     ``flow.COMPLETE_SCALE`` (see :func:`diffuse_reduced`); pixels outside
     ``unknown`` keep their values exactly.
     """
-    from hybridinpaint.kernels import diffuse
 
     cfg = settings.flow
     out = flows.copy()

@@ -15,7 +15,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from hybridinpaint.settings import Settings
+from hybridinpaint.kernels import patchmatch, vote
+from hybridinpaint.settings import Settings, resolve
 
 FILLS = ("net", "patch", "fsr", "telea", "ns")
 
@@ -73,7 +74,6 @@ def texture(image: np.ndarray, hole: np.ndarray, guide: np.ndarray, *, settings:
     Returns ``(filled (H, W, C), nnf (H, W, 3))``; ``nnf[y, x] = (0, sy, sx)``
     is the centre of the patch each hole pixel's own patch was copied from.
     """
-    from hybridinpaint.kernels import patchmatch, vote
 
     h, w, c = image.shape
     cfg = settings.hallucinate
@@ -179,7 +179,6 @@ def fill(
     for ``"net"`` on frames that are not RGB, the guide's name where the
     hole's surroundings are too small for PatchMatch).
     """
-    from hybridinpaint.settings import resolve
 
     settings = resolve(settings)
     if how not in FILLS:

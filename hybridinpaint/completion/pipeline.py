@@ -12,6 +12,7 @@ from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.completion import hallucinate as hallmod
 from hybridinpaint.completion import propagate
+from hybridinpaint.kernels import HoleList, diffuse, resolve_backend
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import Settings, resolve
 
@@ -218,7 +219,6 @@ class _State:
 
 
 def _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend, progress, settings) -> _State:
-    from hybridinpaint.kernels import resolve_backend
 
     stage = _Clock(progress)
     original, work, grey = _arrays.frames_float(frames)
@@ -264,7 +264,6 @@ def _flows(st: _State, flow, flow_dilation) -> None:
 
 
 def _start_fill(st: _State) -> None:
-    from hybridinpaint.kernels import HoleList
 
     st.images = st.work.copy()
     st.known = ~st.hole
@@ -410,7 +409,6 @@ def _remove_seams(st: _State):
     frame, the source predicts q's colour at the same offset from p's source
     position; the difference from q's real colour is the mismatch there.
     """
-    from hybridinpaint.kernels import diffuse
 
     work, images, known, hole, backend = st.work, st.images, st.known, st.hole, st.target
     src_frame, src_xy = st.prov.source_frame, st.prov.source_xy

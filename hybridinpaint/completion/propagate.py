@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hybridinpaint.kernels import propagate_holes, sample_known
 from hybridinpaint.settings import Settings
 
 
@@ -41,7 +42,6 @@ def sweep(
 
     See :func:`hybridinpaint.kernels.propagate_sources` for what a sweep does.
     """
-    from hybridinpaint.kernels import propagate_holes
 
     # The pipeline's flows are finite by construction: skip the scan of both
     # flow volumes on every sweep.
@@ -63,7 +63,6 @@ def sweep(
 
 def sample(images, known, frame, x, y, backend: str):
     """Colours at ``(frame, x, y)`` over known pixels only: ``(colours (N, C), ok (N,))``."""
-    from hybridinpaint.kernels import sample_known
 
     # The pipeline's images are finite by construction: skip the scan of the video on every call.
     return sample_known(images, known, frame, x, y, check_finite=False, backend=backend)

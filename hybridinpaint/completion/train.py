@@ -27,6 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hybridinpaint.completion.hallucinate import classical
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
 
@@ -113,7 +115,6 @@ def random_mask(rng, h, w, lo=0.01, hi=0.15):
 
 def classical_fills(image: np.ndarray, hole: np.ndarray, first: str = "fsr"):
     """The network's inputs: the ``first`` fill (FSR_FAST or TELEA) and TELEA, of a float32 RGB image."""
-    from hybridinpaint.completion.hallucinate import classical
 
     telea = classical(image, hole, "telea")
     return (classical(image, hole, "fsr") if first == "fsr" else telea), telea

@@ -45,7 +45,9 @@ from scipy import ndimage
 
 from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
-from hybridinpaint.film import blotches
+from hybridinpaint.completion import pipeline
+from hybridinpaint.film import blotches, flicker
+from hybridinpaint.kernels import resolve_backend, warp_backward
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import Settings, resolve
 
@@ -129,7 +131,6 @@ def _compensated(grey: np.ndarray, backend: str, bar, settings: Settings):
     frame t: where they fail their forward-backward check (occlusion, motion
     too fast to follow) nothing is flagged.
     """
-    from hybridinpaint.kernels import warp_backward
 
     t, h, w = grey.shape
     g8, fwd, bwd = _clean_flows(grey, settings)
@@ -366,7 +367,6 @@ def detect_defects(
 
 def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_model, settings: Settings):
     """:func:`detect_defects`, and the flows the blotches were found along (None without a blotch test)."""
-    from hybridinpaint.kernels import resolve_backend
 
     _, work, _ = _arrays.frames_float(frames)
     if not isinstance(sensitivity, (int, float, np.floating)) or not np.isfinite(sensitivity) or sensitivity <= 0:
@@ -483,16 +483,12 @@ def restore(
         the flicker fixes bit-identical), ``.mask`` (the defects),
         ``.provenance``, ``.fixes``.
     """
-    from hybridinpaint.completion import pipeline
-    from hybridinpaint.kernels import resolve_backend
 
     settings = resolve(settings)
     original, work, _ = _arrays.frames_float(frames)
     t, h, w = work.shape[:3]
     base, flick = original, None
     if deflicker:
-        from hybridinpaint.film import flicker
-
         flick = flicker.estimate(original, settings=settings)
         base = flicker.apply(original, flick)
     flows = None  # the detection's, when it runs here: the repair needs the same ones
@@ -577,7 +573,6 @@ def _neighbour_mean(work, mask, backend, settings: Settings, flows=None):
     between the frames themselves, cleaned of blotches
     (:func:`_clean_flows`; ``flows`` when the detection already made them).
     """
-    from hybridinpaint.kernels import warp_backward
 
     t, h, w, c = work.shape
     fwd, bwd = flows if flows is not None else _clean_flows(_grey(work), settings)[1:]
@@ -612,7 +607,6 @@ def _prefer_neighbour_mean(out, base, mask, kind_map, prov, backend, settings: S
     ``{(frame, y, x of the region's first pixel): [source frames]}`` for the
     regions that took the mean.
     """
-    from hybridinpaint.completion import pipeline
 
     src, work, grey = _arrays.frames_float(out)
     _, ref, _ = _arrays.frames_float(base)

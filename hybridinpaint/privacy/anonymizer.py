@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion.pipeline import inpaint
+from hybridinpaint.privacy.faces import MODEL, FaceDetector
 from hybridinpaint.privacy.faces import check_threshold as _check_threshold
 from hybridinpaint.settings import Privacy as PrivacySettings
 from hybridinpaint.settings import resolve
@@ -92,8 +94,6 @@ def detect(frames, *, threshold=None, detector=None, progress=False, settings=No
     [0, 1]); ``threshold`` is the lowest score kept.
     """
     from tqdm.auto import tqdm
-
-    from hybridinpaint.privacy.faces import FaceDetector
 
     settings = resolve(settings)
     threshold = _check_threshold(settings.privacy.THRESHOLD if threshold is None else threshold, "threshold")
@@ -325,7 +325,6 @@ def anonymize(
     >>> len(res.tracks), len(res.leaks), bool((res.frames == video).all())
     (0, 0, True)
     """
-    from hybridinpaint.privacy.faces import FaceDetector
 
     settings = resolve(settings)
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold, settings)
@@ -347,8 +346,6 @@ def anonymize(
     if not masks.any():
         out = original.copy()
     elif mode == "remove":
-        from hybridinpaint.completion.pipeline import inpaint
-
         res = inpaint(
             original,
             masks,
@@ -456,8 +453,6 @@ def build_record(tracks, leaks, *, mode, threshold, verify_threshold, frames, sh
     Checked against :data:`RECORD_SCHEMA` before it is returned.
     """
     import jsonschema
-
-    from hybridinpaint.privacy.faces import MODEL
 
     doc = {
         "version": RECORD_VERSION,

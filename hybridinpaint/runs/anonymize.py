@@ -24,6 +24,9 @@ from hybridinpaint.privacy.anonymizer import (
     record_tracks,
     verify,
 )
+from hybridinpaint.privacy.faces import FaceDetector
+from hybridinpaint.runs import engine, io, media, stream
+from hybridinpaint.runs.remove import masks_folder, write_masks
 from hybridinpaint.settings import resolve
 
 __all__ = ["anonymize_file", "MASKS_RECORD", "MASKS_FRAMES"]
@@ -84,10 +87,6 @@ def anonymize_file(
         ``masks`` (folder), ``record`` (path), ``reused`` (masks from an
         earlier run), ``output``, ``seconds``.
     """
-
-    from hybridinpaint.privacy.faces import FaceDetector
-    from hybridinpaint.runs import engine, io, media, stream
-    from hybridinpaint.runs.remove import masks_folder, write_masks
 
     t0 = time.perf_counter()
     settings = resolve(settings)
@@ -202,8 +201,6 @@ def anonymize_file(
 def _write_all(src, output, frames, video_out: bool, run) -> None:
     """Every frame of ``frames`` to ``output`` (a video, or a folder named like the input's), all or nothing."""
     import shutil
-
-    from hybridinpaint.runs import engine, io, media
 
     if video_out:
         media.write_video(output, frames, src.fps, src.shape)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from hybridinpaint import metrics
+from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion import flow as flowmod
+from hybridinpaint.runs.media import FrameSource, open_masks
 
 __all__ = ["evaluate", "evaluate_files", "format_table"]
 
@@ -30,8 +33,6 @@ def evaluate(result, truth, *, mask=None) -> dict:
         out["ssim_mask"] = metrics.ssim(result, truth, mask=mask)
     if out["frames"] >= 2:
         # One flow estimate (on the truth) serves all four measures.
-        from hybridinpaint.completion import arrays as _arrays
-        from hybridinpaint.completion import flow as flowmod
 
         flows = flowmod.estimate_frames(_arrays.frames_float(truth)[1])
         for name, fn in (("warp_error", metrics.warp_error), ("temporal_consistency", metrics.temporal_consistency)):
@@ -41,7 +42,6 @@ def evaluate(result, truth, *, mask=None) -> dict:
 
 
 def _read(path) -> np.ndarray:
-    from hybridinpaint.runs.media import FrameSource
 
     src = FrameSource(path)
     return np.stack(list(src.frames()))
@@ -49,7 +49,6 @@ def _read(path) -> np.ndarray:
 
 def evaluate_files(result, truth, mask=None) -> dict:
     """:func:`evaluate` on files: videos or frame folders, and a mask image, folder or video."""
-    from hybridinpaint.runs.media import FrameSource, open_masks
 
     res, tru = _read(result), _read(truth)
     if res.shape != tru.shape:

@@ -14,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridinpaint.runs import engine, io, media, stream
+from hybridinpaint.settings import resolve
+from hybridinpaint.tracking import tracker as tracking
+
 __all__ = ["remove_file", "masks_folder", "write_masks", "TRACKING_RECORD"]
 
 TRACKING_RECORD = "tracking.json"
 
 
 def _record(input, first_mask, frame, src) -> dict:
-    from hybridinpaint.runs import engine, io
 
     return {
         "input": engine.fingerprint(input),
@@ -38,7 +41,6 @@ def masks_folder(output, save_masks, inputs: dict) -> Path:
     (name -> path, as for :func:`hybridinpaint.runs.io.check_apart`), or is or
     lies inside the output; what a killed run left beside it is cleaned up.
     """
-    from hybridinpaint.runs import io
 
     output = Path(output)
     folder = Path(save_masks) if save_masks else output.with_name(output.name + ".masks")
@@ -55,7 +57,6 @@ def write_masks(folder, masks, *, into=".", record=None, record_name=TRACKING_RE
     ``masks``: an iterable of ``(H, W)`` bool. The folder is built beside
     and replaces an earlier one whole, so it is never half written.
     """
-    from hybridinpaint.runs import io
 
     folder = Path(folder)
     tmp = io.temp_dir(folder)
@@ -114,9 +115,6 @@ def remove_file(
         folder), ``tracked`` (False when earlier masks were reused),
         ``confidence`` and ``unsure`` (frames to check).
     """
-    from hybridinpaint.runs import io, media, stream
-    from hybridinpaint.settings import resolve
-    from hybridinpaint.tracking import tracker as tracking
 
     settings = resolve(settings)
     input, first_mask, output = Path(input), Path(first_mask), Path(output)

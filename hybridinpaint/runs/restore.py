@@ -41,7 +41,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hybridinpaint import visualize
 from hybridinpaint.film import fixes as fixes_file
+from hybridinpaint.film import repair as film
+from hybridinpaint.kernels import warm_up
 from hybridinpaint.runs import engine, io
 from hybridinpaint.settings import resolve
 
@@ -214,8 +217,6 @@ def restore_dir(
     with others it is refused, naming what differs, unless ``overwrite``
     (``resume`` as for :func:`hybridinpaint.inpaint_file`).
     """
-    from hybridinpaint import visualize
-    from hybridinpaint.film import repair as film
 
     settings = resolve(settings)
     scans, out = Path(scans), Path(out)
@@ -246,7 +247,6 @@ def restore_dir(
         tmp = io.temp_dir(out)
         if progress:
             print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
-        from hybridinpaint.kernels import warm_up
 
         warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
         res = film.restore(
@@ -349,7 +349,6 @@ def revert_dir(out, ids, original=None) -> list[int]:
     ``fixes.json`` and report are built beside ``out`` and swapped in whole,
     so on any error nothing has changed.
     """
-    from hybridinpaint import visualize
 
     out = Path(out)
     doc = fixes_file.load(out)

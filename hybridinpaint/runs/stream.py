@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hybridinpaint import visualize
+from hybridinpaint.completion import pipeline
+from hybridinpaint.kernels import warm_up
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.runs import engine, io, media
 from hybridinpaint.settings import Settings, resolve
@@ -100,7 +103,6 @@ def _check_chunking(chunk, overlap):
 
 def fill_chunk(frames: np.ndarray, masks: np.ndarray, start: int, options: dict) -> dict:
     """Inpaint one chunk; the task a worker runs. Returns frames and per-pixel provenance (global frame indices)."""
-    from hybridinpaint.completion import pipeline
 
     t, h, w = masks.shape
     if not masks.any():
@@ -452,7 +454,6 @@ def _run_chunks(
     run, src, masks, output, video_out, provenance, chunk, overlap, scheduler, workers, progress, on_frame, options, t0
 ):
     """The chunks of ``run`` not yet done: filled (here or on Dask), joined, written, recorded."""
-    from hybridinpaint.completion import pipeline
 
     work, done, plan = run.folder, run.done, run.plan
     if provenance:
@@ -473,7 +474,6 @@ def _run_chunks(
         # Compile (or load from the cache) the kernels before the frame bar
         # starts, so its rate and time left measure the work, not the
         # compiler; local Dask workers then load them from the cache.
-        from hybridinpaint.kernels import warm_up
 
         warm_up(options.get("backend", "auto"), progress=progress)
     bar = engine.progress_bar(src.count, desc="inpainting", initial=start_frame, enabled=progress)
@@ -544,8 +544,6 @@ def _like(src, k):
 
 def _prov_image(fr: FrameResult, far: int) -> np.ndarray:
     from types import SimpleNamespace
-
-    from hybridinpaint import visualize
 
     prov = SimpleNamespace(method=fr.method[None], source_frame=fr.source_frame[None] - np.int32(fr.index))
     return visualize.provenance(SimpleNamespace(frames=fr.frame[None], provenance=prov), max_distance=far)[0]

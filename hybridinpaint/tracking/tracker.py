@@ -39,6 +39,8 @@ import numpy as np
 from scipy import ndimage
 
 from hybridinpaint.completion import arrays as _arrays
+from hybridinpaint.completion import flow as flowmod
+from hybridinpaint.kernels import resolve_backend
 from hybridinpaint.settings import Tracking as _TrackingSettings
 from hybridinpaint.settings import resolve
 
@@ -245,8 +247,6 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
     >>> tracked.shape, bool(tracked[3, 20, 35]), bool(tracked[3, 20, 12])
     ((4, 48, 64), True, False)
     """
-    from hybridinpaint.completion import flow as flowmod
-    from hybridinpaint.kernels import resolve_backend
 
     resolve_backend(backend)  # validates the name
     cfg = resolve(settings).tracking
