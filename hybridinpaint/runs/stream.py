@@ -474,27 +474,30 @@ def _run_chunks(
         # Compile (or load from the cache) the kernels before the frame bar
         # starts, so its rate and time left measure the work, not the
         # compiler; local Dask workers then load them from the cache.
-
         warm_up(options.get("backend", "auto"), progress=progress)
-    bar = engine.progress_bar(src.count, desc="inpainting", initial=start_frame, enabled=progress)
     pixels = {name: 0 for code, name in pipeline.METHOD_NAMES.items() if code}
-
     client, cluster = _dask_client(scheduler, workers)
+    # Started once the cluster is up; frames arrive a chunk at a time, and the bar moves a
+    # chunk at a time: moved per frame, the first frame alone would seem to have taken a whole
+    # chunk's time, and a 20-frame run promised 47 minutes.
+    bar = engine.progress_bar(src.count, desc="inpainting", initial=start_frame, enabled=progress)
     try:
         in_flight = 2 * max(1, len(client.scheduler_info()["workers"])) if client is not None else 1
         tasks = _chunks(frame_iter, mask_iter, plan, done)
         for i, start, stop, result in _ordered(tasks, options, client, in_flight):
             last = i == len(plan) - 1
+            written = 0
             for fr in joiner.add(start, stop, result, last):
+                written += 1
                 io.write_frame(work / names[fr.index], fr.frame, like=_like(src, fr.index))
                 if provenance:
                     io.write_frame(Path(provenance) / f"{Path(names[fr.index]).stem}.png", _prov_image(fr, chunk))
                 for code, name in pipeline.METHOD_NAMES.items():
                     if code:
                         pixels[name] += int((fr.method == code).sum())
-                bar.update(1)
                 if on_frame is not None:
                     on_frame(fr.index)
+            bar.update(written)
             if not last:
                 _save_tail(work / _TAIL.format(i), joiner.tail)
             run.chunk_done(i)
