@@ -56,7 +56,7 @@ _SHAPES = "one image (H, W) or (H, W, C), or a video (T, H, W) or (T, H, W, C)"
 _NARROW = "a grey video of frames at most 4 pixels wide reads as one image: pass it as video[..., None]"
 
 
-def _is_image(shape) -> bool:
+def is_image(shape) -> bool:
     """The module's one rule: (H, W), or (H, W, C) with a last axis of 1 to 4, is one image; else a video."""
     return len(shape) == 2 or (len(shape) == 3 and 1 <= shape[2] <= 4)
 
@@ -73,7 +73,7 @@ def _frames(x, name):
     a = _array(x, name)
     if a.ndim not in (2, 3, 4):
         raise ValueError(f"{name} must be {_SHAPES}, got shape {a.shape}")
-    image = _is_image(a.shape)
+    image = is_image(a.shape)
     try:
         _, f, _ = _arrays.frames_float(a[None] if image else a)
     except ValueError as exc:
@@ -93,9 +93,9 @@ def _videos(result, truth):
 def _mask_shape(mask, name) -> np.ndarray:
     """A mask (H, W) or masks (T, H, W) by the module's rule of shapes; a trailing axis of 1 dropped."""
     a = _array(mask, name)
-    if a.ndim in (3, 4) and a.shape[-1] == 1 and (a.ndim == 4 or _is_image(a.shape)):
+    if a.ndim in (3, 4) and a.shape[-1] == 1 and (a.ndim == 4 or is_image(a.shape)):
         a = a[..., 0]
-    elif a.ndim == 3 and _is_image(a.shape):
+    elif a.ndim == 3 and is_image(a.shape):
         raise ValueError(
             f"{name} must be a mask (H, W) or masks (T, H, W), got shape {a.shape}, one image of "
             f"{a.shape[2]} channels: pass one channel, e.g. {name}[..., 0]"

@@ -187,3 +187,15 @@ def test_masks_follow_the_same_rule():
         assert np.shape(f(a[None], b[None])) == (1,)
         with pytest.raises(ValueError, match=r"result.*channels"):
             f(np.repeat(a[:, :, None], 3, axis=2), np.repeat(b[:, :, None], 3, axis=2))
+
+
+def test_evaluate_measures_one_image_as_one_frame():
+    from hybridinpaint.runs.evaluate import evaluate
+
+    rng = np.random.default_rng(3)
+    truth = (rng.random((24, 40, 3)) * 255).astype(np.uint8)
+    result = truth.copy()
+    result[5:10, 5:10] = 0
+    doc = evaluate(result, truth)
+    assert doc["frames"] == 1 and "warp_error" not in doc
+    assert doc["psnr"] == metrics.psnr(result[None], truth[None])

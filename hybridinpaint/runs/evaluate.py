@@ -27,7 +27,9 @@ def evaluate(result, truth, *, mask=None) -> dict:
     and ``temporal_consistency`` of the result and of the truth (keys ending
     in ``_truth``), over the mask when one is given, along the truth's flow.
     """
-    out = {"frames": int(np.shape(result)[0]), "psnr": metrics.psnr(result, truth), "ssim": metrics.ssim(result, truth)}
+    # Frames counted by metrics' one rule of shapes: (H, W) and (H, W, 1..4) are one image.
+    frames = 1 if metrics.is_image(np.shape(result)) else int(np.shape(result)[0])
+    out = {"frames": frames, "psnr": metrics.psnr(result, truth), "ssim": metrics.ssim(result, truth)}
     if mask is not None:
         out["psnr_mask"] = metrics.psnr(result, truth, mask=mask)
         out["ssim_mask"] = metrics.ssim(result, truth, mask=mask)
