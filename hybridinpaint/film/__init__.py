@@ -6,15 +6,7 @@ The public functions of :mod:`.repair` are re-exported here
 ``fixes.json`` schema) and :mod:`.report` (the HTML review page) hold the rest.
 """
 
-from hybridinpaint.film.repair import (  # noqa: F401
-    KINDS,
-    Defects,
-    Fix,
-    Restoration,
-    blotch_candidates,
-    detect_defects,
-    restore,
-    revert,
-)
+from hybridinpaint.film import repair
+from hybridinpaint.film.repair import *  # noqa: F403 - the package's public names are repair's
 
-__all__ = ["detect_defects", "blotch_candidates", "restore", "revert", "Defects", "Restoration", "Fix", "KINDS"]
+__all__ = list(repair.__all__)

@@ -208,13 +208,6 @@ def _write_all(src, output, frames, video_out: bool, run) -> None:
         shutil.rmtree(run.folder, ignore_errors=True)  # the video is the output; its work folder goes
         return
     names = src.names or [f"{k:06d}.png" for k in range(src.count)]
-    tmp = io.temp_dir(output)
-    try:
+    with run.building() as tmp:
         for name, frame in zip(names, frames):
             io.write_frame(tmp / name, frame)
-        io.write_json(tmp / engine.RECORD, {**run.record, "done": 1})
-        io.replace_dir(tmp, output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    run.done = 1

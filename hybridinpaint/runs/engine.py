@@ -27,6 +27,7 @@ import hashlib
 import json
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,29 @@ class Run:
         self.done = i + 1
         self.record["done"] = self.done
         io.write_json(self.folder / RECORD, self.record)
+
+    @contextmanager
+    def building(self):
+        """A temporary folder beside the run's folder in which to build a one-chunk output whole.
+
+        On success it replaces the run's folder whole, holding the record with
+        the run done; on any failure it is deleted and the run abandoned, so
+        the output is the old one or the new one, never a mix.
+        """
+        try:
+            tmp = io.temp_dir(self.folder)
+        except BaseException:
+            self.abandon()
+            raise
+        try:
+            yield tmp
+            io.write_json(tmp / RECORD, {**self.record, "done": len(self.record["plan"])})
+            io.replace_dir(tmp, self.folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.abandon()
+            raise
+        self.done = self.record["done"] = len(self.record["plan"])
 
     def abandon(self) -> None:
         """Forget a run that failed before writing anything: its record goes (and its folder, if this run made it).

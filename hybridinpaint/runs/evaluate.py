@@ -35,7 +35,6 @@ def evaluate(result, truth, *, mask=None) -> dict:
         out["ssim_mask"] = metrics.ssim(result, truth, mask=mask)
     if out["frames"] >= 2:
         # One flow estimate (on the truth) serves all four measures.
-
         flows = flowmod.estimate_frames(_arrays.frames_float(truth)[1])
         for name, fn in (("warp_error", metrics.warp_error), ("temporal_consistency", metrics.temporal_consistency)):
             out[name] = fn(result, mask=mask, flow=flows)

@@ -243,11 +243,9 @@ def restore_dir(
         if progress:
             print(f"hybridinpaint restore: {out} is already restored with these settings", file=sys.stderr)
         return fixes_file.load(out)
-    try:
-        tmp = io.temp_dir(out)
+    with run.building() as tmp:
         if progress:
             print(f"hybridinpaint restore: {len(files)} frames from {scans}", file=sys.stderr)
-
         warm_up(backend, progress=progress)  # says "compiling kernels (first run only)" when it does
         res = film.restore(
             frames,
@@ -295,13 +293,6 @@ def restore_dir(
         if report:
             page = report_html(frames, res.frames, _fix_mask(fixes, frames.shape[:3]), fixes, doc["frames"])
             io.write_text(tmp / "report.html", page)
-        io.write_json(tmp / engine.RECORD, {**run.record, "done": 1})
-        io.replace_dir(tmp, out)
-    except BaseException:
-        if "tmp" in locals():
-            shutil.rmtree(tmp, ignore_errors=True)
-        run.abandon()
-        raise
     return doc
 
 

@@ -12,7 +12,8 @@ Memory holds one chunk being read, the chunks in flight, and one overlap:
 it does not grow with the video's length.
 
 :func:`inpaint_file` writes each finished chunk's frames atomically and then
-records the chunk in a manifest in the output (``hybridinpaint-run.json``)
+records the chunk in the run record in the output (``hybridinpaint-run.json``,
+:mod:`hybridinpaint.runs.engine`)
 together with the overlap the next chunk will blend with; a re-run on the
 same output skips the recorded chunks and produces the same files as an
 uninterrupted run.
