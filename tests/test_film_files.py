@@ -167,3 +167,152 @@ def test_console_script_entry_point(scans, tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "fixes" in run.stdout
+
+
+def _cells(page, table_id):
+    """The rows of table ``table_id`` of ``page``, each as its list of cell HTML."""
+    import re
+
+    body = page.split(f"<table id='{table_id}'>", 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("<tr>")[1:]]
+
+
+def _text(cell):
+    import re
+
+    return re.sub(r"<[^>]+>", "", cell)
+
+
+def _hand_made_report(spared):
+    from hybridinpaint.runs.restore import report_html
+
+    rng = np.random.default_rng(0)
+    scans = rng.integers(40, 200, (3, 300, 320), dtype=np.uint8)
+    restored = scans.copy()
+    restored[0, 10:290, 40] = 255  # a scratch, 280 rows of column 40
+    restored[1] = np.clip(scans[1].astype(int) + 10, 0, 255)  # a deflickered frame
+
+    def fix(i, frame, kind, bbox, **extra):
+        y0, x0, y1, x1 = bbox
+        return {
+            "id": i,
+            "frame": frame,
+            "file": f"f{frame}.png",
+            "kind": kind,
+            "bbox": list(bbox),
+            "area": (y1 - y0) * (x1 - x0),
+            "runs": [[y, x0, x1] for y in range(y0, y1)],
+            "reverted": False,
+            "score": 0.03,
+            "confidence": 0.9,
+            "method": "propagated along flow",
+            "sources": [1],
+            **extra,
+        }
+
+    fixes = [
+        fix(1, 0, "blotch", (20, 30, 26, 36), score=0.87, why="p=0.87: z_smooth=3 (+4.2)"),
+        fix(2, 0, "scratch", (10, 40, 290, 41)),
+        fix(3, 1, "flicker", (0, 0, 300, 320), method="deflicker: brightness gain 0.950-1.020"),
+        fix(4, 2, "blotch", (0, 0, 280, 300), score=0.6, probability=0.4, reasons=["big and dark", "in one frame"]),
+    ]
+    mask = np.zeros(scans.shape, bool)
+    page = report_html(scans, restored, mask, fixes, ["f0.png", "f1.png", "f2.png"], spared=spared)
+    return page, fixes
+
+
+def test_report_shows_every_fix_with_pictures_labelled_boxes_and_plain_reasons():
+    page, fixes = _hand_made_report(spared=None)
+    rows = _cells(page, "fixes")
+    assert len(rows) == len(fixes)
+    for row in rows:
+        assert "<img" in row[-3] and "<img" in row[-2], row  # scan and repaired, whatever the fix's size
+    by_id = {int(r[0]): r for r in rows}
+    assert "class='strip'" in by_id[2][-3] and "class='thumb'" in by_id[3][-3] and "class='big'" in by_id[4][-3]
+    assert _text(by_id[1][5]) == "rows 20–25, columns 30–35" and _text(by_id[2][5]) == "rows 10–289, column 40"
+    assert by_id[1][3] == "87%" and by_id[4][3] == "40%" and by_id[2][3] == "–"  # probability before the score
+    assert "neither neighbouring frame" in by_id[1][6] and "vertical line" in by_id[2][6]
+    assert "gain" not in by_id[3][6] and "0.950 to 1.020" in by_id[3][6] and "big and dark; in one frame" in by_id[4][6]
+    assert "title='How likely" in page and ">repair source agreement<" in page and ">score<" not in page
+    assert "Left alone" not in page
+
+
+def test_report_lists_regions_left_alone_with_their_crops():
+    spared = [
+        {
+            "frame": 2,
+            "file": "f2.png",
+            "kind": "blotch",
+            "bbox": [50, 60, 58, 70],
+            "area": 80,
+            "probability": 0.7,
+            "why": "left alone: moving object (its neighbours disagree along the motion)",
+            "runs": [[50, 60, 70]],
+        },
+        {
+            "frame": 0,
+            "file": "f0.png",
+            "kind": "scratch",
+            "bbox": [0, 100, 200, 102],
+            "area": 400,
+            "why": "left alone: still picture edge",
+            "runs": [[y, 100, 102] for y in range(200)],
+        },
+        {"frame": 9, "bbox": "not a box"},  # hand-edited: skipped, not fatal
+    ]
+    page, _ = _hand_made_report(spared)
+    assert "<h2 id='spared'>Left alone</h2>" in page and "hybridinpaint restore --repair-moving" in page
+    rows = _cells(page, "spared-table")
+    assert len(rows) == 2
+    assert all("<img" in r[-1] for r in rows) and "class='strip'" in rows[1][-1]
+    assert "left alone: moving object" in rows[0][5] and _text(rows[0][4]) == "rows 50–57, columns 60–69"
+
+
+def test_restore_records_regions_left_alone_and_repair_moving_repairs_them(scans, tmp_path, monkeypatch, capsys):
+    from hybridinpaint.film import repair
+
+    folder, _, _ = scans
+    real, calls = repair.restore, []
+
+    def restore(frames, *, spare_moving=True, **kw):  # the film package's restore, with a region it spares
+        calls.append(spare_moving)
+        res = real(frames, **kw)
+        ys, xs = np.nonzero(np.pad(np.ones((4, 5), bool), ((30, 30), (40, 35))))
+        spot = repair.Fix(
+            id=1,
+            frame=2,
+            bbox=(30, 40, 34, 45),
+            area=20,
+            kind="blotch",
+            score=0.8,
+            method="left alone",
+            sources=[],
+            confidence=0.0,
+            ys=ys,
+            xs=xs,
+            why="left alone: moving object",
+        )
+        res.spared = [spot] if spare_moving else []
+        return res
+
+    monkeypatch.setattr(repair, "restore", restore)
+    out = tmp_path / "out"
+    assert cli.main(["restore", str(folder), "-o", str(out), "--report", "--backend", "cpu"]) == 0
+    assert "1 left alone" in capsys.readouterr().out
+    doc = json.loads((out / "fixes.json").read_text())
+    assert calls == [True] and doc["settings"]["repair_moving"] is False
+    (s,) = doc["spared"]
+    assert s["frame"] == 2 and s["file"] == "f002.png" and s["bbox"] == [30, 40, 34, 45] and s["area"] == 20
+    assert s["why"].startswith("left alone: moving object") and s["runs"][0] == [30, 40, 45]
+    from hybridinpaint.film import fixes as fixes_file
+
+    fixes_file.load(out)  # the extra key is a valid record
+    page = (out / "report.html").read_text()
+    assert len(_cells(page, "spared-table")) == 1
+    # A revert keeps the list and the table.
+    assert cli.main(["revert", str(out), "--ids", str(doc["fixes"][0]["id"]), "--original", str(folder)]) == 0
+    assert len(_cells((out / "report.html").read_text(), "spared-table")) == 1
+    argv = ["restore", str(folder), "-o", str(tmp_path / "all"), "--backend", "cpu", "--repair-moving"]
+    assert cli.main(argv) == 0
+    doc = json.loads((tmp_path / "all" / "fixes.json").read_text())
+    assert calls == [True, False] and "spared" not in doc and doc["settings"]["repair_moving"] is True

@@ -7,8 +7,10 @@ without them the test is skipped.
 
 import json
 import os
+import re
 import shutil
 
+import numpy as np
 import pytest
 from conftest import CHROMIUM, DRIVER, NO_BROWSER
 from test_film import add_blotches, textured_pan
@@ -22,17 +24,35 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=NO_BROWSER)
 def test_report_loads_toggles_sorts_and_renders(browser, tmp_path):
     from selenium.webdriver.common.by import By
 
-    clean = textured_pan(t=6)
+    clean = textured_pan(t=6, h=72)
     dirty, _ = add_blotches(clean, per_frame=3)
+    dirty[:, :, 30] = np.clip(dirty[:, :, 30].astype(int) + 70, 0, 255)  # a line scratch through every frame
+    dirty[3] = (dirty[3] * 0.8).astype(np.uint8)  # and a darker frame: flicker
     for k, f in enumerate(dirty):
         io.write_frame(tmp_path / "scans" / f"f{k:03d}.png", f)
     out = tmp_path / "out"
-    assert cli.main(["restore", str(tmp_path / "scans"), "-o", str(out), "--report", "--backend", "cpu"]) == 0
+    argv = ["restore", str(tmp_path / "scans"), "-o", str(out), "--report", "--deflicker", "--backend", "cpu"]
+    assert cli.main(argv) == 0
     fixes = json.loads((out / "fixes.json").read_text())["fixes"]
-    assert len(fixes) >= 3
+    assert len(fixes) >= 3 and {"blotch", "scratch", "flicker"} <= {f["kind"] for f in fixes}
     browser.get((out / "report.html").as_uri())
     rows = browser.find_elements(By.CSS_SELECTOR, "#fixes tbody tr")
     assert len(rows) == len(fixes)
+    names = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#fixes th")]
+    scan, repaired, where = names.index("scan"), names.index("repaired"), names.index("where")
+    # Every fix, scratch and flicker included, shows the scan and the repair, decoded and on screen.
+    for row in rows:
+        cells = row.find_elements(By.TAG_NAME, "td")
+        for cell in (cells[scan], cells[repaired]):
+            (img,) = cell.find_elements(By.TAG_NAME, "img")
+            assert browser.execute_script("return arguments[0].naturalWidth", img) > 0
+            assert img.size["width"] >= 16 and img.size["height"] >= 16
+        assert re.fullmatch(r"rows? \d+(–\d+)?, columns? \d+(–\d+)?", cells[where].text), cells[where].text
+    kinds = {r.find_elements(By.TAG_NAME, "td")[2].text: r for r in rows}
+    assert kinds["scratch"].find_elements(By.CSS_SELECTOR, "img.strip")
+    assert kinds["flicker"].find_elements(By.CSS_SELECTOR, "img.thumb")
+    header = browser.find_elements(By.CSS_SELECTOR, "#fixes th")[names.index("probability of a defect")]
+    assert "How likely" in header.get_attribute("title")
     # Every picture decoded (frame views and crops).
     broken = browser.execute_script(
         "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length"

@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also correct flicker (a smooth brightness gain per frame), recorded as revertible fixes",
     )
+    rs.add_argument(
+        "--repair-moving",
+        action="store_true",
+        help="also repair regions left alone as moving objects or picture edges (listed in the report)",
+    )
     rs.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda"))
     rs.add_argument("--overwrite", action="store_true", help="replace an earlier restore output made otherwise")
     _add_config(rs)
@@ -232,14 +237,20 @@ def _main(argv) -> int:
             sensitivity=args.sensitivity,
             min_area=args.min_area,
             deflicker=args.deflicker,
+            repair_moving=args.repair_moving,
             report=args.report,
             backend=args.backend,
             settings=_settings(args),
             overwrite=args.overwrite,
         )
         totals = ", ".join(f"{n} {k}" for k, n in sorted(doc["totals"].items())) or "nothing"
+        spared = len(doc.get("spared") or [])
+        left = (
+            f"; {spared} left alone as moving objects or picture edges (--repair-moving repairs them)" if spared else ""
+        )
         print(
-            f"hybridinpaint restore: {len(doc['fixes'])} fixes ({totals}) in {len(doc['frames'])} frames -> {args.out}"
+            f"hybridinpaint restore: {len(doc['fixes'])} fixes ({totals}) in {len(doc['frames'])} frames{left} "
+            f"-> {args.out}"
         )
         return 0
     if args.command == "stream":
