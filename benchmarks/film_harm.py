@@ -163,7 +163,10 @@ def main():
     print(md)
     if not args.no_write:
         write_section(
-            "film-harm", md, heading="Film restoration on clean footage (issue 26)", command="python benchmarks/film_harm.py"
+            "film-harm",
+            md,
+            heading="Film restoration on clean footage (issue 26)",
+            command="python benchmarks/film_harm.py",
         )
 
 

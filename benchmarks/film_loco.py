@@ -31,6 +31,7 @@ import numpy as np
 from hybridinpaint import metrics as M
 from hybridinpaint.film import blotches
 from hybridinpaint.film import repair as film
+from hybridinpaint.settings import DEFAULT
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -43,7 +44,7 @@ from _results import write_section  # noqa: E402
 SENSITIVITIES = (0.5, 1.0, 2.0, 3.0, 4.0)
 # A module constant of hybridinpaint.film.blotches searched beside the sensitivity (--param NAME V1 V2 ...).
 PARAM = "CANDIDATE_Z"
-VALUES = (getattr(blotches, PARAM),)
+VALUES = (getattr(DEFAULT.blotches, PARAM),)
 
 
 def damage(clean: np.ndarray, seed: int):

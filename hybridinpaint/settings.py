@@ -213,6 +213,26 @@ class Blotches(_Section):
             " the classifier never sees it."
         ),
     )
+    DIRT_PROBABILITY: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description=(
+            "A candidate is called dirt when the classifier finds it more likely dirt than not (at sensitivity "
+            "1). The classifier's own F1-best threshold (0.2) was chosen on damage with six blotches per frame;"
+            " a real film is mostly clean, and on clean footage (benchmarks/film_harm.py) 0.2 made 62 false "
+            "fixes per 100 frames and 0.5 made 39, for 1-4% of the blotches found (issue 26)."
+        ),
+    )
+    PATH_RATIO: float = Field(
+        0.3,
+        description=(
+            "A spot found again in two other frames of t-2..t+2 along a constant-velocity path, with a match "
+            "error under this share of the motion-compensated neighbours', is a moving object and is left "
+            "alone (film.motion). Under 0.3: 0-5% of true blotches on all three damage generators, 40% of a "
+            "fast ball's detections (issue 26)."
+        ),
+    )
     AGREE: float = Field(
         0.25,
         description=(
@@ -266,6 +286,16 @@ class Flicker(_Section):
 
 class Film(_Section):
     """``[film]``."""
+
+    STILL_LINE: float = Field(
+        2.0,
+        description=(
+            "A vertical line that the motion-compensated neighbours reproduce within this multiple of how "
+            "well they reproduce the picture 3 px beside it (the median over five frames) is the picture's own"
+            " line, and is left alone (film.scratches). Picture lines (a still post, painted poles): 0.7-1.2 "
+            "at the median; synthetic scratches 1.8-20 (issue 26)."
+        ),
+    )
 
     FLOW_MEDIAN: int = Field(
         15, description="Window (working-size pixels) of the median that cleans flow fields of blotches."

@@ -287,8 +287,10 @@ class BlotchModel:
         logit = self.terms(x).sum(axis=1) + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
 
-    def accept(self, p: np.ndarray, sensitivity: float = 1.0) -> np.ndarray:
-        odds = self.threshold / (1 - self.threshold) / sensitivity
+    def accept(self, p: np.ndarray, sensitivity: float = 1.0, threshold: float | None = None) -> np.ndarray:
+        """Where ``p`` calls dirt: at ``threshold`` (default: the model's), its odds divided by ``sensitivity``."""
+        threshold = self.threshold if threshold is None else threshold
+        odds = threshold / (1 - threshold) / sensitivity
         return p >= odds / (1 + odds)
 
     def explain(self, x_row: np.ndarray, top: int = 3) -> str:

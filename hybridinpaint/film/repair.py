@@ -46,7 +46,7 @@ from scipy import ndimage
 from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.completion import pipeline
-from hybridinpaint.film import blotches, flicker
+from hybridinpaint.film import blotches, flicker, motion, scratches
 from hybridinpaint.kernels import resolve_backend, warp_backward
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import Settings, resolve
@@ -66,6 +66,7 @@ class Defect:
     kind: str
     score: float
     why: str = ""  # for a blotch: the features that decided it (see blotches.BlotchModel.explain)
+    probability: float | None = None  # a blotch's probability of being dirt (the classifier's)
 
 
 @dataclass
@@ -75,6 +76,8 @@ class Defects:
     mask: np.ndarray
     records: list[Defect] = field(default_factory=list)
     kinds: np.ndarray | None = None  # (T, H, W) uint8: 0 none, 1 blotch, 2 scratch
+    spared: list[Defect] = field(default_factory=list)  # left alone: moving objects, the picture's own lines
+    spared_mask: np.ndarray | None = None  # (T, H, W) bool: their pixels (not in ``mask``)
 
 
 @dataclass
@@ -93,12 +96,15 @@ class Fix:
     ys: np.ndarray = field(repr=False)
     xs: np.ndarray = field(repr=False)
     why: str = ""
+    probability: float | None = None  # a blotch's probability of being dirt
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("id", "frame", "area", "kind", "method", "sources")}
         d["bbox"] = [int(v) for v in self.bbox]
         d["score"] = round(float(self.score), 5)
         d["confidence"] = round(float(self.confidence), 4)
+        if self.probability is not None:
+            d["probability"] = round(float(self.probability), 4)
         if self.why:
             d["why"] = self.why
         return d
@@ -112,6 +118,7 @@ class Restoration:
     mask: np.ndarray
     provenance: object
     fixes: list[Fix]
+    spared: list[Fix] = field(default_factory=list)  # left alone (method "left alone"), pixels unchanged
 
 
 def _grey(work: np.ndarray) -> np.ndarray:
@@ -226,12 +233,15 @@ def blotch_candidates(grey, backend, bar=None, *, settings=None):
 
 
 def _candidates(grey, backend, bar, settings: Settings):
-    """:func:`blotch_candidates`, and the flows they were found along (None for fewer than 3 frames)."""
+    """:func:`blotch_candidates`, the flows they were found along and the warped neighbours (None for < 3 frames).
+
+    Returns ``found, flows, (prev, nxt)``: frames t-1 and t+1 warped onto every frame t.
+    """
     from tqdm.auto import tqdm
 
     t = grey.shape[0]
     if t < 3:
-        return [], None
+        return [], None, None
     bar = bar if bar is not None else tqdm(disable=True)
     prev, nxt, ok, inside, flows = _compensated(grey, backend, bar, settings)
     bar.update(2)
@@ -245,70 +255,63 @@ def _candidates(grey, backend, bar, settings: Settings):
         labels, n, z = blotches.candidates(ev[k], settings=settings)
         near = [ev[j] for j in (k - 1, k + 1) if j in ev]
         out.append((k, labels, n, blotches.features(ev[k], labels, n, z, near, settings=settings), ev[k]))
-    return out, flows
+    return out, flows, (prev, nxt)
 
 
 def _blotches(grey, backend, sensitivity, min_area, bar, model, settings: Settings):
-    """Blotch mask, per-pixel probability, why each kept region was kept, and the flows used.
+    """Blotch mask, per-pixel probability, why each kept region was kept, what was left alone, and the evidence.
 
     The reasons are ``{frame: (labels, {label: why})}``: kept candidates stay
-    separate connected regions, so a region of the mask is one label.
+    separate connected regions, so a region of the mask is one label. A
+    region the classifier calls dirt but that is found again along a path
+    in the frames around it (:mod:`hybridinpaint.film.motion`) goes into the
+    ``spared`` mask instead, with its reason. Returns ``mask, prob, reasons,
+    spared, flows, neighbours`` (the last two None for fewer than 3 frames).
     """
     mask = np.zeros(grey.shape, bool)
+    spared = np.zeros(grey.shape, bool)
     prob = np.zeros(grey.shape, np.float32)
     reasons = {}
-    found, flows = _candidates(grey, backend, bar, settings)
+    found, flows, neighbours = _candidates(grey, backend, bar, settings)
+    cfg = settings.blotches
     for k, labels, n, x, _ in found:
         if n == 0:
             continue
         p = model.probability(x)
-        keep = np.concatenate([[False], model.accept(p, sensitivity) & blotches.plausible(x, settings=settings)])
-        mask[k] = _at_least(keep[labels], min_area)
+        keep = np.concatenate(
+            [[False], model.accept(p, sensitivity, cfg.DIRT_PROBABILITY) & blotches.plausible(x, settings=settings)]
+        )
+        kept_mask = _at_least(keep[labels], min_area)
         prob[k] = np.concatenate([[0.0], p])[labels]
-        kept = np.unique(labels[mask[k]])
-        reasons[k] = (labels, {int(i): f"p={p[i - 1]:.2f}: " + model.explain(x[i - 1]) for i in kept})
-    return mask, prob, reasons, flows
+        text = {}
+        for i in np.unique(labels[kept_mask]):
+            region = labels == i
+            why = f"p={p[i - 1]:.2f}: " + model.explain(x[i - 1])
+            path = motion.best_path(grey, k, region, neighbours[0][k], neighbours[1][k])
+            if path is not None and path.ratio < cfg.PATH_RATIO:
+                spared[k] |= region
+                text[int(i)] = "left alone: moving object, " + path.describe() + f"; classifier {why}"
+            else:
+                mask[k] |= region
+                text[int(i)] = why
+        reasons[k] = (labels, text)
+    return mask, prob, reasons, spared, flows, neighbours
 
 
-def _scratches(grey, sensitivity, max_width=5, min_frames=3):
-    """Thin, nearly vertical lines, brighter or darker than both sides, persisting over frames."""
-    t, h, w = grey.shape
-    mask = np.zeros(grey.shape, bool)
-    score = np.zeros(grey.shape, np.float32)
-    cols = []
-    details = []
-    for k in range(t):
-        g = grey[k]
-        # Horizontal detail: the frame minus its horizontal median (a line narrower than the window stands out).
-        detail = g - ndimage.median_filter(g, size=(1, 2 * max_width + 3))
-        details.append(detail)
-        prof = np.median(detail, axis=0)  # a line spanning most of the height survives the median
-        sigma = blotches.noise_sigma(prof)
-        thr = max(6.0 * sigma, 0.02) / sensitivity
-        peaks = np.flatnonzero(np.abs(prof) > thr)
-        # A line is narrow: the profile falls back within a few pixels on both sides.
-        left = prof[np.maximum(peaks - max_width, 0)]
-        right = prof[np.minimum(peaks + max_width, w - 1)]
-        narrow = (np.abs(left) < 0.4 * np.abs(prof[peaks])) & (np.abs(right) < 0.4 * np.abs(prof[peaks]))
-        cols.append((peaks[narrow], prof))
-    for k in range(t):
-        peaks, prof = cols[k]
-        for x in peaks:
-            # Persistence: the same line (within 1 px: scratches drift slowly,
-            # picture content pans) in enough frames around this one.
-            near = 0
-            for j in range(max(0, k - min_frames + 1), min(t, k + min_frames)):
-                if j != k and np.any(np.abs(cols[j][0] - x) <= 1):
-                    near += 1
-            if near + 1 < min(min_frames, t):
-                continue
-            sign = np.sign(prof[x])
-            rows = np.sign(details[k][:, x]) == sign
-            # Bridge short gaps (grain flips the sign here and there): one line, one record.
-            rows = ndimage.binary_closing(np.pad(rows, 8), structure=np.ones(17))[8:-8]
-            mask[k, rows, x] = True
-            score[k, :, x] = np.maximum(score[k, :, x], abs(prof[x]))
-    return mask, score
+def _line_why(lines, k, sl, grey_k, spared):
+    """A scratch record's reason: the line's contrast, and how its neighbours along the flow reproduce it."""
+    x0, x1 = sl[1].start, sl[1].stop
+    r = [v for (j, x), v in lines.residual.items() if abs(j - k) <= 2 and x0 - 1 <= x <= x1 and np.isfinite(v)]
+    contrast = float(lines.score[k, sl[0], x0:x1].max()) * 255 if not spared else None
+    told = (
+        f"the neighbouring frames along the flow reproduce it {float(np.median(r)):.1f}x worse than the picture "
+        "beside it (median of 5 frames)"
+        if r
+        else "no neighbouring frames to test it against"
+    )
+    if spared:
+        return f"left alone: still picture line: {told}, as the picture's own lines are"
+    return f"a thin vertical line standing out of both sides by {contrast:.0f}/255, in 3 or more frames; {told}"
 
 
 def detect_defects(
@@ -390,45 +393,67 @@ def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_mode
     target = resolve_backend(backend)
     grey = _grey(work)
     labels = np.zeros(grey.shape, np.uint8)
+    left = np.zeros(grey.shape, np.uint8)  # left alone: 1 a moving object, 2 a still picture line
     scores = np.zeros(grey.shape, np.float32)
-    steps = t * (1 + 3 * ("blotch" in kinds))  # scratches: a step per frame; blotches: 2 flows + frames
+    # Both need frames t-1 and t+1 warped onto t: two flows per frame, then a step per frame each.
+    steps = 2 * t * (t >= 3) + t * (("blotch" in kinds) + ("scratch" in kinds))
+    reasons, flows, neighbours, lines = {}, None, None, None
     with tqdm(total=steps, desc="detecting defects", unit="step", disable=not progress) as bar:
-        if "scratch" in kinds:
-            m, s = _scratches(grey, sensitivity)
-            labels[m] = 2
-            scores = np.maximum(scores, np.where(m, s, 0))
-            bar.update(t)
-        reasons, flows = {}, None
         if "blotch" in kinds:
             model = blotch_model or blotches.load_model()
-            m, s, reasons, flows = _blotches(grey, target, sensitivity, min_area, bar, model, settings)
-            labels[m & (labels == 0)] = 1
-            scores = np.where(m & (labels == 1), s, scores)
+            found = _blotches(grey, target, sensitivity, min_area, bar, model, settings)
+            m, s, reasons, spared, flows, neighbours = found
+            labels[m] = 1
+            left[spared] = 1
+            scores = np.where(m, s, scores)
+            probability = s
+        if "scratch" in kinds:
+            if neighbours is None and t >= 3:
+                prev, nxt, _, _, flows = _compensated(grey, target, bar, settings)
+                neighbours = (prev, nxt)
+            lines = scratches.detect(
+                grey, sensitivity, *(neighbours or (None, None)), still_line=settings.film.STILL_LINE
+            )
+            bar.update(t)
+            labels[lines.mask & (labels == 0)] = 2
+            left[lines.still & (labels == 0) & (left == 0)] = 2
+            scores = np.where(labels == 2, lines.score, scores)
     mask = labels > 0
-    records = []
+    records, spared_records = [], []
     for k in range(t):
-        for kind_code, kind in ((1, "blotch"), (2, "scratch")):
-            lab, n = ndimage.label(labels[k] == kind_code, structure=np.ones((3, 3)))
+        for code, kind, out in (
+            (1, "blotch", records),
+            (2, "scratch", records),
+            (1, "blotch", spared_records),
+            (2, "scratch", spared_records),
+        ):
+            which = labels if out is records else left
+            lab, n = ndimage.label(which[k] == code, structure=np.ones((3, 3)))
             for i, sl in enumerate(ndimage.find_objects(lab), start=1):
                 if sl is None:
                     continue
                 sel = lab[sl] == i
-                why = ""
+                y, x = np.argwhere(sel)[0]
+                y, x = y + sl[0].start, x + sl[1].start
+                why, prob = "", None
                 if kind == "blotch" and k in reasons:
                     cand, text = reasons[k]
-                    y, x = np.argwhere(sel)[0]
-                    why = text.get(int(cand[sl][y, x]), "")
-                records.append(
+                    why = text.get(int(cand[y, x]), "")
+                    prob = float(probability[k][sl][sel].mean())
+                elif kind == "scratch":
+                    why = _line_why(lines, k, sl, grey[k], spared=out is spared_records)
+                out.append(
                     Defect(
                         frame=k,
                         bbox=(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
                         area=int(sel.sum()),
                         kind=kind,
-                        score=float(scores[k][sl][sel].mean()),
+                        score=float(scores[k][sl][sel].mean()) if out is records else 0.0,
                         why=why,
+                        probability=prob,
                     )
                 )
-    return Defects(mask, records, labels), flows
+    return Defects(mask, records, labels, spared_records, left > 0), flows
 
 
 def restore(
@@ -440,6 +465,7 @@ def restore(
     min_area=5,
     deflicker=False,
     regrain=True,
+    spare_moving=True,
     backend="auto",
     settings=None,
     progress=False,
@@ -468,6 +494,11 @@ def restore(
         repaired region so that its grain matches the frame's, both
         estimated from the finest diagonal detail (where edges barely
         count); nothing is added where the film has no grain.
+    spare_moving : bool, keyword-only
+        Leave alone what the detection refused as the picture's own: spots
+        found again along a path in the frames around (a ball, a hand) and
+        lines the neighbouring frames reproduce (a pole, a door frame).
+        They are listed in ``.spared``; False repairs them too.
     backend : keyword-only
     settings : Settings, dict or path, optional, keyword-only
         The tunables (:class:`hybridinpaint.settings.Settings`); the defaults when None.
@@ -481,7 +512,9 @@ def restore(
     Restoration
         ``.frames`` (input dtype and shape; pixels outside ``.mask`` and
         the flicker fixes bit-identical), ``.mask`` (the defects),
-        ``.provenance``, ``.fixes``.
+        ``.provenance``, ``.fixes``, ``.spared`` (what was left alone;
+        empty when ``spare_moving`` is False or ``defects`` were given as a
+        mask).
     """
 
     settings = resolve(settings)
@@ -494,14 +527,28 @@ def restore(
     flows = None  # the detection's, when it runs here: the repair needs the same ones
     if defects is None:
         defects, flows = _detect(base, sensitivity, kinds, min_area, backend, progress, None, settings)
+    spared_records = []
     if isinstance(defects, Defects):
         mask, kind_map = defects.mask, defects.kinds
+        if defects.spared_mask is not None and defects.spared_mask.any():
+            if spare_moving:
+                spared_records = defects.spared
+            else:  # the archivist's call: repair them like the rest
+                mask = mask | defects.spared_mask
+                kind_map = kind_map.copy()
+                for d in defects.spared:
+                    y0, x0, y1, x1 = d.bbox
+                    code = 2 if d.kind == "scratch" else 1
+                    region = defects.spared_mask[d.frame, y0:y1, x0:x1] & (kind_map[d.frame, y0:y1, x0:x1] == 0)
+                    kind_map[d.frame, y0:y1, x0:x1][region] = code
+                defects = Defects(mask, defects.records + defects.spared, kind_map)
     else:
         mask, kind_map = _arrays.masks_bool(defects, (t, h, w)), None
     if kind_map is None:
         kind_map = mask.astype(np.uint8)  # an outside matte: call every region a blotch
+    spared = _spared_fixes(spared_records, defects.spared_mask if spared_records else None)
     if not mask.any() and flick is None:
-        return Restoration(original.copy(), mask.copy(), pipeline.Provenance.identity(t, h, w), [])
+        return Restoration(original.copy(), mask.copy(), pipeline.Provenance.identity(t, h, w), [], spared)
     averaged = {}
     if mask.any():
         res = pipeline.inpaint(base, mask, backend=backend, settings=settings, return_result=True, **inpaint_options)
@@ -556,10 +603,39 @@ def restore(
             ]
             if hits:
                 best = max(hits, key=lambda d: d.score)
-                f.score, f.why = best.score, best.why
+                f.score, f.why, f.probability = best.score, best.why, best.probability
     if flick is not None:
         fixes += _flicker_fixes(original, base, mask, flick, len(fixes), settings.flicker.WINDOW)
-    return Restoration(out, mask, prov, fixes)
+    return Restoration(out, mask, prov, fixes, spared)
+
+
+def _spared_fixes(records, spared_mask):
+    """One :class:`Fix` (method "left alone", nothing changed) per region the detection refused as the picture's."""
+    out = []
+    for d in records:
+        y0, x0, y1, x1 = d.bbox
+        lab, _ = ndimage.label(spared_mask[d.frame, y0:y1, x0:x1], structure=np.ones((3, 3)))
+        # The record's own region is the one that spans its whole box (another may poke into the box).
+        own = [i for i, sl in enumerate(ndimage.find_objects(lab), 1) if sl == (slice(0, y1 - y0), slice(0, x1 - x0))]
+        ys, xs = np.nonzero(lab == own[0])
+        out.append(
+            Fix(
+                id=len(out) + 1,
+                frame=d.frame,
+                bbox=d.bbox,
+                area=d.area,
+                kind=d.kind,
+                score=d.score,
+                method="left alone",
+                sources=[],
+                confidence=0.0,
+                ys=ys + y0,
+                xs=xs + x0,
+                why=d.why,
+                probability=d.probability,
+            )
+        )
+    return out
 
 
 _MEAN_METHOD = "mean of both neighbours along flow"
