@@ -74,7 +74,7 @@ def poles(clean: np.ndarray, seed: int) -> np.ndarray:
         x = int(rng.uniform(0.15, 0.85) * w)
         # Shaded along its length like a real pole, the same in every frame.
         shade = value + 15 * np.sin(np.arange(h) / 23.0)[:, None]
-        out[:, :, x : x + width] = 0.2 * out[:, :, x : x + width] + 0.8 * shade[None, :, :, None]
+        out[:, :, x : x + width] = shade[None, :, :, None]  # opaque: a pole hides what passes behind it
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -408,12 +408,10 @@ def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_mode
             scores = np.where(m, s, scores)
             probability = s
         if "scratch" in kinds:
-            if neighbours is None and t >= 3:
-                prev, nxt, _, _, flows = _compensated(grey, target, bar, settings)
-                neighbours = (prev, nxt)
-            lines = scratches.detect(
-                grey, sensitivity, *(neighbours or (None, None)), still_line=settings.film.STILL_LINE
-            )
+            if flows is None and t >= 3:
+                flows = _clean_flows(grey, settings)[1:]
+                bar.update(2 * t)
+            lines = scratches.detect(grey, sensitivity, flows, still_line=settings.film.STILL_LINE)
             bar.update(t)
             labels[lines.mask & (labels == 0)] = 2
             left[lines.still & (labels == 0) & (left == 0)] = 2

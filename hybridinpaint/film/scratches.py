@@ -49,34 +49,44 @@ class Lines:
     residual: dict  # {(frame, x): the line's residual against its neighbours / its contrast}
 
 
-def _residual(grey_k, prev_k, nxt_k, x, rows):
-    """How much worse the warped neighbours reproduce the line at column ``x`` than the picture beside it.
+def _residual(grey, k, flows, x, rows):
+    """How much worse frames k-1 and k+1 reproduce the line at column ``x`` of frame k than the picture beside it.
 
-    The median over the line's rows of the mean absolute difference between
-    the frame and each warped neighbour, at the line and at 3 px on either
-    side (the same rows), as a ratio: about 1 for a line the neighbours bring
-    back as well as they bring back the picture (the picture's own line),
-    far above 1 for one that is not in them there, or not as strong.
+    Each pixel of the line is looked for in both neighbours where the flow
+    says it came from, rounded to a pixel and within a pixel either way (a
+    sharp line must not be blurred off itself by interpolating a flow a
+    fraction of a pixel off); the mean absolute difference, the median over
+    the line's rows, at the line and 3 px on either side (the same rows), as
+    a ratio: about 1 for a line the neighbours bring back as well as the
+    picture (the picture's own), far above 1 for one they do not.
     """
-    if prev_k is None or not rows.any():
-        return np.inf
-    w = grey_k.shape[1]
+    t, h, w = grey.shape
+    fwd, bwd = flows
+    ys = np.flatnonzero(rows)
 
-    def err(c):
-        # Within a pixel either way: a sharp line is not moved off itself by a flow a fraction of a pixel off.
-        near = [min(max(c + d, 0), w - 1) for d in (-1, 0, 1)]
-        g = grey_k[rows, c][:, None]
-        return 0.5 * (np.abs(g - prev_k[rows][:, near]).min(1) + np.abs(g - nxt_k[rows][:, near]).min(1))
+    def err(c, moved=True):
+        total = 0.0
+        for j, flow in ((k - 1, bwd[k - 1]), (k + 1, fwd[k])):
+            dy, dx = (flow[ys, c, 1], flow[ys, c, 0]) if moved else (0.0, 0.0)
+            sy = np.clip(np.rint(ys + dy).astype(int), 0, h - 1)
+            sx = np.rint(c + dx).astype(int) + np.zeros(ys.size, int)
+            near = np.clip(sx[:, None] + np.array([-1, 0, 1]), 0, w - 1)
+            total = total + np.abs(grey[k, ys, c][:, None] - grey[j][sy[:, None], near]).min(1)
+        return 0.5 * total
 
-    side = 0.5 * (err(max(x - 3, 0)) + err(min(x + 3, w - 1)))
-    return float(np.median(err(x)) / max(np.median(side), 0.5 / 255))
+    side = max(float(np.median(0.5 * (err(max(x - 3, 0)) + err(min(x + 3, w - 1))))), 0.5 / 255)
+    # Or the line stays where it is, as a pole does when what passes behind it drags the flow along: the
+    # frames unmoved must then reproduce it as well as the flow reproduces the picture. A scratch in a pan
+    # fails this (unmoved, the picture under it has changed).
+    return min(float(np.median(err(x))), float(np.median(err(x, moved=False)))) / side
 
 
-def detect(grey, sensitivity, prev=None, nxt=None, *, still_line=2.0, max_width=5, min_frames=3) -> Lines:
-    """Scratches of ``grey`` (T, H, W) float in [0, 1], given frames t-1 and t+1 warped onto every t (or None).
+def detect(grey, sensitivity, flows=None, *, still_line=2.0, max_width=5, min_frames=3) -> Lines:
+    """Scratches of ``grey`` (T, H, W) float in [0, 1], given the flows between its frames (or None).
 
-    Without neighbours (``prev`` None: fewer than 3 frames) no line can be
-    tested against the picture and every persistent line is a scratch.
+    ``flows`` is ``(forward, backward)``, each (T-1, H, W, 2) (OpenCV's
+    layout). Without them (fewer than 3 frames) no line can be tested
+    against the picture, and every persistent line is a scratch.
     """
     t, h, w = grey.shape
     mask = np.zeros(grey.shape, bool)
@@ -117,8 +127,8 @@ def detect(grey, sensitivity, prev=None, nxt=None, *, still_line=2.0, max_width=
             found.append((k, int(x), rows, abs(prof[x])))
     residual = {}
     for k, x, rows, _ in found:
-        if prev is not None and 0 < k < t - 1:
-            residual[k, x] = _residual(grey[k], prev[k], nxt[k], x, rows)
+        if flows is not None and 0 < k < t - 1 and rows.any():
+            residual[k, x] = _residual(grey, k, flows, x, rows)
     for k, x, rows, contrast in found:
         # The line's residual over up to five frames around (the same line within a pixel), the median.
         around = [r for (j, xj), r in residual.items() if abs(j - k) <= 2 and abs(xj - x) <= 1 and np.isfinite(r)]
