@@ -2,7 +2,7 @@
 
 No damage generator at all. Every shared clip except the old films is clean
 modern footage; so are the clips in ``--extra`` folders (each with
-``frames/``, for example public clips with balls, hands, pedestrians, poles).
+``frames/``; the ones measured are listed in ``benchmarks/clean_clips.md``).
 Beside them, two made cases of what fools a dirt detector, built from clean
 clips:
 
