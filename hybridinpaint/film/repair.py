@@ -16,7 +16,13 @@ calls it dirt; every kept blotch records the features that decided it
 (:mod:`hybridinpaint.film.blotches`). Line scratches are thin, nearly
 vertical lines brighter or darker than both sides; they are found in each
 frame's column profile of horizontal detail and kept when they persist over
-frames [3]_.
+frames [3]_ (:mod:`hybridinpaint.film.scratches`).
+
+Nothing the picture explains is repaired: a spot found again, elsewhere, in
+frames t-2..t+2 along a smooth path is a moving object
+(:mod:`hybridinpaint.film.motion`), and a line the neighbouring frames bring
+back as well as the picture beside it is the picture's own; both are left
+alone and listed with their reasons.
 
 Repair is :func:`hybridinpaint.inpaint` on the detected mask (or the
 archivist's own), so a blotch seen in one frame only is filled from its
@@ -356,7 +362,15 @@ def detect_defects(
         ``.mask`` (T, H, W) bool, ``.kinds`` (T, H, W) uint8 (1 blotch, 2
         scratch) and ``.records``, one :class:`Defect` per connected defect
         (``score``: a blotch's probability of being dirt, a scratch's
-        contrast; ``why``: for a blotch, the features that decided it).
+        contrast; ``why``: for a blotch, the features that decided it;
+        for a scratch, its contrast and how its neighbours reproduce it),
+        and what was left alone as the picture's own: ``.spared`` (records
+        whose ``why`` starts "left alone: moving object", a spot found
+        again along a path in frames t-2..t+2, :mod:`~hybridinpaint.film.motion`,
+        or "left alone: still picture line", a line the neighbouring frames
+        bring back, :mod:`~hybridinpaint.film.scratches`) and
+        ``.spared_mask``; :func:`restore` repairs them only with
+        ``spare_moving=False``.
 
     Raises
     ------
