@@ -304,7 +304,7 @@ def _blotches(grey, backend, sensitivity, min_area, bar, model, settings: Settin
     return mask, prob, reasons, spared, flows, neighbours
 
 
-def _line_why(lines, k, sl, grey_k, spared):
+def _line_why(lines, k, sl, spared):
     """A scratch record's reason: the line's contrast, and how its neighbours along the flow reproduce it."""
     x0, x1 = sl[1].start, sl[1].stop
     r = [v for (j, x), v in lines.residual.items() if abs(j - k) <= 2 and x0 - 1 <= x <= x1 and np.isfinite(v)]
@@ -453,7 +453,7 @@ def _detect(frames, sensitivity, kinds, min_area, backend, progress, blotch_mode
                     why = text.get(int(cand[y, x]), "")
                     prob = float(probability[k][sl][sel].mean())
                 elif kind == "scratch":
-                    why = _line_why(lines, k, sl, grey[k], spared=out is spared_records)
+                    why = _line_why(lines, k, sl, spared=out is spared_records)
                 out.append(
                     Defect(
                         frame=k,

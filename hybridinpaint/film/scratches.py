@@ -46,7 +46,7 @@ class Lines:
     mask: np.ndarray  # (T, H, W) bool: scratch pixels
     score: np.ndarray  # (T, H, W) float32: the line's contrast (grey levels in [0, 1])
     still: np.ndarray  # (T, H, W) bool: lines the neighbours reproduce (the picture's), left alone
-    residual: dict  # {(frame, x): the line's residual against its neighbours / its contrast}
+    residual: dict  # {(frame, x): the line's residual in its neighbours / the picture's beside it}
 
 
 def _residual(grey, k, flows, x, rows):
@@ -108,7 +108,7 @@ def detect(grey, sensitivity, flows=None, *, still_line=2.0, max_width=5, min_fr
         right = prof[np.minimum(peaks + max_width, w - 1)]
         narrow = (np.abs(left) < 0.4 * np.abs(prof[peaks])) & (np.abs(right) < 0.4 * np.abs(prof[peaks]))
         cols.append((peaks[narrow], prof))
-    found = []  # (frame, x, rows)
+    found = []  # (frame, x, rows, contrast)
     for k in range(t):
         peaks, prof = cols[k]
         for x in peaks:

@@ -22,7 +22,7 @@ and ``--overwrite`` replaces the previous run whole instead of mixing with it.
                 "method": "propagated along flow", "sources": [1], "confidence": 0.97,
                 "runs": [[y, x0, x1], ...], "reverted": false}, ...]}
 
-With a film package that spares moving objects, ``"spared"`` lists the
+``"spared"`` lists the
 regions found but left alone (a moving object, a still picture edge: their
 pixels are the scan's) like fixes, without ids: ``frame``, ``file``, ``kind``,
 ``bbox``, ``area``, ``probability``, ``why``, ``runs``; ``repair_moving``
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import base64
 import html
-import inspect
 import os
 import re
 import shutil
@@ -459,17 +458,14 @@ def _spared_dict(fx, files) -> dict:
     """A region left alone (``Restoration.spared``) as ``fixes.json`` lists it under ``spared``."""
     d = {"frame": int(fx.frame), "file": files[fx.frame].name, "kind": str(fx.kind)}
     d["bbox"] = [int(v) for v in fx.bbox]
-    d["area"] = int(getattr(fx, "area", len(fx.ys)))
+    d["area"] = int(fx.area)
     for key in ("probability", "score"):
-        v = getattr(fx, key, None)
-        if isinstance(v, (int, float, np.floating)) and np.isfinite(v):
+        v = getattr(fx, key)
+        if v is not None and np.isfinite(v):
             d[key] = round(float(v), 5)
-    d["why"] = str(getattr(fx, "why", "") or "left alone")
-    reasons = getattr(fx, "reasons", None)
-    if reasons:
-        d["reasons"] = [str(r) for r in reasons]
-    d["method"] = str(getattr(fx, "method", "left alone"))
-    d["runs"] = _runs(np.asarray(fx.ys), np.asarray(fx.xs))
+    d["why"] = fx.why or "left alone"
+    d["method"] = fx.method
+    d["runs"] = _runs(fx.ys, fx.xs)
     return d
 
 
@@ -519,9 +515,6 @@ def restore_dir(
         "repair_moving": bool(repair_moving),
         "report": bool(report),
     }
-    # Sparing moving objects is the film package's (``spare_moving``); a version without it repairs everything.
-    can_spare = "spare_moving" in inspect.signature(film.restore).parameters
-    extra = {"spare_moving": not repair_moving} if can_spare else {}
     run = engine.start(
         out,
         command="restore",
@@ -549,7 +542,7 @@ def restore_dir(
             backend=backend,
             settings=settings,
             progress=progress,
-            **extra,
+            spare_moving=not repair_moving,
         )
         prov_img = visualize.provenance(res)  # a Restoration has .frames and .provenance
         from tqdm.auto import tqdm
@@ -566,7 +559,7 @@ def restore_dir(
             d["reverted"] = False
             fixes.append(d)
             totals[fx.kind] = totals.get(fx.kind, 0) + 1
-        spared = [_spared_dict(fx, files) for fx in getattr(res, "spared", None) or []]
+        spared = [_spared_dict(fx, files) for fx in res.spared]
         doc = {
             "schema": SCHEMA,
             "version": VERSION,
@@ -579,7 +572,7 @@ def restore_dir(
                 "min_area": min_area,
                 "kinds": list(film.KINDS),
                 "deflicker": bool(deflicker),
-                "repair_moving": bool(repair_moving) or not can_spare,
+                "repair_moving": bool(repair_moving),
                 "tunables": settings.to_dict(),
             },
             "totals": totals,
