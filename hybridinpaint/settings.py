@@ -382,6 +382,26 @@ class Privacy(_Section):
             "picture, turning away): the detector finds them late."
         ),
     )
+    CARRY: int = Field(
+        25,
+        description=(
+            "Frames a track is carried before its first and after its last detection by matching the face's "
+            "pixels (normalised cross-correlation) while they match: a face the detector loses as it turns, "
+            "tilts or shrinks is still there. 0 turns carrying off."
+        ),
+    )
+    CARRY_NCC: float = Field(
+        0.6, description="A carried face is lost at the first frame where its best match's correlation is below this."
+    )
+    UPSCALE_EVERY: int = Field(
+        3,
+        description=(
+            "Every UPSCALE_EVERY-th frame is also searched at twice its size for faces smaller than SMALL "
+            "pixels (CenterFace predicts on a stride-4 grid: a 12 px face is 3 cells); tracking carries them "
+            "through the frames between. 0 turns it off."
+        ),
+    )
+    SMALL: float = Field(24.0, description="Faces shorter than this (pixels) are looked for at twice the size.")
     SMOOTH: int = Field(5, description="Boxes are smoothed over this many frames (centre and size, a moving mean).")
     GROW_W: float = Field(
         2.1,

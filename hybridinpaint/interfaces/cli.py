@@ -81,20 +81,30 @@ def _parser() -> argparse.ArgumentParser:
     _add_file_arguments(rm, overwrite_help="replace an earlier output and its masks")
     an = sub.add_parser(
         "anonymize",
-        help="find faces, track them, and remove (inpaint), blur or box them; then check the output for leaks",
+        help="find faces, track them, and box, blur or remove (inpaint) their heads; then check the output for leaks",
         description="The masks (OUTPUT.masks/frames/, white where replaced) and a record of every track and leak "
-        "(OUTPUT.masks/anonymize.json) are saved before anything is filled. Exit codes as for inpaint, and 3 with "
-        "--strict when the check still finds a face where one was removed.",
+        "(OUTPUT.masks/anonymize.json) are saved before anything is filled. The output is then checked: where the "
+        "face detector still finds a face, the frame is listed, and the command exits with 3 unless --allow-leaks. "
+        "Other exit codes as for inpaint.",
     )
     an.add_argument("input", help="video (mp4/mov/mkv/avi) or folder of RGB (or grey) frames")
     an.add_argument("-o", "--output", required=True, help="output folder (lossless frames) or video file")
     an.add_argument("--faces", action="store_true", default=True, help="find faces (the default, and the only kind)")
     an.add_argument("--plates", action="store_true", help="licence plates: not available (no detector ships)")
-    an.add_argument("--mode", default="remove", choices=("remove", "blur", "box"), help="default: remove")
+    an.add_argument(
+        "--mode",
+        default="box",
+        choices=("box", "blur", "remove"),
+        help="box (the default: black over each head, the mode that leaked least), blur, or remove (inpaint each "
+        "head from the background: for small faces with background to copy)",
+    )
     an.add_argument("--threshold", type=float, help="detector score a face must reach once (default: 0.4)")
     an.add_argument("--verify-threshold", type=float, help="score of the check on the output (default: 3/4 of it)")
     an.add_argument("--record", metavar="RECORD.json", help="also write the record here")
-    an.add_argument("--strict", action="store_true", help="exit with 3 when the check finds a leak")
+    an.add_argument(
+        "--allow-leaks", action="store_true", help="exit with 0 even when the check still finds a face (listed)"
+    )
+    an.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)  # the default since issue 27
     an.add_argument("--mask-dilation", type=int, default=0, metavar="N", help="grow the head masks by N px")
     an.add_argument("--save-masks", metavar="DIR", help="where masks and record go (default: OUTPUT.masks)")
     _add_file_arguments(an, overwrite_help="replace an earlier output and its masks")
@@ -344,10 +354,20 @@ _DONE = {"remove": "removed", "blur": "blurred", "box": "boxed"}
 
 
 def _anonymize(args) -> int:
+    import warnings
+
+    from hybridinpaint.privacy import LeakWarning
     from hybridinpaint.runs.anonymize import anonymize_file
 
     options = _file_options(args)
-    summary = anonymize_file(
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeakWarning)  # the command lists the leaks itself
+        summary = _anonymize_file(args, options, anonymize_file)
+    return _anonymize_report(args, summary)
+
+
+def _anonymize_file(args, options, anonymize_file) -> dict:
+    return anonymize_file(
         args.input,
         args.output,
         faces=args.faces,
@@ -359,19 +379,39 @@ def _anonymize(args) -> int:
         save_masks=args.save_masks,
         **options,
     )
+
+
+def _anonymize_report(args, summary) -> int:
     leaks = summary["leaks"]
-    frames = sorted({leak["frame"] for leak in leaks})
+    frames = summary["leaked_frames"]
     check = (
-        f"; LEAKS: a face is still found in frames {frames[:10]}{' ...' if len(frames) > 10 else ''}"
+        f"; LEAKS: a face is still found in {len(frames)} frames {frames[:10]}{' ...' if len(frames) > 10 else ''}"
         if leaks
-        else "; check: no face left where one was removed"
+        else "; check: no face found in the output"
     )
     how = "reused" if summary["reused"] else "found"
     print(
         f"hybridinpaint anonymize: {summary['tracks']} face tracks {how} in {summary['frames']} frames, "
         f"{_DONE[args.mode]}{check}; record {summary['record']}; {summary['seconds']:.1f} s -> {summary['output']}"
     )
-    return 3 if leaks and args.strict else 0
+    for tr in summary["track_report"]:
+        unseen = "" if tr["unseen"] is None else f", {tr['unseen']:.0%} never seen (made up)"
+        print(
+            f"  track {tr['id']}: frames {tr['frames'][0]}-{tr['frames'][-1]}, detected on {tr['detected']}, "
+            f"carried on {len(tr['carried'])}{unseen}{', LEAKED on ' + str(tr['leaks']) if tr['leaks'] else ''}"
+        )
+    if summary["checked"]:
+        print(f"  the check found and boxed {len(summary['checked'])} more face(s) before writing")
+    for leak in leaks[:20]:
+        print(f"  leak: frame {leak['frame']}, box {leak['box']}, score {leak['score']}: {leak['why']}")
+    if leaks and not args.allow_leaks:
+        print(
+            "hybridinpaint anonymize: faces are still found in the output (listed above and in the record); "
+            "look at those frames, try --mode box or a lower --threshold, or pass --allow-leaks to accept them",
+            file=sys.stderr,
+        )
+        return 3
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ Every stage's output is in the record (:func:`build_record`), checked against
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import cv2
@@ -33,7 +34,7 @@ from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion.pipeline import inpaint
 from hybridinpaint.privacy.faces import MODEL, FaceDetector
 from hybridinpaint.privacy.faces import check_threshold as _check_threshold
-from hybridinpaint.settings import Privacy as PrivacySettings
+from hybridinpaint.privacy.tracks import Track, box_iou, head_box, link_tracks
 from hybridinpaint.settings import resolve
 
 __all__ = [
@@ -50,145 +51,82 @@ __all__ = [
     "record_tracks",
     "RECORD_SCHEMA",
     "MODES",
+    "LeakWarning",
+    "cover_checked",
+    "track_from_record",
 ]
 
 MODES = ("remove", "blur", "box")
 
 
-@dataclass
-class Track:
-    """One face through time: per frame of ``frames``, the grown box and the detector's score.
-
-    ``boxes`` ``(n, 4)`` float32 ``x1, y1, x2, y2``; ``scores`` ``(n,)``
-    float32, NaN where no detection was linked (interpolated or held).
-    """
-
-    id: int
-    frames: np.ndarray
-    boxes: np.ndarray
-    scores: np.ndarray
-
-    def box_at(self, t: int):
-        i = np.searchsorted(self.frames, t)
-        if i < self.frames.size and self.frames[i] == t:
-            return self.boxes[i]
-        return None
+class LeakWarning(UserWarning):
+    """The check still finds a face in the output of :func:`anonymize` (see ``AnonymizeResult.leaks``)."""
 
 
 @dataclass
 class AnonymizeResult:
-    """What :func:`anonymize` returns with ``return_result=True``."""
+    """What :func:`anonymize` returns with ``return_result=True``.
+
+    ``leaks``: one dict per face the check still finds in the output
+    (``frame``, ``box``, ``score``, ``track`` or None where no track was,
+    ``why``); ``checked``: what the check of ``"blur"`` / ``"box"`` found
+    and covered with a black box before the frame was written (same keys).
+    """
 
     frames: np.ndarray
     masks: np.ndarray  # (T, H, W) bool: what was replaced
     tracks: list
-    leaks: list  # per leak: {"frame", "box", "score", "track"}
+    leaks: list
     detections: list = field(default_factory=list)  # per frame (N, 5), at the link threshold
     record: dict = field(default_factory=dict)
+    checked: list = field(default_factory=list)
+
+    @property
+    def leaked_frames(self) -> list[int]:
+        """The frames where a face is still found, in order."""
+        return sorted({leak["frame"] for leak in self.leaks})
 
 
 def detect(frames, *, threshold=None, detector=None, progress=False, settings=None) -> list[np.ndarray]:
     """Face boxes ``(N, 5)`` (``x1, y1, x2, y2, score``) per frame of ``frames`` ``(T, H, W[, C])``.
 
     ``frames`` may be any iterable of RGB images (uint8, uint16 or float in
-    [0, 1]); ``threshold`` is the lowest score kept.
+    [0, 1]); ``threshold`` is the lowest score kept. Every
+    ``privacy.UPSCALE_EVERY``-th frame is also searched at twice its size,
+    and the faces shorter than ``privacy.SMALL`` pixels found there that
+    the plain search missed are added.
     """
     from tqdm.auto import tqdm
 
     settings = resolve(settings)
-    threshold = _check_threshold(settings.privacy.THRESHOLD if threshold is None else threshold, "threshold")
-    det = detector if detector is not None else FaceDetector(settings=settings)
-    return [det(f, threshold) for f in tqdm(frames, desc="finding faces", unit="frame", disable=not progress)]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
-
-
-def link_tracks(detections, shape, *, threshold=None, settings=None) -> list[Track]:
-    """Tracks from per-frame detections (see the module's stage 2); boxes are the grown head boxes.
-
-    ``detections``: a list of ``(N, 5)`` arrays, one per frame (from
-    :func:`detect` at ``privacy.LINK_FRACTION * threshold`` or lower); ``shape``:
-    the frames' ``(H, W)``.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    cfg = resolve(settings).privacy
+    cfg = settings.privacy
     threshold = _check_threshold(cfg.THRESHOLD if threshold is None else threshold, "threshold")
-    h, w = shape[:2]
-    link = cfg.LINK_FRACTION * threshold
-    raw: list[dict] = []  # frames, boxes, scores of each track so far
-    active: list[int] = []
-    for t, dets in enumerate(detections):
-        dets = np.asarray(dets, np.float32).reshape(-1, 5)
-        dets = dets[dets[:, 4] >= link]
-        active = [i for i in active if t - raw[i]["frames"][-1] <= cfg.MAX_GAP]
-        matched = set()
-        if active and len(dets):
-            last = np.array([raw[i]["boxes"][-1] for i in active], np.float32)
-            iou = box_iou(last, dets[:, :4])
-            rows, cols = linear_sum_assignment(-iou)
-            for r, c in zip(rows, cols):
-                if iou[r, c] >= cfg.MIN_IOU:
-                    tr = raw[active[r]]
-                    tr["frames"].append(t)
-                    tr["boxes"].append(dets[c, :4])
-                    tr["scores"].append(float(dets[c, 4]))
-                    matched.add(int(c))
-        for c in range(len(dets)):
-            if c not in matched:
-                raw.append({"frames": [t], "boxes": [dets[c, :4]], "scores": [float(dets[c, 4])]})
-                active.append(len(raw) - 1)
-    tracks = []
-    for tr in raw:
-        if max(tr["scores"]) < threshold:
-            continue
-        tracks.append(_finish_track(len(tracks), tr, len(detections), h, w, cfg))
-    return tracks
+    det = detector if detector is not None else FaceDetector(settings=settings)
+    out = []
+    for k, frame in enumerate(tqdm(frames, desc="finding faces", unit="frame", disable=not progress)):
+        found = det(frame, threshold)
+        if cfg.UPSCALE_EVERY and k % cfg.UPSCALE_EVERY == 0:
+            found = _with_small_faces(found, det, frame, threshold, cfg.SMALL)
+        out.append(found)
+    return out
 
 
-def _finish_track(ident: int, tr: dict, count: int, h: int, w: int, cfg: PrivacySettings) -> Track:
-    seen = np.asarray(tr["frames"])
-    boxes = np.asarray(tr["boxes"], np.float32)
-    first, last = max(0, seen[0] - cfg.HOLD), min(count - 1, seen[-1] + cfg.HOLD)
-    frames = np.arange(first, last + 1)
-    # centre x, centre y, width, height: interpolated between detections, held beyond them
-    cwh = np.stack(
-        [
-            (boxes[:, 0] + boxes[:, 2]) / 2,
-            (boxes[:, 1] + boxes[:, 3]) / 2,
-            boxes[:, 2] - boxes[:, 0],
-            boxes[:, 3] - boxes[:, 1],
-        ],
-        -1,
-    )
-    full = np.stack([np.interp(frames, seen, cwh[:, k]) for k in range(4)], -1)
-    if cfg.SMOOTH > 1 and frames.size > 1:
-        pad = cfg.SMOOTH // 2
-        padded = np.pad(full, ((pad, pad), (0, 0)), mode="edge")
-        kernel = np.ones(cfg.SMOOTH) / cfg.SMOOTH
-        smooth = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(4)], -1)
-        full[:, :2] = smooth[:, :2]
-        # never smaller than what was seen: a face that grows fast stays covered
-        full[:, 2:] = np.maximum(smooth[:, 2:], full[:, 2:])
-    cx, cy, bw, bh = full.T
-    cy = cy - cfg.RAISE * bh
-    bw, bh = bw * cfg.GROW_W, bh * cfg.GROW_H
-    grown = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1)
-    grown[:, 0::2] = np.clip(grown[:, 0::2], 0, w)
-    grown[:, 1::2] = np.clip(grown[:, 1::2], 0, h)
-    scores = np.full(frames.size, np.nan, np.float32)
-    scores[seen - first] = tr["scores"]
-    return Track(ident, frames, grown.astype(np.float32), scores)
+def _with_small_faces(found: np.ndarray, det, frame, threshold: float, small: float) -> np.ndarray:
+    """``found`` and the faces shorter than ``small`` that ``det`` finds in ``frame`` at twice its size."""
+    big = cv2.resize(_arrays.rgb8(frame), None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
+    more = det(big, threshold)
+    more[:, :4] /= 2
+    more = more[(more[:, 3] - more[:, 1]) < small]
+    if len(more) and len(found):
+        centres = np.stack([(more[:, 0] + more[:, 2]) / 2, (more[:, 1] + more[:, 3]) / 2], -1)
+        known = (box_iou(more[:, :4], found[:, :4]) > 0.3).any(1) | np.array(
+            [any(f[0] <= x <= f[2] and f[1] <= y <= f[3] for f in found) for x, y in centres], bool
+        )
+        more = more[~known]
+    if not len(more):
+        return found
+    both = np.concatenate([found, more]).astype(np.float32)
+    return both[np.argsort(-both[:, 4], kind="stable")]
 
 
 def _draw(mask: np.ndarray, box, ellipse: bool) -> None:
@@ -242,26 +180,82 @@ def _blur(frame: np.ndarray, tracks, t: int) -> np.ndarray:
     return out
 
 
-def verify(frames, tracks, *, threshold, detector=None, settings=None) -> list[dict]:
-    """Faces the detector still finds at ``threshold`` in ``frames`` where a track's face was replaced.
+def cover_checked(frame, tracks, t: int, mode: str, *, detector, threshold: float, settings=None):
+    """Frame ``t`` covered by ``mode``, checked, and what the check still finds covered with black boxes.
 
-    A hit is a leak when its centre lies inside a track's box on that frame
-    (a face left visible by a box too small is centred there; a hit merely
-    touching the box, such as a head shape the box itself makes over a
-    body, is not). Returns one dict per leak: ``frame``, ``box`` (x1, y1,
-    x2, y2), ``score`` and ``track`` (its id).
+    The check is the detector at ``threshold`` on the covered frame. A face
+    it finds inside a track's box (the cover did not hide it) has that box
+    made black; a face outside every track (one the tracks missed) has its
+    head made black. The frame is then checked once more: what is found
+    there is a leak. Returns ``(covered, mask, checked, leaks)``: the frame,
+    the ``(H, W)`` bool mask of what changed, and two lists of dicts
+    (``frame``, ``box``, ``score``, ``track``, ``why``).
+    """
+    cfg = resolve(settings).privacy
+    shape = frame.shape[:2]
+    mask = frame_mask(tracks, t, shape, ellipse=mode != "box")
+    out = cover(frame, mask, tracks, t, mode) if mask.any() else frame
+    checked = []
+    hits = detector(out, threshold)
+    if len(hits):
+        extra = np.zeros(shape, np.uint8)
+        for d in hits:
+            tid, box = _track_under(tracks, t, d)
+            if tid is None:
+                box = head_box(d[:4], shape, cfg)[0]
+                why = f"a face (score {float(d[4]):.2f}) no track covered: its head boxed"
+            else:
+                why = f"a face (score {float(d[4]):.2f}) still found under the {mode}: track {tid} boxed"
+            _draw(extra, box, False)
+            checked.append(_finding(t, d, tid, why))
+        extra = extra.astype(bool)
+        out = cover(out, extra, tracks, t, "box")
+        mask = mask | extra
+        hits = detector(out, threshold)
+    leaks = [
+        _finding(t, d, _track_under(tracks, t, d)[0], "a face is still found after the check boxed it") for d in hits
+    ]
+    return out, mask, checked, leaks
+
+
+def _track_under(tracks, t: int, det) -> tuple[int | None, np.ndarray | None]:
+    """The id and box of the first track whose box at ``t`` holds the centre of ``det``; (None, None) if none."""
+    cx, cy = (det[0] + det[2]) / 2, (det[1] + det[3]) / 2
+    for tr in tracks:
+        b = tr.box_at(t)
+        if b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3]:
+            return tr.id, b
+    return None, None
+
+
+def _finding(t: int, det, track, why: str) -> dict:
+    box = [round(float(v), 1) for v in det[:4]]
+    return {"frame": int(t), "box": box, "score": round(float(det[4]), 3), "track": track, "why": why}
+
+
+def verify(frames, tracks, *, threshold, detector=None, settings=None) -> list[dict]:
+    """Faces the detector still finds at ``threshold`` in ``frames`` (the output): every one is a leak.
+
+    A hit centred inside a track's box is a face the fill did not hide; a
+    hit elsewhere is a face the tracks missed (found on the input below the
+    threshold, or not at all) or a false alarm, for a reviewer to look at.
+    Returns one dict per leak: ``frame``, ``box`` (x1, y1, x2, y2),
+    ``score``, ``track`` (its id, or None) and ``why``.
     """
     threshold = _check_threshold(threshold, "threshold")
-    found = detect(frames, threshold=threshold, detector=detector, settings=settings)
+    found = detect(
+        frames, threshold=threshold, detector=detector, settings=resolve(settings).replace(privacy={"UPSCALE_EVERY": 0})
+    )
     leaks = []
     for t, dets in enumerate(found):
-        boxes = [(tr.id, tr.box_at(t)) for tr in tracks]
         for d in dets:
-            cx, cy = (d[0] + d[2]) / 2, (d[1] + d[3]) / 2
-            hit = next((i for i, b in boxes if b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3]), None)
-            if hit is not None:
-                box = [round(float(v), 1) for v in d[:4]]
-                leaks.append({"frame": t, "box": box, "score": round(float(d[4]), 3), "track": hit})
+            tid, _ = _track_under(tracks, t, d)
+            why = (
+                f"a face is still found in track {tid}'s head after the fill"
+                if tid is not None
+                else "a face is found where no track was"
+            )
+            leaks.append(_finding(t, d, tid, why))
     return leaks
 
 
@@ -270,7 +264,7 @@ def anonymize(
     *,
     faces=True,
     plates=False,
-    mode="remove",
+    mode="box",
     threshold=None,
     verify_threshold=None,
     backend="auto",
@@ -340,30 +334,36 @@ def anonymize(
         progress=progress,
         settings=settings,
     )
-    tracks = link_tracks(found, (h, w), threshold=threshold, settings=settings)
-    masks = track_masks(tracks, t, (h, w), ellipse=mode != "box")
-    provenance = None
-    if not masks.any():
-        out = original.copy()
-    elif mode == "remove":
-        res = inpaint(
-            original,
-            masks,
-            backend=backend,
-            settings=settings,
-            return_result=True,
-            progress=progress,
-            **inpaint_options,
-        )
-        out, provenance = res.frames, res.stats.get("pixels", {})
+    tracks = link_tracks(found, (h, w), threshold=threshold, frame_at=grey_reader(work.__getitem__), settings=settings)
+    provenance = unseen = None
+    checked: list[dict] = []
+    if mode == "remove":
+        masks = track_masks(tracks, t, (h, w))
+        if masks.any():
+            res = inpaint(
+                original,
+                masks,
+                backend=backend,
+                settings=settings,
+                return_result=True,
+                progress=progress,
+                **inpaint_options,
+            )
+            out, provenance = res.frames, res.stats.get("pixels", {})
+            unseen = unseen_fraction(tracks, res.provenance.method, (h, w))
+        else:
+            out = original.copy()
+        # the check sees the output as the detection saw the input: the float view
+        leaks = verify(_arrays.frames_float(out)[1], tracks, threshold=verify_threshold, detector=detector)
     else:
-        filled = work.copy()
+        filled, masks, leaks = work.copy(), np.zeros((t, h, w), bool), []
         for k in range(t):
-            if masks[k].any():
-                filled[k] = cover(work[k], masks[k], tracks, k, mode)
+            filled[k], masks[k], found_k, leaks_k = cover_checked(
+                work[k], tracks, k, mode, detector=detector, threshold=verify_threshold, settings=settings
+            )
+            checked += found_k
+            leaks += leaks_k
         out = _arrays.composite(original, filled, masks, grey)
-    # the check sees the output as the detection saw the input: the float view
-    leaks = verify(_arrays.frames_float(out)[1], tracks, threshold=verify_threshold, detector=detector)
     doc = build_record(
         tracks,
         leaks,
@@ -373,10 +373,54 @@ def anonymize(
         frames=t,
         shape=(h, w),
         pixels=provenance,
+        checked=checked,
+        unseen=unseen,
     )
+    warn_leaks(leaks, stacklevel=2)
     if not return_result:
         return out
-    return AnonymizeResult(out, masks, tracks, leaks, found, doc)
+    return AnonymizeResult(out, masks, tracks, leaks, found, doc, checked)
+
+
+def grey_reader(frame_at):
+    """``t -> (H, W) uint8`` grey of ``frame_at(t)`` (any image :func:`detect` takes), remembered."""
+    import functools
+
+    @functools.lru_cache(maxsize=64)
+    def grey(t: int) -> np.ndarray:
+        img = _arrays.rgb8(frame_at(t))
+        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+
+    return grey
+
+
+def unseen_fraction(tracks, method: np.ndarray, shape) -> dict[int, float]:
+    """Per track id: the share of its removed pixels that no other frame showed (patch, network, spatial fill)."""
+    out = {}
+    for tr in tracks:
+        total = unseen = 0
+        for t, box in zip(tr.frames, tr.boxes):
+            m = np.zeros(shape[:2], np.uint8)
+            _draw(m, box, True)
+            m = m.astype(bool)
+            total += int(m.sum())
+            unseen += int((method[t][m] > 1).sum())
+        out[tr.id] = round(unseen / total, 3) if total else 0.0
+    return out
+
+
+def warn_leaks(leaks, *, stacklevel=1) -> None:
+    """A :class:`LeakWarning` naming the frames where the check still finds a face (nothing if none)."""
+    if not leaks:
+        return
+    frames = sorted({leak["frame"] for leak in leaks})
+    more = f" and {len(frames) - 10} more" if len(frames) > 10 else ""
+    warnings.warn(
+        f"anonymize: a face is still found in {len(frames)} frame(s): {frames[:10]}{more} "
+        f"({leaks[0]['why']}; every leak is in the result's .leaks and the record)",
+        LeakWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _options(faces, plates, mode, threshold, verify_threshold, settings) -> tuple[float, float]:
@@ -398,12 +442,35 @@ def _options(faces, plates, mode, threshold, verify_threshold, settings) -> tupl
     return threshold, verify_threshold
 
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+
+_FINDING = {
+    "type": "object",
+    "required": ["frame", "box", "score", "track", "why"],
+    "properties": {
+        "frame": {"type": "integer", "minimum": 0},
+        "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "score": {"type": "number"},
+        "track": {"type": ["integer", "null"]},
+        "why": {"type": "string"},
+    },
+}
 
 RECORD_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["version", "detector", "mode", "threshold", "verify_threshold", "frames", "size", "tracks", "leaks"],
+    "required": [
+        "version",
+        "detector",
+        "mode",
+        "threshold",
+        "verify_threshold",
+        "frames",
+        "size",
+        "tracks",
+        "leaks",
+        "leaked_frames",
+    ],
     "properties": {
         "version": {"const": RECORD_VERSION},
         "detector": {"type": "string"},
@@ -417,7 +484,7 @@ RECORD_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "frames", "boxes", "scores", "fill"],
+                "required": ["id", "frames", "boxes", "scores", "carried", "fill", "detected", "leaks"],
                 "properties": {
                     "id": {"type": "integer", "minimum": 0},
                     "frames": {"type": "array", "items": {"type": "integer", "minimum": 0}},
@@ -426,31 +493,30 @@ RECORD_SCHEMA = {
                         "items": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
                     },
                     "scores": {"type": "array", "items": {"type": ["number", "null"]}},
+                    "carried": {"type": "array", "items": {"type": "integer", "minimum": 0}},
                     "fill": {"enum": list(MODES)},
+                    "detected": {"type": "integer", "minimum": 0},
+                    "leaks": {"type": "integer", "minimum": 0},
+                    "unseen": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
                 },
             },
         },
-        "leaks": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["frame", "box", "score", "track"],
-                "properties": {
-                    "frame": {"type": "integer", "minimum": 0},
-                    "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
-                    "score": {"type": "number"},
-                    "track": {"type": "integer"},
-                },
-            },
-        },
+        "leaks": {"type": "array", "items": _FINDING},
+        "leaked_frames": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "checked": {"type": "array", "items": _FINDING},
     },
 }
 
 
-def build_record(tracks, leaks, *, mode, threshold, verify_threshold, frames, shape, pixels=None) -> dict:
+def build_record(
+    tracks, leaks, *, mode, threshold, verify_threshold, frames, shape, pixels=None, checked=(), unseen=None
+) -> dict:
     """The JSON record of a run: every track (frames, boxes, scores; null where not detected), the leaks.
 
-    Checked against :data:`RECORD_SCHEMA` before it is returned.
+    ``checked``: what the check of ``"blur"`` / ``"box"`` found and boxed;
+    ``unseen``: per track id, the share of its removed pixels no frame
+    showed (``"remove"``). Checked against :data:`RECORD_SCHEMA` before it
+    is returned.
     """
     import jsonschema
 
@@ -463,15 +529,26 @@ def build_record(tracks, leaks, *, mode, threshold, verify_threshold, frames, sh
         "frames": int(frames),
         "size": [int(shape[1]), int(shape[0])],
         "pixels": pixels,
-        **record_tracks(tracks, mode),
+        **record_tracks(tracks, mode, leaks=leaks, unseen=unseen),
         "leaks": list(leaks),
+        "leaked_frames": sorted({int(leak["frame"]) for leak in leaks}),
+        "checked": list(checked),
     }
     jsonschema.validate(doc, RECORD_SCHEMA)
     return doc
 
 
-def record_tracks(tracks, mode) -> dict:
-    """The ``tracks`` part of the record: per track its frames, boxes, scores (null: not detected), fill."""
+def record_tracks(tracks, mode, *, leaks=(), unseen=None) -> dict:
+    """The ``tracks`` part of the record: per track its frames, boxes, scores (null: not detected), fill.
+
+    With each: ``carried`` (frames followed by matching), ``detected``
+    (frames the detector found it on), ``leaks`` (frames of ``leaks`` in
+    its box), ``unseen`` (from ``unseen``, or null).
+    """
+    per_track: dict = {}
+    for leak in leaks:
+        if leak.get("track") is not None:
+            per_track.setdefault(leak["track"], set()).add(leak["frame"])
     return {
         "tracks": [
             {
@@ -479,8 +556,24 @@ def record_tracks(tracks, mode) -> dict:
                 "frames": [int(f) for f in tr.frames],
                 "boxes": [[round(float(v), 1) for v in b] for b in tr.boxes],
                 "scores": [None if np.isnan(s) else round(float(s), 3) for s in tr.scores],
+                "carried": [int(f) for f in tr.frames[tr.carried]],
                 "fill": mode,
+                "detected": int(np.count_nonzero(~np.isnan(tr.scores))),
+                "leaks": len(per_track.get(tr.id, ())),
+                "unseen": None if unseen is None else unseen.get(tr.id),
             }
             for tr in tracks
         ]
     }
+
+
+def track_from_record(doc: dict) -> Track:
+    """A :class:`Track` from one entry of a record's ``tracks``."""
+    frames = np.asarray(doc["frames"], int)
+    return Track(
+        doc["id"],
+        frames,
+        np.asarray(doc["boxes"], np.float32).reshape(-1, 4),
+        np.asarray([np.nan if v is None else v for v in doc["scores"]], np.float32),
+        np.isin(frames, doc.get("carried", [])),
+    )

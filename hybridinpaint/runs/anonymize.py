@@ -14,15 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from hybridinpaint.privacy.anonymizer import (
-    Track,
     _options,
     build_record,
-    cover,
+    cover_checked,
     detect,
     frame_mask,
+    grey_reader,
     link_tracks,
     record_tracks,
+    track_from_record,
     verify,
+    warn_leaks,
 )
 from hybridinpaint.privacy.faces import FaceDetector
 from hybridinpaint.runs import engine, io, media, stream
@@ -42,7 +44,7 @@ def anonymize_file(
     *,
     faces=True,
     plates=False,
-    mode="remove",
+    mode="box",
     threshold=None,
     verify_threshold=None,
     record=None,
@@ -131,21 +133,13 @@ def anonymize_file(
             progress=progress,
             settings=settings,
         )
-        tracks = link_tracks(found, src.shape, threshold=threshold, settings=settings)
+        tracks = _carried_tracks(src, found, threshold, settings)
         masks = (frame_mask(tracks, k, src.shape, ellipse=mode != "box") for k in range(src.count))
         doc = {**expect, **record_tracks(tracks, mode), "leaks": None}
         write_masks(masks_dir, masks, into=MASKS_FRAMES, record=doc, record_name=MASKS_RECORD)
         reused = False
     else:
-        tracks = [
-            Track(
-                t["id"],
-                np.asarray(t["frames"]),
-                np.asarray(t["boxes"], np.float32),
-                np.asarray([np.nan if v is None else v for v in t["scores"]], np.float32),
-            )
-            for t in doc["tracks"]
-        ]
+        tracks = [track_from_record(t) for t in doc["tracks"]]
         reused = True
     if mode == "remove":
         stream.inpaint_file(
@@ -161,16 +155,22 @@ def anonymize_file(
             **options,
         )
     elif not run.finished:
-        masks = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)
-        covered = (
-            cover(frame, m, tracks, k, mode) if m.any() else frame
-            for k, (frame, m) in enumerate(zip(src.frames(), masks()))
-        )
+        checked: list[dict] = []
+
+        def covered():
+            for k, frame in enumerate(src.frames()):
+                frame, _, found_k, _ = cover_checked(
+                    frame, tracks, k, mode, detector=detector, threshold=verify_threshold, settings=settings
+                )
+                checked.extend(found_k)
+                yield frame
+
         try:
-            _write_all(src, output, covered, video_out, run)
+            _write_all(src, output, covered(), video_out, run)
         except BaseException:
             run.abandon()
             raise
+        doc["checked"] = checked
     out_src = media.FrameSource(output)
     leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector)
     full = build_record(
@@ -181,21 +181,43 @@ def anonymize_file(
         verify_threshold=verify_threshold,
         frames=src.count,
         shape=src.shape,
+        checked=doc.get("checked") or [],
     )
     full.update(expect)
     io.write_json(masks_dir / MASKS_RECORD, full)
     if record:
         io.write_json(record, full)
+    warn_leaks(leaks, stacklevel=2)
     return {
         "frames": src.count,
         "tracks": len(tracks),
         "leaks": leaks,
+        "leaked_frames": full["leaked_frames"],
+        "checked": full["checked"],
+        "track_report": full["tracks"],
         "masks": str(masks_dir),
         "record": str(record or masks_dir / MASKS_RECORD),
         "reused": reused,
         "output": str(output),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def _carried_tracks(src, found, threshold: float, settings) -> list:
+    """Tracks of ``found`` carried through the detector's misses, reading only the frames beside their ends."""
+    cfg = settings.privacy
+    plain = link_tracks(found, src.shape, threshold=threshold, settings=settings.replace(privacy={"CARRY": 0}))
+    near: set[int] = set()
+    for tr in plain:
+        seen = tr.frames[~np.isnan(tr.scores)]
+        near.update(range(max(0, seen[0] - cfg.CARRY - 1), seen[0] + 1))
+        near.update(range(seen[-1], min(src.count, seen[-1] + cfg.CARRY + 2)))
+    if not near:
+        return plain
+    frames = {k: f for k, f in enumerate(src.frames()) if k in near}
+    return link_tracks(
+        found, src.shape, threshold=threshold, frame_at=grey_reader(frames.__getitem__), settings=settings
+    )
 
 
 def _write_all(src, output, frames, video_out: bool, run) -> None:
