@@ -395,10 +395,21 @@ def _anonymize_report(args, summary) -> int:
         f"{_DONE[args.mode]}{check}; record {summary['record']}; {summary['seconds']:.1f} s -> {summary['output']}"
     )
     for tr in summary["track_report"]:
-        unseen = "" if tr["unseen"] is None else f", {tr['unseen']:.0%} never seen (made up)"
+        unseen = "" if tr["unseen"] is None else f", {tr['unseen']:.0%} of the head never seen in another frame"
+        if tr["unseen"] is not None and tr["unseen"] > 0.5:
+            unseen += " (nothing to copy: made up from around it; --mode box hides it for certain)"
         print(
             f"  track {tr['id']}: frames {tr['frames'][0]}-{tr['frames'][-1]}, detected on {tr['detected']}, "
             f"carried on {len(tr['carried'])}{unseen}{', LEAKED on ' + str(tr['leaks']) if tr['leaks'] else ''}"
+        )
+    if summary.get("unseen") is not None:
+        print(
+            f"  {summary['unseen']:.0%} of the removed pixels were never seen in another frame"
+            + (
+                " (nothing to copy: made up from around them; --mode box hides them for certain)"
+                if summary["unseen"] > 0.5
+                else ""
+            )
         )
     if summary["checked"]:
         print(f"  the check found and boxed {len(summary['checked'])} more face(s) before writing")

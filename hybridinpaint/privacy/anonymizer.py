@@ -377,6 +377,14 @@ def anonymize(
         unseen=unseen,
     )
     warn_leaks(leaks, stacklevel=2)
+    made_up = sorted(k for k, v in (unseen or {}).items() if v > 0.5)
+    if made_up:
+        warnings.warn(
+            f"anonymize(mode='remove'): most of the head of track(s) {made_up} was never seen in another frame, "
+            "so it was made up from its surroundings (nothing to copy); mode='box' hides it for certain",
+            UserWarning,
+            stacklevel=2,
+        )
     if not return_result:
         return out
     return AnonymizeResult(out, masks, tracks, leaks, found, doc, checked)

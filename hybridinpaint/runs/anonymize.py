@@ -141,8 +141,9 @@ def anonymize_file(
     else:
         tracks = [track_from_record(t) for t in doc["tracks"]]
         reused = True
+    pixels = None
     if mode == "remove":
-        stream.inpaint_file(
+        pixels = stream.inpaint_file(
             input,
             masks_dir / MASKS_FRAMES,
             output,
@@ -153,7 +154,7 @@ def anonymize_file(
             settings=settings,
             command="anonymize",
             **options,
-        )
+        )["pixels"]
     elif not run.finished:
         checked: list[dict] = []
 
@@ -182,6 +183,7 @@ def anonymize_file(
         frames=src.count,
         shape=src.shape,
         checked=doc.get("checked") or [],
+        pixels=pixels,
     )
     full.update(expect)
     io.write_json(masks_dir / MASKS_RECORD, full)
@@ -195,12 +197,22 @@ def anonymize_file(
         "leaked_frames": full["leaked_frames"],
         "checked": full["checked"],
         "track_report": full["tracks"],
+        "unseen": _unseen(pixels),
         "masks": str(masks_dir),
         "record": str(record or masks_dir / MASKS_RECORD),
         "reused": reused,
         "output": str(output),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def _unseen(pixels) -> float | None:
+    """The share of the replaced pixels that no other frame showed, from ``inpaint_file``'s pixels per method."""
+    if not pixels:
+        return None
+    filled = sum(n for name, n in pixels.items() if name != "original")
+    seen = sum(n for name, n in pixels.items() if name.startswith("propagated"))
+    return round((filled - seen) / filled, 3) if filled else None
 
 
 def _carried_tracks(src, found, threshold: float, settings) -> list:
