@@ -24,7 +24,10 @@ Per mode (``box``, the default; ``blur``; ``remove``; ``none``, the input):
 
 ``--ablate`` adds ``box`` without carrying tracks (``CARRY = 0``), without
 the search at twice the size (``UPSCALE_EVERY = 0``) and without either, to
-show what each brings.
+show what each brings. ``--shapes`` (only; writes nothing) compares head
+models: the grown face box (``GROW_W`` x ``GROW_H``, raised by ``RAISE``)
+as a rectangle or the ellipse inside it, by faces covered, heads replaced
+and pixels replaced away from heads (tracks only, before the check).
 """
 
 from __future__ import annotations
@@ -191,12 +194,59 @@ def table(totals, secs, per_clip):
     return "\n".join(lines) + "\n"
 
 
+SHAPES = (  # (GROW_W, GROW_H, RAISE, BOX_SHAPE)
+    (2.1, 2.3, 0.18, "rectangle"),
+    (2.1, 2.3, 0.18, "ellipse"),
+    (2.2, 2.3, 0.15, "ellipse"),
+    (1.8, 2.0, 0.15, "ellipse"),
+    (1.7, 1.8, 0.15, "ellipse"),
+    (1.5, 1.6, 0.10, "ellipse"),
+    (1.5, 1.6, 0.10, "rectangle"),
+)
+
+
+def shapes():
+    """Markdown: per head model, faces covered, heads replaced (mean, and share >= 0.9), away from heads."""
+    rows = {v: {"faces": 0, "covered": 0, "head": [], "away": []} for v in SHAPES}
+    for clip in clips():
+        found = privacy.detect(clip.frames, threshold=Settings().privacy.LINK_FRACTION * Settings().privacy.THRESHOLD)
+        frame_at = privacy.grey_reader(clip.frames.__getitem__)
+        t_count, h, w = clip.frames.shape[:3]
+        for v in SHAPES:
+            cfg = Settings().replace(privacy={"GROW_W": v[0], "GROW_H": v[1], "RAISE": v[2]})
+            tracks = privacy.link_tracks(found, (h, w), frame_at=frame_at, settings=cfg)
+            masks = privacy.track_masks(tracks, t_count, (h, w), ellipse=v[3] == "ellipse")
+            c = score_clip(clip, clip.frames, masks, lambda *a: np.zeros((0, 5)), lambda *a: np.zeros((0, 5)))
+            for k in ("faces", "covered"):
+                rows[v][k] += c[k]
+            rows[v]["head"] += [x for x in c["head"] if x is not None]
+            rows[v]["away"] += c["away"]
+        print(clip.name, flush=True)
+    lines = [
+        "| head model (face box grown W x H, raised) | shape | faces covered | head replaced: mean / share >= 0.9 "
+        "| replaced away from heads (mean / worst frame) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for v, r in rows.items():
+        head = np.array(r["head"])
+        lines.append(
+            f"| {v[0]} x {v[1]}, {v[2]} | {v[3]} | {r['covered']}/{r['faces']} = {r['covered'] / r['faces']:.3f} | "
+            f"{head.mean():.2f} / {(head >= 0.9).mean():.2f} | {100 * np.mean(r['away']):.2f}% / "
+            f"{100 * np.max(r['away']):.1f}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--modes", default="box,blur,remove,none")
     ap.add_argument("--ablate", action="store_true")
+    ap.add_argument("--shapes", action="store_true", help="only: head models compared (prints, writes nothing)")
     args = ap.parse_args()
+    if args.shapes:
+        print(shapes())
+        return
     md = table(*run(args.modes.split(","), args.ablate))
     print(md)
     if not args.no_write:

@@ -239,3 +239,15 @@ def test_small_faces_are_looked_for_at_twice_the_size(video, detector):
     assert len(found) == 1 and found[0, 3] - found[0, 1] < Settings().privacy.SMALL
     off = Settings().replace(privacy={"UPSCALE_EVERY": 0})
     assert privacy.detect(small[:1], threshold=0.3, detector=detector, settings=off)[0].shape == (0, 5)
+
+
+def test_box_blacks_out_the_head_ellipse_or_the_whole_box(video):
+    ellipse = privacy.anonymize(video[:2], backend="cpu", return_result=True)
+    rect_cfg = Settings().replace(privacy={"BOX_SHAPE": "rectangle"})
+    rect = privacy.anonymize(video[:2], backend="cpu", settings=rect_cfg, return_result=True)
+    assert ellipse.record["mode"] == "box" and (ellipse.frames[ellipse.masks] == 0).all()
+    tracks = privacy.track_masks(ellipse.tracks, 2, video.shape[1:3])  # the heads, before what the check adds
+    assert (tracks <= ellipse.masks).all()
+    assert (tracks & ~rect.masks).sum() < 0.02 * tracks.sum()  # the ellipse is inside the box (to a pixel's rounding)
+    x1, y1, x2, y2 = (int(v) for v in rect.tracks[0].box_at(0))
+    assert rect.masks[0, y1 + 1, x1 + 1] and not tracks[0, y1 + 1, x1 + 1]  # a corner of the head box

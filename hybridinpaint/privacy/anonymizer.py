@@ -1,22 +1,27 @@
-"""Privacy: find faces, follow them through the video, remove them, and check that none is left.
+"""Privacy: find faces, follow them through the video, hide each head, and check that none is left.
 
 Stages, each usable alone:
 
 1. :func:`detect` — the bundled face detector (:mod:`hybridinpaint.privacy.faces`)
-   on every frame, at a low *link* threshold.
-2. :func:`link_tracks` — detections joined into tracks by box overlap
-   (Hungarian assignment); a track is kept if one of its detections reaches
-   the threshold (hysteresis: weak detections of a face that was seen
-   clearly extend it, weak detections alone are dropped). Frames a
-   detector misses inside a track are interpolated, each track is held a
-   few frames beyond its ends, its boxes are smoothed and grown from the
-   face to the whole head.
-3. :func:`track_masks` — an ellipse per track and frame (a rectangle for
-   ``mode="box"``).
-4. The fill: :func:`hybridinpaint.inpaint` (``"remove"``: pixels from the
-   background, with provenance), a strong blur, or a black box.
-5. :func:`verify` — the detector again on the result at a lower threshold;
-   a hit centred in a track's box is a leak.
+   on every frame at a low *link* threshold, and every third frame also at
+   twice its size for faces too small for the plain search.
+2. :func:`link_tracks` (:mod:`hybridinpaint.privacy.tracks`) — detections
+   joined into tracks by box overlap; a track is kept if one of its
+   detections reaches the threshold (hysteresis). Before its first and
+   after its last detection a track is carried by matching the face's
+   pixels, both ways in time, while they match; gaps are interpolated, the
+   ends held a few frames, the boxes smoothed and grown from the face to
+   the whole head.
+3. :func:`track_masks` — the ellipse inside each head box per frame (the
+   whole box for ``mode="box"`` with ``privacy.BOX_SHAPE = "rectangle"``).
+4. The cover: a black head (``"box"``, the default: it leaked least), a
+   strong blur, or :func:`hybridinpaint.inpaint` (``"remove"``: pixels from
+   the background, with provenance). ``"box"`` and ``"blur"`` check each
+   frame as they make it (:func:`cover_checked`): what the detector still
+   finds at the verify threshold is boxed.
+5. :func:`verify` — the detector again on the output at the verify
+   threshold: every face it finds is a leak, listed per frame with its
+   reason, and :class:`LeakWarning` is raised.
 
 Every stage's output is in the record (:func:`build_record`), checked against
 :data:`RECORD_SCHEMA`.
@@ -193,7 +198,7 @@ def cover_checked(frame, tracks, t: int, mode: str, *, detector, threshold: floa
     """
     cfg = resolve(settings).privacy
     shape = frame.shape[:2]
-    mask = frame_mask(tracks, t, shape, ellipse=mode != "box")
+    mask = frame_mask(tracks, t, shape, ellipse=mode != "box" or cfg.BOX_SHAPE == "ellipse")
     out = cover(frame, mask, tracks, t, mode) if mask.any() else frame
     checked = []
     hits = detector(out, threshold)
@@ -286,11 +291,15 @@ def anonymize(
     plates : bool, keyword-only
         Licence plates: not available (no permissively licensed plate
         detector installs from a package registry); True raises.
-    mode : {"remove", "blur", "box"}, keyword-only
+    mode : {"box", "blur", "remove"}, keyword-only
+        ``"box"`` (the default): each head black (the ellipse inside its
+        box, see ``privacy.BOX_SHAPE``), the mode that leaked least;
+        ``"blur"``: a Gaussian blur of a quarter of the box's size inside
+        the ellipse; both check each frame and box what is still found.
         ``"remove"``: fill each head from the background with
-        :func:`hybridinpaint.inpaint` (provenance recorded); ``"blur"``: a
-        Gaussian blur of a quarter of the box's size inside the ellipse;
-        ``"box"``: a black rectangle.
+        :func:`hybridinpaint.inpaint` (provenance recorded): for small faces
+        with background to copy; the record says per track how much of the
+        head no frame showed (``unseen``), with a warning over half.
     threshold : float, keyword-only
         Detector score in (0, 1) a track must reach once. The default 0.4
         was chosen leave-one-clip-out on the annotated set (every fold
@@ -310,6 +319,12 @@ def anonymize(
     ndarray or AnonymizeResult
         Frames of the input's shape and dtype; pixels outside the masks are
         bit-identical to the input.
+
+    Warns
+    -----
+    LeakWarning
+        When the check still finds a face in the output (the frames are
+        named; every leak is in ``AnonymizeResult.leaks`` and the record).
 
     Examples
     --------

@@ -134,7 +134,10 @@ def anonymize_file(
             settings=settings,
         )
         tracks = _carried_tracks(src, found, threshold, settings)
-        masks = (frame_mask(tracks, k, src.shape, ellipse=mode != "box") for k in range(src.count))
+        masks = (
+            frame_mask(tracks, k, src.shape, ellipse=mode != "box" or settings.privacy.BOX_SHAPE == "ellipse")
+            for k in range(src.count)
+        )
         doc = {**expect, **record_tracks(tracks, mode), "leaks": None}
         write_masks(masks_dir, masks, into=MASKS_FRAMES, record=doc, record_name=MASKS_RECORD)
         reused = False
@@ -160,9 +163,11 @@ def anonymize_file(
 
         def covered():
             for k, frame in enumerate(src.frames()):
-                frame, _, found_k, _ = cover_checked(
+                frame, mask, found_k, _ = cover_checked(
                     frame, tracks, k, mode, detector=detector, threshold=verify_threshold, settings=settings
                 )
+                if found_k:  # the masks say what was replaced: the check's boxes too
+                    io.write_frame(masks_dir / MASKS_FRAMES / f"{k:06d}.png", np.where(mask, 255, 0).astype(np.uint8))
                 checked.extend(found_k)
                 yield frame
 
