@@ -242,9 +242,9 @@ def test_small_faces_are_looked_for_at_twice_the_size(video, detector):
 
 
 def test_box_blacks_out_the_head_ellipse_or_the_whole_box(video):
-    ellipse = privacy.anonymize(video[:2], backend="cpu", return_result=True)
-    rect_cfg = Settings().replace(privacy={"BOX_SHAPE": "rectangle"})
-    rect = privacy.anonymize(video[:2], backend="cpu", settings=rect_cfg, return_result=True)
+    rect = privacy.anonymize(video[:2], backend="cpu", return_result=True)  # the default: the whole head box
+    ellipse_cfg = Settings().replace(privacy={"BOX_SHAPE": "ellipse"})
+    ellipse = privacy.anonymize(video[:2], backend="cpu", settings=ellipse_cfg, return_result=True)
     assert ellipse.record["mode"] == "box" and (ellipse.frames[ellipse.masks] == 0).all()
     tracks = privacy.track_masks(ellipse.tracks, 2, video.shape[1:3])  # the heads, before what the check adds
     assert (tracks <= ellipse.masks).all()

@@ -178,7 +178,8 @@ def anonymize_file(
             raise
         doc["checked"] = checked
     out_src = media.FrameSource(output)
-    leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector)
+    black = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)() if mode == "box" else None
+    leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector, black=black)
     full = build_record(
         tracks,
         leaks,
