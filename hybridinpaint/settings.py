@@ -407,10 +407,10 @@ class Privacy(_Section):
         "rectangle",
         description=(
             "What mode='box' blacks out: each whole head box, or the ellipse inside it. On the hand-annotated "
-            "heads (benchmarks/privacy_heads.py, --shapes) the ellipse replaces fewer pixels away from heads (6.3% "
+            "heads (benchmarks/privacy_heads.py --ablate) the ellipse replaces fewer pixels away from heads (6.4% "
             "of each frame against 10.8%) at about the same faces covered (0.984 against 0.988), but a black "
-            "ellipse over a body is head-shaped, and the detector at 0.3 then fires on 73 of 1038 face-frames of "
-            "the group photo (none with the rectangle): the rectangle leaks least."
+            "ellipse over a body is head-shaped, and the detector at 0.3 then fires on 425 of 1583 face-frames "
+            "(66 of 360 frames; none with the rectangle): the rectangle leaks least."
         ),
     )
     SMOOTH: int = Field(5, description="Boxes are smoothed over this many frames (centre and size, a moving mean).")

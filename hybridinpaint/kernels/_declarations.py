@@ -29,14 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "Arg",
-    "Kernel",
-    "KERNELS",
-    "BODY_MODULES",
-    "CPU_OPTIONS",
-    "CPU_CALLED",
-    "cpu_signature",
-    "cuda_signature",
+    "Arg", "Kernel", "KERNELS", "BODY_MODULES", "CPU_OPTIONS", "CPU_CALLED", "cpu_signature", "cuda_signature",
 ]
 
 # The modules that hold the bodies (their source is hashed into the launchers).

@@ -113,17 +113,7 @@ class HoleList:
 
 
 def propagate_holes(
-    holes,
-    frame,
-    pos,
-    steps,
-    step_flows,
-    check_flows,
-    *,
-    forward,
-    tau_abs=2.0,
-    tau_rel=0.1,
-    check_finite=True,
+    holes, frame, pos, steps, step_flows, check_flows, *, forward, tau_abs=2.0, tau_rel=0.1, check_finite=True,
     backend="auto",
 ):
     """One sweep of :func:`propagate_sources` over a :class:`HoleList`, from a given state.
