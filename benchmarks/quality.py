@@ -8,6 +8,10 @@ PSNR and SSIM (per-frame means, the papers' convention), flow warping error
 in the hole, pixels changed outside the hole, and seconds per frame. Writes
 the table into RESULTS.md between its ``quality`` markers.
 
+A clip named ``still-jitter:NAME`` is NAME's first frame as a still shot
+with film jitter, flicker and grain (:func:`still_with_jitter`): where
+carried motion once mistook the jitter for an object's (issue 28).
+
     python benchmarks/quality.py [--clips a,b] [--frames 40] [--kinds stationary,moving] [--no-write]
         [--flow-oracle hole|all|ring|laplace] [--flow dis|farneback|dualtvl1|rlof] [--fill patch|fsr|net|telea|ns]
 
@@ -50,8 +54,35 @@ SIZE = (432, 240)
 
 
 def load_clip(name: str, n: int) -> np.ndarray:
+    if name.startswith(JITTER):
+        return still_with_jitter(load_clip(name[len(JITTER) :], 1)[0], n, seed=sum(map(ord, name)))
     files = sorted((CLIPS / name / "frames").glob("*.png"))[:n]
     return np.stack([cv2.resize(cv2.imread(str(f))[:, :, ::-1], SIZE, interpolation=cv2.INTER_AREA) for f in files])
+
+
+JITTER = "still-jitter:"  # a clip name prefix: its first frame as a still shot on scanned film
+
+
+def still_with_jitter(frame: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+    """``n`` frames of a still camera on a still scene as scanned film shows it.
+
+    Each frame is shifted by its own sub-pixel jitter (0.7 px standard
+    deviation each way, the gate weave of a film transport), its brightness
+    scaled by a flicker of 4%, and a fresh grain of 2 grey levels added: a
+    still picture whose every frame moves a little, independently.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = frame.shape[:2]
+    base = frame.astype(np.float32)
+    out = []
+    for _ in range(n):
+        dx, dy = rng.normal(0, 0.7, 2)
+        moved = cv2.warpAffine(
+            base, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+        moved = moved * (1 + rng.normal(0, 0.04)) + rng.normal(0, 2.0, moved.shape)
+        out.append(np.clip(np.round(moved), 0, 255).astype(np.uint8))
+    return np.stack(out)
 
 
 def all_clips() -> list[str]:
@@ -171,7 +202,8 @@ def run(clips, n, oracle=None, *, kinds=("stationary", "moving"), flow="dis", fi
     # Holes are seeded by the clip's place among all shared clips, so a subset gets the full run's holes.
     every = all_clips()
     for name in clips:
-        i = every.index(name) if name in every else len(every)
+        base = name[len(JITTER) :] if name.startswith(JITTER) else name
+        i = every.index(base) if base in every else len(every)
         truth = load_clip(name, n)
         t, h, w, _ = truth.shape
         flows = gt_flows(truth)
