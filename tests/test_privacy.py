@@ -150,6 +150,8 @@ def test_anonymize_refuses_what_it_cannot_do(video):
         privacy.anonymize(video, mode="pixelate")
     with pytest.raises(ValueError, match="verify_threshold"):
         privacy.anonymize(video, verify_threshold=0)
+    with pytest.raises(ValueError, match="mask_dilation: options of mode='remove'"):
+        privacy.anonymize(video, mode="box", mask_dilation=5)  # would be ignored: refused instead
     with pytest.raises(ValueError, match="RGB"):
         privacy.anonymize(np.concatenate([video, video[..., :1]], axis=-1))
 

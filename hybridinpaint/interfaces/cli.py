@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-leaks", action="store_true", help="exit with 0 even when the check still finds a face (listed)"
     )
     an.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)  # the default since issue 27
-    an.add_argument("--mask-dilation", type=int, default=0, metavar="N", help="grow the head masks by N px")
+    an.add_argument(
+        "--mask-dilation", type=int, default=0, metavar="N", help="--mode remove: grow the head masks by N px"
+    )
     an.add_argument("--save-masks", metavar="DIR", help="where masks and record go (default: OUTPUT.masks)")
     _add_file_arguments(an, overwrite_help="replace an earlier output and its masks")
     rs = sub.add_parser("restore", help="detect and repair dust, dirt and scratches in a scanned film sequence")

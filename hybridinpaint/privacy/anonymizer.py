@@ -59,6 +59,9 @@ __all__ = [
     "LeakWarning",
     "cover_checked",
     "mostly_black",
+    "grey_reader",
+    "head_box",
+    "check_cover_options",
     "track_from_record",
 ]
 
@@ -239,6 +242,18 @@ def mostly_black(det, black: np.ndarray) -> bool:
     return x2 > x1 and y2 > y1 and float(black[y1:y2, x1:x2].mean()) >= 0.5
 
 
+def _with_black(frames, masks):
+    """``(frame, blacked-out pixels)`` per frame: where ``masks`` holds and the frame is black (lossy video: near)."""
+    masks = iter(masks)
+    for k, frame in enumerate(frames):
+        try:
+            m = next(masks)
+        except StopIteration:
+            raise ValueError(f"masks: fewer masks than frames (none for frame {k})") from None
+        rgb = _arrays.rgb8(frame)
+        yield frame, np.asarray(m, bool) & (rgb.max(axis=-1) <= 8)
+
+
 def _track_under(tracks, t: int, det) -> tuple[int | None, np.ndarray | None]:
     """The id and box of the first track whose box at ``t`` holds the centre of ``det``; (None, None) if none."""
     cx, cy = (det[0] + det[2]) / 2, (det[1] + det[3]) / 2
@@ -254,29 +269,28 @@ def _finding(t: int, det, track, why: str) -> dict:
     return {"frame": int(t), "box": box, "score": round(float(det[4]), 3), "track": track, "why": why}
 
 
-def verify(frames, tracks, *, threshold, detector=None, black=None, settings=None) -> list[dict]:
+def verify(frames, tracks, *, threshold, detector=None, masks=None, settings=None) -> list[dict]:
     """Faces the detector still finds at ``threshold`` in ``frames`` (the output): every one is a leak.
 
     A hit centred inside a track's box is a face the fill did not hide; a
     hit elsewhere is a face the tracks missed (found on the input below the
     threshold, or not at all) or a false alarm, for a reviewer to look at.
-    ``black``: per frame, the ``(H, W)`` bool mask of blacked-out pixels
-    (``mode="box"``); a hit half or more in it is the cover's own shape
-    (:func:`mostly_black`), not a leak. Returns one dict per leak:
-    ``frame``, ``box`` (x1, y1, x2, y2), ``score``, ``track`` (its id, or
-    None) and ``why``.
+    ``masks``: per frame, the ``(H, W)`` bool mask of what ``"box"`` or
+    ``"blur"`` replaced; a hit half or more on pixels blacked out there is
+    the cover's own shape (:func:`mostly_black`), not a leak. Returns one
+    dict per leak: ``frame``, ``box`` (x1, y1, x2, y2), ``score``, ``track``
+    (its id, or None) and ``why``.
     """
     threshold = _check_threshold(threshold, "threshold")
-    black = iter(black) if black is not None else None
-    found = detect(
-        frames, threshold=threshold, detector=detector, settings=resolve(settings).replace(privacy={"UPSCALE_EVERY": 0})
-    )
+    pairs = _with_black(frames, masks) if masks is not None else ((f, None) for f in frames)
+    det = detector if detector is not None else FaceDetector(settings=settings)
+    found = []
+    for frame, black in pairs:
+        dets = det(frame, threshold)
+        found.append([d for d in dets if black is None or not mostly_black(d, black)])
     leaks = []
     for t, dets in enumerate(found):
-        covered = next(black) if black is not None else None
         for d in dets:
-            if covered is not None and mostly_black(d, covered):
-                continue
             tid, _ = _track_under(tracks, t, d)
             why = (
                 f"a face is still found in track {tid}'s head after the fill"
@@ -360,6 +374,7 @@ def anonymize(
 
     settings = resolve(settings)
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold, settings)
+    check_cover_options(mode, inpaint_options)
     original, work, grey = _arrays.frames_float(frames)
     if work.shape[3] not in (1, 3):
         raise ValueError(f"frames must be (T, H, W, 3) RGB or grey (T, H, W), got shape {np.shape(original)}")
@@ -402,8 +417,7 @@ def anonymize(
             checked += found_k
         out = _arrays.composite(original, filled, masks, grey)
         # the check on what is returned, as files are checked: it can differ from the float frames by rounding
-        black = masks if mode == "box" else None
-        leaks = verify(_arrays.frames_float(out)[1], tracks, threshold=verify_threshold, detector=detector, black=black)
+        leaks = verify(_arrays.frames_float(out)[1], tracks, threshold=verify_threshold, detector=detector, masks=masks)
     doc = build_record(
         tracks,
         leaks,
@@ -469,6 +483,16 @@ def warn_leaks(leaks, *, stacklevel=1) -> None:
         LeakWarning,
         stacklevel=stacklevel + 1,
     )
+
+
+def check_cover_options(mode: str, options: dict) -> None:
+    """A ValueError for inpainting options given to ``"box"`` or ``"blur"``, which would silently ignore them."""
+    given = sorted(k for k, v in options.items() if k == "mask_dilation" and v or k != "mask_dilation")
+    if mode != "remove" and given:
+        raise ValueError(
+            f"{', '.join(given)}: options of mode='remove' (the inpainting), not of mode={mode!r}; the head "
+            "covered is set by [privacy] GROW_W, GROW_H and RAISE"
+        )
 
 
 def _options(faces, plates, mode, threshold, verify_threshold, settings) -> tuple[float, float]:
@@ -602,7 +626,7 @@ def record_tracks(tracks, mode, *, leaks=(), unseen=None) -> dict:
             {
                 "id": tr.id,
                 "frames": [int(f) for f in tr.frames],
-                "boxes": [[round(float(v), 1) for v in b] for b in tr.boxes],
+                "boxes": [[round(float(v), 3) for v in b] for b in tr.boxes],  # a rerun rasterises the same heads
                 "scores": [None if np.isnan(s) else round(float(s), 3) for s in tr.scores],
                 "carried": [int(f) for f in tr.frames[tr.carried]],
                 "fill": mode,

@@ -16,6 +16,7 @@ import numpy as np
 from hybridinpaint.privacy.anonymizer import (
     _options,
     build_record,
+    check_cover_options,
     cover_checked,
     detect,
     frame_mask,
@@ -93,6 +94,7 @@ def anonymize_file(
     t0 = time.perf_counter()
     settings = resolve(settings)
     threshold, verify_threshold = _options(faces, plates, mode, threshold, verify_threshold, settings)
+    check_cover_options(mode, {"mask_dilation": options.get("mask_dilation", 0)})
     input, output = Path(input), Path(output)
     src = media.FrameSource(input)
     if len(src.shape) == 3 and src.shape[2] not in (1, 3):
@@ -120,6 +122,7 @@ def anonymize_file(
         "mode": mode,
         "threshold": threshold,
         "privacy_settings": settings.to_dict()["privacy"],
+        **({} if mode == "remove" else {"verify_threshold": verify_threshold}),  # the check's boxes are in the masks
     }
     doc = io.matching_record(masks_dir / MASKS_RECORD, expect, masks_dir / MASKS_FRAMES, src.count)
     detector = FaceDetector(settings=settings)
@@ -158,7 +161,9 @@ def anonymize_file(
             command="anonymize",
             **options,
         )["pixels"]
-    elif not run.finished:
+    elif not run.finished or not reused or "checked" not in doc:
+        # A finished output with masks made afresh (or a record cut short) still needs the check's boxes in the
+        # masks and the record: the pass is run again, and the output written only if it is not finished.
         checked: list[dict] = []
 
         def covered():
@@ -166,20 +171,27 @@ def anonymize_file(
                 frame, mask, found_k, _ = cover_checked(
                     frame, tracks, k, mode, detector=detector, threshold=verify_threshold, settings=settings
                 )
-                if found_k:  # the masks say what was replaced: the check's boxes too
-                    io.write_frame(masks_dir / MASKS_FRAMES / f"{k:06d}.png", np.where(mask, 255, 0).astype(np.uint8))
+                # every frame: the masks say what this pass replaced (the check's boxes too, and no earlier run's)
+                io.write_frame(masks_dir / MASKS_FRAMES / f"{k:06d}.png", np.where(mask, 255, 0).astype(np.uint8))
                 checked.extend(found_k)
                 yield frame
 
-        try:
-            _write_all(src, output, covered(), video_out, run)
-        except BaseException:
-            run.abandon()
-            raise
+        if run.finished:
+            for _ in covered():
+                pass
+        else:
+            try:
+                _write_all(src, output, covered(), video_out, run)
+            except BaseException:
+                run.abandon()
+                raise
         doc["checked"] = checked
+        io.write_json(masks_dir / MASKS_RECORD, doc)
     out_src = media.FrameSource(output)
-    black = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)() if mode == "box" else None
-    leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector, black=black)
+    if out_src.count != src.count:
+        raise RuntimeError(f"{output} holds {out_src.count} frames, the input {src.count}: written incompletely")
+    replaced = media.open_masks(masks_dir / MASKS_FRAMES, src.count, src.shape)() if mode != "remove" else None
+    leaks = verify(out_src.frames(), tracks, threshold=verify_threshold, detector=detector, masks=replaced)
     full = build_record(
         tracks,
         leaks,
@@ -247,7 +259,7 @@ def _write_all(src, output, frames, video_out: bool, run) -> None:
         run.chunk_done(0)
         shutil.rmtree(run.folder, ignore_errors=True)  # the video is the output; its work folder goes
         return
-    names = src.names or [f"{k:06d}.png" for k in range(src.count)]
+    names = stream._output_names(src, False)  # lossless, named as inpaint_file names them
     with run.building() as tmp:
-        for name, frame in zip(names, frames):
-            io.write_frame(tmp / name, frame)
+        for k, (name, frame) in enumerate(zip(names, frames)):
+            io.write_frame(tmp / name, frame, like=stream._like(src, k))
