@@ -385,6 +385,7 @@ class Privacy(_Section):
     )
     CARRY: int = Field(
         25,
+        ge=0,
         description=(
             "Frames a track is carried before its first and after its last detection by matching the face's "
             "pixels (normalised cross-correlation) while they match: a face the detector loses as it turns, "
@@ -392,17 +393,21 @@ class Privacy(_Section):
         ),
     )
     CARRY_NCC: float = Field(
-        0.6, description="A carried face is lost at the first frame where its best match's correlation is below this."
+        0.6,
+        gt=-1,
+        le=1,
+        description="A carried face is lost at the first frame where its best match's correlation is below this.",
     )
     UPSCALE_EVERY: int = Field(
         3,
+        ge=0,
         description=(
             "Every UPSCALE_EVERY-th frame is also searched at twice its size for faces smaller than SMALL "
             "pixels (CenterFace predicts on a stride-4 grid: a 12 px face is 3 cells); tracking carries them "
             "through the frames between. 0 turns it off."
         ),
     )
-    SMALL: float = Field(24.0, description="Faces shorter than this (pixels) are looked for at twice the size.")
+    SMALL: float = Field(24.0, gt=0, description="Faces shorter than this (pixels) are looked for at twice the size.")
     BOX_SHAPE: Literal["rectangle", "ellipse"] = Field(
         "rectangle",
         description=(

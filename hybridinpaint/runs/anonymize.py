@@ -244,10 +244,9 @@ def _carried_tracks(src, found, threshold: float, settings) -> list:
         near.update(range(seen[-1], min(src.count, seen[-1] + cfg.CARRY + 2)))
     if not near:
         return plain
-    frames = {k: f for k, f in enumerate(src.frames()) if k in near}
-    return link_tracks(
-        found, src.shape, threshold=threshold, frame_at=grey_reader(frames.__getitem__), settings=settings
-    )
+    # only the grey of the frames beside the tracks' ends is kept
+    grey = {k: grey_reader([f].__getitem__)(0) for k, f in enumerate(src.frames()) if k in near}
+    return link_tracks(found, src.shape, threshold=threshold, frame_at=grey.__getitem__, settings=settings)
 
 
 def _write_all(src, output, frames, video_out: bool, run) -> None:
