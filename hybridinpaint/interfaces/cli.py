@@ -361,29 +361,26 @@ def _anonymize(args) -> int:
     from hybridinpaint.privacy import LeakWarning
     from hybridinpaint.runs.anonymize import anonymize_file
 
-    options = _file_options(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeakWarning)  # the command lists the leaks itself
-        summary = _anonymize_file(args, options, anonymize_file)
+        summary = anonymize_file(
+            args.input,
+            args.output,
+            faces=args.faces,
+            plates=args.plates,
+            mode=args.mode,
+            **({} if args.threshold is None else {"threshold": args.threshold}),
+            verify_threshold=args.verify_threshold,
+            record=args.record,
+            save_masks=args.save_masks,
+            **_file_options(args),
+        )
     return _anonymize_report(args, summary)
 
 
-def _anonymize_file(args, options, anonymize_file) -> dict:
-    return anonymize_file(
-        args.input,
-        args.output,
-        faces=args.faces,
-        plates=args.plates,
-        mode=args.mode,
-        **({} if args.threshold is None else {"threshold": args.threshold}),
-        verify_threshold=args.verify_threshold,
-        record=args.record,
-        save_masks=args.save_masks,
-        **options,
-    )
-
-
 def _anonymize_report(args, summary) -> int:
+    from hybridinpaint.privacy import NOTHING_TO_COPY
+
     leaks = summary["leaks"]
     frames = summary["leaked_frames"]
     check = (
@@ -398,7 +395,7 @@ def _anonymize_report(args, summary) -> int:
     )
     for tr in summary["track_report"]:
         unseen = "" if tr["unseen"] is None else f", {tr['unseen']:.0%} of the head never seen in another frame"
-        if tr["unseen"] is not None and tr["unseen"] > 0.5:
+        if tr["unseen"] is not None and tr["unseen"] > NOTHING_TO_COPY:
             unseen += " (nothing to copy: made up from around it; --mode box hides it for certain)"
         print(
             f"  track {tr['id']}: frames {tr['frames'][0]}-{tr['frames'][-1]}, detected on {tr['detected']}, "
@@ -409,7 +406,7 @@ def _anonymize_report(args, summary) -> int:
             f"  {summary['unseen']:.0%} of the removed pixels were never seen in another frame"
             + (
                 " (nothing to copy: made up from around them; --mode box hides them for certain)"
-                if summary["unseen"] > 0.5
+                if summary["unseen"] > NOTHING_TO_COPY
                 else ""
             )
         )

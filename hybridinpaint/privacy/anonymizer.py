@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from hybridinpaint.completion import arrays as _arrays
-from hybridinpaint.completion.pipeline import inpaint
+from hybridinpaint.completion.pipeline import PROPAGATED, inpaint
 from hybridinpaint.privacy.faces import MODEL, FaceDetector
 from hybridinpaint.privacy.faces import check_threshold as _check_threshold
 from hybridinpaint.privacy.tracks import Track, box_iou, head_box, link_tracks
@@ -60,12 +60,16 @@ __all__ = [
     "cover_checked",
     "mostly_black",
     "grey_reader",
+    "to_grey",
+    "leaked_frames",
+    "NOTHING_TO_COPY",
     "head_box",
     "check_cover_options",
     "track_from_record",
 ]
 
 MODES = ("remove", "blur", "box")
+NOTHING_TO_COPY = 0.5  # a head more than this share of which no other frame showed is called made up
 
 
 class LeakWarning(UserWarning):
@@ -93,7 +97,12 @@ class AnonymizeResult:
     @property
     def leaked_frames(self) -> list[int]:
         """The frames where a face is still found, in order."""
-        return sorted({leak["frame"] for leak in self.leaks})
+        return leaked_frames(self.leaks)
+
+
+def leaked_frames(leaks) -> list[int]:
+    """The frames of ``leaks`` (dicts with a ``frame``), each once, in order."""
+    return sorted({int(leak["frame"]) for leak in leaks})
 
 
 def detect(frames, *, threshold=None, detector=None, progress=False, settings=None) -> list[np.ndarray]:
@@ -195,10 +204,11 @@ def cover_checked(frame, tracks, t: int, mode: str, *, detector, threshold: floa
     The check is the detector at ``threshold`` on the covered frame. A face
     it finds inside a track's box (the cover did not hide it) has that box
     made black; a face outside every track (one the tracks missed) has its
-    head made black. The frame is then checked once more: what is found
-    there is a leak. Returns ``(covered, mask, checked, leaks)``: the frame,
-    the ``(H, W)`` bool mask of what changed, and two lists of dicts
-    (``frame``, ``box``, ``score``, ``track``, ``why``).
+    head made black. What is left is for :func:`verify` to find on the
+    output as it is written. Returns ``(covered, mask, checked)``: the
+    frame, the ``(H, W)`` bool mask of what changed, and what the check
+    found, one dict each (``frame``, ``box``, ``score``, ``track``,
+    ``why``).
     """
     cfg = resolve(settings).privacy
     shape = frame.shape[:2]
@@ -220,12 +230,8 @@ def cover_checked(frame, tracks, t: int, mode: str, *, detector, threshold: floa
             checked.append(_finding(t, d, tid, why))
         extra = extra.astype(bool)
         out = cover(out, extra, tracks, t, "box")
-        mask, black = mask | extra, black | extra
-        hits = [d for d in detector(out, threshold) if not mostly_black(d, black)]
-    leaks = [
-        _finding(t, d, _track_under(tracks, t, d)[0], "a face is still found after the check boxed it") for d in hits
-    ]
-    return out, mask, checked, leaks
+        mask = mask | extra
+    return out, mask, checked
 
 
 def mostly_black(det, black: np.ndarray) -> bool:
@@ -284,13 +290,11 @@ def verify(frames, tracks, *, threshold, detector=None, masks=None, settings=Non
     threshold = _check_threshold(threshold, "threshold")
     pairs = _with_black(frames, masks) if masks is not None else ((f, None) for f in frames)
     det = detector if detector is not None else FaceDetector(settings=settings)
-    found = []
-    for frame, black in pairs:
-        dets = det(frame, threshold)
-        found.append([d for d in dets if black is None or not mostly_black(d, black)])
     leaks = []
-    for t, dets in enumerate(found):
-        for d in dets:
+    for t, (frame, black) in enumerate(pairs):
+        for d in det(frame, threshold):
+            if black is not None and mostly_black(d, black):
+                continue
             tid, _ = _track_under(tracks, t, d)
             why = (
                 f"a face is still found in track {tid}'s head after the fill"
@@ -411,7 +415,7 @@ def anonymize(
     else:
         filled, masks = work.copy(), np.zeros((t, h, w), bool)
         for k in range(t):
-            filled[k], masks[k], found_k, _ = cover_checked(
+            filled[k], masks[k], found_k = cover_checked(
                 work[k], tracks, k, mode, detector=detector, threshold=verify_threshold, settings=settings
             )
             checked += found_k
@@ -431,7 +435,7 @@ def anonymize(
         unseen=unseen,
     )
     warn_leaks(leaks, stacklevel=2)
-    made_up = sorted(k for k, v in (unseen or {}).items() if v > 0.5)
+    made_up = sorted(k for k, v in (unseen or {}).items() if v > NOTHING_TO_COPY)
     if made_up:
         warnings.warn(
             f"anonymize(mode='remove'): most of the head of track(s) {made_up} was never seen in another frame, "
@@ -450,10 +454,14 @@ def grey_reader(frame_at):
 
     @functools.lru_cache(maxsize=64)
     def grey(t: int) -> np.ndarray:
-        img = _arrays.rgb8(frame_at(t))
-        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        return to_grey(frame_at(t))
 
     return grey
+
+
+def to_grey(image) -> np.ndarray:
+    """``(H, W)`` uint8 grey of any image :func:`detect` takes (what carrying a track matches on)."""
+    return cv2.cvtColor(_arrays.rgb8(image), cv2.COLOR_RGB2GRAY)
 
 
 def unseen_fraction(tracks, method: np.ndarray, shape) -> dict[int, float]:
@@ -461,12 +469,10 @@ def unseen_fraction(tracks, method: np.ndarray, shape) -> dict[int, float]:
     out = {}
     for tr in tracks:
         total = unseen = 0
-        for t, box in zip(tr.frames, tr.boxes):
-            m = np.zeros(shape[:2], np.uint8)
-            _draw(m, box, True)
-            m = m.astype(bool)
+        for t in tr.frames:
+            m = frame_mask([tr], t, shape)
             total += int(m.sum())
-            unseen += int((method[t][m] > 1).sum())
+            unseen += int((method[t][m] > PROPAGATED).sum())
         out[tr.id] = round(unseen / total, 3) if total else 0.0
     return out
 
@@ -475,7 +481,7 @@ def warn_leaks(leaks, *, stacklevel=1) -> None:
     """A :class:`LeakWarning` naming the frames where the check still finds a face (nothing if none)."""
     if not leaks:
         return
-    frames = sorted({leak["frame"] for leak in leaks})
+    frames = leaked_frames(leaks)
     more = f" and {len(frames) - 10} more" if len(frames) > 10 else ""
     warnings.warn(
         f"anonymize: a face is still found in {len(frames)} frame(s): {frames[:10]}{more} "
@@ -603,7 +609,7 @@ def build_record(
         "pixels": pixels,
         **record_tracks(tracks, mode, leaks=leaks, unseen=unseen),
         "leaks": list(leaks),
-        "leaked_frames": sorted({int(leak["frame"]) for leak in leaks}),
+        "leaked_frames": leaked_frames(leaks),
         "checked": list(checked),
     }
     jsonschema.validate(doc, RECORD_SCHEMA)

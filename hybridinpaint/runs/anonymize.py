@@ -20,9 +20,9 @@ from hybridinpaint.privacy.anonymizer import (
     cover_checked,
     detect,
     frame_mask,
-    grey_reader,
     link_tracks,
     record_tracks,
+    to_grey,
     track_from_record,
     verify,
     warn_leaks,
@@ -168,7 +168,7 @@ def anonymize_file(
 
         def covered():
             for k, frame in enumerate(src.frames()):
-                frame, mask, found_k, _ = cover_checked(
+                frame, mask, found_k = cover_checked(
                     frame, tracks, k, mode, detector=detector, threshold=verify_threshold, settings=settings
                 )
                 # every frame: the masks say what this pass replaced (the check's boxes too, and no earlier run's)
@@ -245,7 +245,7 @@ def _carried_tracks(src, found, threshold: float, settings) -> list:
     if not near:
         return plain
     # only the grey of the frames beside the tracks' ends is kept
-    grey = {k: grey_reader([f].__getitem__)(0) for k, f in enumerate(src.frames()) if k in near}
+    grey = {k: to_grey(f) for k, f in enumerate(src.frames()) if k in near}
     return link_tracks(found, src.shape, threshold=threshold, frame_at=grey.__getitem__, settings=settings)
 
 
