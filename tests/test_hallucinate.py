@@ -91,6 +91,57 @@ def test_classical_fills_do_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_network_runs_without_torch():
+    # The package runs the network's ONNX export with OpenCV's dnn: torch only trains.
+    code = (
+        "import sys, numpy as np, hybridinpaint\n"
+        "f = np.repeat(np.random.default_rng(0).random((1, 40, 48, 3)).astype(np.float32), 3, 0)\n"
+        "m = np.zeros((3, 40, 48), bool); m[:, 10:24, 12:30] = True\n"
+        "r = hybridinpaint.inpaint(f, m, hallucinate='net', backend='cpu', return_result=True)\n"
+        "assert (r.provenance.method[m] == 3).all(), 'the network did not run'\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_onnx_refiner_changes_only_the_hole_and_is_deterministic():
+    from hybridinpaint.completion import refiner
+
+    img, hole = stripes(), hole_box()
+    src = img.copy()
+    alt = hallucinate.classical(src, hole, "telea")
+    before = alt.copy()
+    out = refiner.refine(src, alt, hole)
+    np.testing.assert_array_equal(alt, before)  # the caller's arrays are left alone
+    np.testing.assert_array_equal(out[~hole], src[~hole])
+    assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+    assert not np.array_equal(out[hole], alt[hole])  # the trained network does correct the fill
+    np.testing.assert_array_equal(refiner.refine(src, alt, hole), out)
+    assert refiner.first_fill() == "telea"
+
+
+def test_bad_onnx_models_are_refused_clearly(tmp_path):
+    from hybridinpaint.completion import refiner
+
+    img, hole = stripes(), hole_box()
+    with pytest.raises(FileNotFoundError, match="missing.onnx"):
+        refiner.refine(img, img, hole, weights=tmp_path / "missing.onnx")
+    with pytest.raises(ValueError, match="weights.*model.bin"):
+        refiner.refine(img, img, hole, weights=tmp_path / "model.bin")
+    bare = tmp_path / "bare.onnx"
+    bare.write_bytes(refiner.default_model().read_bytes())
+    with pytest.raises(ValueError, match="bare.json"):  # which fill it corrects is not known
+        refiner.first_fill(bare)
+    bad = tmp_path / "corrupt.onnx"
+    bad.write_bytes(b"not a model")
+    (tmp_path / "corrupt.json").write_text('{"first": "telea"}')
+    with pytest.raises(ValueError, match="corrupt.onnx"):
+        refiner.refine(img, img, hole, weights=bad)
+    (tmp_path / "corrupt.json").write_text('{"first": "blur"}')
+    with pytest.raises(ValueError, match="first"):
+        refiner.first_fill(bad)
+
+
 # --- the network ----------------------------------------------------------
 
 torch = pytest.importorskip("torch")
@@ -108,6 +159,18 @@ def test_shipped_weights_load_and_refine_only_the_hole():
     out = net.refine(guide, hallucinate.classical(img, hole, "telea"), hole)
     np.testing.assert_array_equal(out[~hole], guide[~hole])
     assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+
+
+@pytest.mark.parametrize("shape", [(48, 64), (37, 51), (240, 432)])
+def test_shipped_onnx_export_is_the_shipped_weights(shape):
+    from hybridinpaint.completion import net, refiner
+
+    rng = np.random.default_rng(sum(shape))
+    img = rng.random(shape + (3,)).astype(np.float32)
+    hole = rng.random(shape) > 0.6
+    alt = hallucinate.classical(img, hole, "telea")
+    np.testing.assert_allclose(refiner.refine(img, alt, hole), net.refine(img, alt, hole), atol=1e-5)
+    assert refiner.first_fill() == net.load().first
 
 
 def test_untrained_network_is_the_identity_on_its_input():
@@ -175,6 +238,19 @@ def test_training_checkpoints_resumes_and_exports(tmp_path):
     out = train.export(ck, tmp_path / "w.pt")
     netw = net.load(out)
     assert isinstance(netw, net.RefineNet)
+    # The export also writes what the package runs: the same network as ONNX.
+    from hybridinpaint.completion import refiner
+
+    img = np.random.default_rng(2).random((24, 40, 3)).astype(np.float32)
+    hole = np.zeros((24, 40), bool)
+    hole[6:18, 10:30] = True
+    onnx = tmp_path / "w.onnx"
+    assert refiner.first_fill(onnx) == "fsr" == refiner.first_fill(out)
+    np.testing.assert_allclose(
+        refiner.refine(img, img[::-1].copy(), hole, weights=onnx),
+        net.refine(img, img[::-1].copy(), hole, weights=out),
+        atol=1e-5,
+    )
     assert (run / "log.tsv").read_text().count("\n") == again["step"]
 
 

@@ -2,7 +2,8 @@
 
 One key frame at a time: a classical fill (OpenCV TELEA, Navier-Stokes or
 xphoto's FSR_FAST), optionally refined by the small network
-(:mod:`hybridinpaint.completion.net`) for structure, optionally textured by
+(:mod:`hybridinpaint.completion.net`, run by OpenCV's dnn:
+:mod:`hybridinpaint.completion.refiner`) for structure, optionally textured by
 coarse-to-fine PatchMatch (the project's kernels), which copies real patches
 from the known part of the frame so the fill is as sharp as its
 surroundings. The pipeline propagates the result to the other frames.
@@ -15,6 +16,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from hybridinpaint.completion import refiner
 from hybridinpaint.kernels import patchmatch, vote
 from hybridinpaint.settings import Settings, resolve
 
@@ -212,14 +214,10 @@ def fill(
 
 
 def _net_first(weights) -> str:
-    from hybridinpaint.completion import net
-
-    return net.load(weights).first
+    return refiner.first_fill(weights)
 
 
 def _net_guide(guide, hole, weights, *, max_side: int):
-    from hybridinpaint.completion import net
-
     by, bx = context_box(hole, margin=0.0, least=32)
     crop, hc = guide[by, bx], hole[by, bx]
     alt = classical(np.where(hc[..., None], 0.0, crop).astype(np.float32), hc, "telea")
@@ -230,11 +228,11 @@ def _net_guide(guide, hole, weights, *, max_side: int):
         small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         small_alt = cv2.resize(alt, size, interpolation=cv2.INTER_AREA)
         hs = cv2.resize(hc.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
-        corr = net.refine(small, small_alt, hs, weights=weights) - small
+        corr = refiner.refine(small, small_alt, hs, weights=weights) - small
         corr = cv2.resize(corr, (cw, ch), interpolation=cv2.INTER_LINEAR)
         refined = np.clip(crop + corr, 0, 1)
     else:
-        refined = net.refine(crop, alt, hc, weights=weights)
+        refined = refiner.refine(crop, alt, hc, weights=weights)
     out = guide.copy()
     out[by, bx] = np.where(hc[..., None], refined, crop)
     return out

@@ -8,8 +8,9 @@ benchmark), and the hole mask, and predicts a correction to the FSR fill: at
 initialisation the correction is zero, so the network starts from the
 classical fill and training can only move it towards the truth.
 
-Importing this module imports torch; nothing else in the package does
-until the network is asked for.
+Importing this module imports torch; the package itself runs the network's
+ONNX export with OpenCV's dnn (:mod:`hybridinpaint.completion.refiner`), so
+only training (and weights given as a ``.pt`` file) comes here.
 
 References
 ----------

@@ -117,7 +117,7 @@ def inpaint(
         coarse-to-fine PatchMatch copying real texture from around the
         hole), xphoto's fast frequency-selective reconstruction (FSR),
         OpenCV TELEA or Navier-Stokes, or ``"net"`` (the patch fill with its
-        guide corrected by the bundled network; imports torch). ``"patch"``
+        guide corrected by the bundled network, run by OpenCV's dnn). ``"patch"``
         is the default because it measured best on average over every shared
         clip's stationary holes (``benchmarks/quality.py --kinds stationary
         --fill``: +1.69 dB hole PSNR over per-frame TELEA, against +1.23 for

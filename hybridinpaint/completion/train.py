@@ -4,6 +4,11 @@
     python -m hybridinpaint.completion.train IMAGES_DIR --out RUN_DIR --minutes 60 --resume
     python -m hybridinpaint.completion.train --export RUN_DIR/checkpoint.pt hybridinpaint/data/refine_net.pt
 
+The export writes the fp16 weights (``refine_net.pt``, for PyTorch and further
+training) and the same network as ONNX (``refine_net.onnx`` and
+``refine_net.json``), which is what the package runs, with OpenCV's dnn
+(:mod:`hybridinpaint.completion.refiner`); torch is needed only here.
+
 Each step draws random crops of the photos (random scale and flips), cuts a
 random hole into each (strokes, blobs, boxes or object-like silhouettes,
 1-15% of the crop), fills it with OpenCV's FSR_FAST and TELEA as the
@@ -309,7 +314,44 @@ def export(checkpoint, dest):
         config["first"] = ck["config"]["first"]
     blob = {"state_dict": state, "config": config, "step": ck["step"]}
     _save_atomic(torch, blob, Path(dest))
+    export_onnx(dest)
     return Path(dest)
+
+
+def export_onnx(weights, dest=None):
+    """Write the network of the ``.pt`` file ``weights`` as ONNX for OpenCV's dnn, with its ``.json`` beside it.
+
+    ``dest`` defaults to ``weights`` with the suffix ``.onnx``. Any size that
+    is a multiple of 8 runs (the axes are dynamic); the ``.json`` says which
+    classical fill the network corrects (:mod:`hybridinpaint.completion.refiner`).
+    Needs the ``onnx`` package (``pip install hybridinpaint[train]``).
+    """
+    import torch
+
+    from hybridinpaint.completion import net
+
+    model = net.load(weights)
+    dest = Path(weights).with_suffix(".onnx") if dest is None else Path(dest)
+    x = torch.zeros(1, 3, 64, 64)
+    tmp = dest.with_name(dest.name + ".tmp")
+    axes = {name: {2: "height", 3: "width"} for name in ("image", "alt", "hole", "out")}
+    # The TorchScript exporter: the graphs of the newer one fail OpenCV's shape inference (Concat).
+    torch.onnx.export(
+        model,
+        (x, x, x[:, :1]),
+        str(tmp),
+        input_names=["image", "alt", "hole"],
+        output_names=["out"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    meta = dest.with_suffix(".json")
+    meta_tmp = meta.with_name(meta.name + ".tmp")
+    meta_tmp.write_text(json.dumps({"first": model.first, "weights": Path(weights).name}, indent=1) + "\n")
+    os.replace(tmp, dest)
+    os.replace(meta_tmp, meta)
+    return dest
 
 
 def main(argv=None):
@@ -328,7 +370,9 @@ def main(argv=None):
     ap.add_argument("--first", choices=["fsr", "telea"], default="fsr", help="the fill the network corrects")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--workers", type=int, default=0, help="processes drawing batches (0: in the training loop)")
-    ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "WEIGHTS"), help="write fp16 weights and exit")
+    ap.add_argument(
+        "--export", nargs=2, metavar=("CHECKPOINT", "WEIGHTS"), help="write fp16 weights and the ONNX export, then exit"
+    )
     args = ap.parse_args(argv)
     if args.export:
         print(export(*args.export))
