@@ -11,6 +11,8 @@ the table into RESULTS.md between its ``quality`` markers.
 A clip named ``still-jitter:NAME`` is NAME's first frame as a still shot
 with film jitter, flicker and grain (:func:`still_with_jitter`): where
 carried motion once mistook the jitter for an object's (issue 28).
+``still-weave:NAME`` bends each frame as well, and lights it unevenly
+(:func:`still_with_weave`): a scan's local distortion.
 
     python benchmarks/quality.py [--clips a,b] [--frames 40] [--kinds stationary,moving] [--no-write]
         [--flow-oracle hole|all|ring|laplace] [--flow dis|farneback|dualtvl1|rlof] [--fill patch|fsr|net|telea|ns]
@@ -56,11 +58,14 @@ SIZE = (432, 240)
 def load_clip(name: str, n: int) -> np.ndarray:
     if name.startswith(JITTER):
         return still_with_jitter(load_clip(name[len(JITTER) :], 1)[0], n, seed=sum(map(ord, name)))
+    if name.startswith(WEAVE):
+        return still_with_weave(load_clip(name[len(WEAVE) :], 1)[0], n, seed=sum(map(ord, name)))
     files = sorted((CLIPS / name / "frames").glob("*.png"))[:n]
     return np.stack([cv2.resize(cv2.imread(str(f))[:, :, ::-1], SIZE, interpolation=cv2.INTER_AREA) for f in files])
 
 
 JITTER = "still-jitter:"  # a clip name prefix: its first frame as a still shot on scanned film
+WEAVE = "still-weave:"  # the same with the local distortion and uneven flicker of a scan
 
 
 def still_with_jitter(frame: np.ndarray, n: int, *, seed: int) -> np.ndarray:
@@ -81,6 +86,34 @@ def still_with_jitter(frame: np.ndarray, n: int, *, seed: int) -> np.ndarray:
             base, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         moved = moved * (1 + rng.normal(0, 0.04)) + rng.normal(0, 2.0, moved.shape)
+        out.append(np.clip(np.round(moved), 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def still_with_weave(frame: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+    """``n`` frames of a still shot as a scan of shrunken, unevenly lit film shows it.
+
+    Besides :func:`still_with_jitter`'s whole-frame weave, each frame is
+    bent by its own smooth displacement field (a 3x4 grid of offsets of 0.6 px
+    standard deviation, interpolated bicubically: film that has shrunk or
+    buckled does not sit flat in the gate), and its flicker varies across the
+    frame (a brightness ramp of 3% per frame width and height besides the 4%
+    overall). The flow of such a shot moves locally and independently from
+    frame to frame, with no object moving at all.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = frame.shape[:2]
+    base = frame.astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = []
+    for _ in range(n):
+        dx, dy = rng.normal(0, 0.7, 2)
+        grid = [rng.normal(0, 0.6, (3, 4)).astype(np.float32) for _ in "xy"]
+        bend = [cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC) for g in grid]
+        mx, my = (xx + bend[0] + dx).astype(np.float32), (yy + bend[1] + dy).astype(np.float32)
+        moved = cv2.remap(base, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        gain = 1 + rng.normal(0, 0.04) + rng.normal(0, 0.03) * (xx / w - 0.5) + rng.normal(0, 0.03) * (yy / h - 0.5)
+        moved = moved * gain[..., None] + rng.normal(0, 2.0, moved.shape)
         out.append(np.clip(np.round(moved), 0, 255).astype(np.uint8))
     return np.stack(out)
 
@@ -188,7 +221,7 @@ def oracle_completion(truth_flows, where):
     return complete_pair
 
 
-def run(clips, n, oracle=None, *, kinds=("stationary", "moving"), flow="dis", fill="patch"):
+def run(clips, n, oracle=None, *, kinds=("stationary", "moving"), flow="dis", fill="patch", settings=None):
     from hybridinpaint.completion import flow as flowmod
 
     real_completion = flowmod.complete_pair
@@ -202,7 +235,7 @@ def run(clips, n, oracle=None, *, kinds=("stationary", "moving"), flow="dis", fi
     # Holes are seeded by the clip's place among all shared clips, so a subset gets the full run's holes.
     every = all_clips()
     for name in clips:
-        base = name[len(JITTER) :] if name.startswith(JITTER) else name
+        base = name.split(":", 1)[1] if name.startswith((JITTER, WEAVE)) else name
         i = every.index(base) if base in every else len(every)
         truth = load_clip(name, n)
         t, h, w, _ = truth.shape
@@ -216,7 +249,7 @@ def run(clips, n, oracle=None, *, kinds=("stationary", "moving"), flow="dis", fi
                 start = time.perf_counter()
                 if method == "hybridinpaint":
                     res = hybridinpaint.inpaint(
-                        video, masks, backend="cpu", flow=flow, hallucinate=fill, return_result=True
+                        video, masks, backend="cpu", flow=flow, hallucinate=fill, settings=settings, return_result=True
                     )
                     out = res.frames
                 else:
@@ -299,6 +332,7 @@ def main():
     ap.add_argument("--flow-oracle", choices=ORACLES, help="the truth's flow in place of (part of) the completed one")
     ap.add_argument("--flow", default="dis", help="the estimator, inpaint(flow=) (dis, farneback, dualtvl1, rlof)")
     ap.add_argument("--fill", default="patch", help="the key-frame fill, inpaint(hallucinate=)")
+    ap.add_argument("--config", default=None, help="a settings file (TOML), inpaint(settings=)")
     args = ap.parse_args()
     if not CLIPS.is_dir():
         raise SystemExit(f"shared clips not found at {CLIPS}")
@@ -307,10 +341,10 @@ def main():
     bad = set(kinds) - {"stationary", "moving"}
     if bad:
         raise SystemExit(f"--kinds: unknown hole kind(s) {sorted(bad)}")
-    options = {"flow oracle": args.flow_oracle, "flow": args.flow, "fill": args.fill}
-    defaults = {"flow oracle": None, "flow": "dis", "fill": "patch"}
+    options = {"flow oracle": args.flow_oracle, "flow": args.flow, "fill": args.fill, "settings": args.config}
+    defaults = {"flow oracle": None, "flow": "dis", "fill": "patch", "settings": None}
     variant = "".join(f", {k} {v}" for k, v in options.items() if v != defaults[k])
-    rows = run(clips, args.frames, args.flow_oracle, kinds=kinds, flow=args.flow, fill=args.fill)
+    rows = run(clips, args.frames, args.flow_oracle, kinds=kinds, flow=args.flow, fill=args.fill, settings=args.config)
     md = table(rows, args.frames, variant)
     print(md)
     if not args.no_write and not variant and kinds == ("stationary", "moving"):

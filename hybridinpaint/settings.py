@@ -68,6 +68,15 @@ class Flow(_Section):
         640, description="Above this width flow is estimated on a downscaled copy, then scaled back."
     )
     RING: int = Field(32, description="Boundary pixels this close to a hole are checked against the background motion.")
+    WOBBLE: float = Field(
+        2.5,
+        description=(
+            "Motion near a hole is carried into the next frame only where it misses the background's homography "
+            "by more than WOBBLE times the median miss over the frame: 2.5 is 3 standard deviations of Gaussian "
+            "flow noise (the median of its length is 1.18 of them). Without it (0), a scan's frame-to-frame "
+            "bending passed for an object's motion and was carried (issue 28: still-weave clips)."
+        ),
+    )
     STEADY_ABS: float = Field(
         1.0,
         description=(

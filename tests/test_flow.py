@@ -1,4 +1,4 @@
-"""Flow completion: foreground motion carried into a hole (``flow.carry_motion``)."""
+"""Flow completion: foreground motion carried into a hole (``flow.carry_motion``), never a scan's wobble."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ H, W = 24, 40
 
 
 RING_8 = DEFAULT.replace(flow={"RING": 8})
+
 
 def _chain(velocities, block):
     """Flows of a 3-frame chain: a still background and a block moving by ``velocities[k]`` after frame k."""
@@ -36,7 +37,7 @@ def test_steady_foreground_motion_is_carried_into_the_next_hole(steady):
     unknown[2, :, 17:30] = True  # frame 2's hole, where the block arrives
     foreground = np.zeros_like(unknown)
     foreground[:, 8:14, :] = flows[:, 8:14, :, 0] != 0
-    out, carried = flowmod.carry_motion(flows, unknown, foreground, previous, "cpu", settings=DEFAULT)
+    out, carried = flowmod.carry_motion(flows, unknown, foreground, foreground, previous, "cpu", settings=DEFAULT)
     assert not carried[:2].any()  # nothing lands in frames without a hole
     if steady:
         # The block (x 11..16 in frame 1) lands on x 14..19 of frame 2, with its own motion.
@@ -53,7 +54,8 @@ def test_background_motion_is_left_to_the_completion():
     previous = [None, -flows[0], -flows[1]]
     unknown = np.zeros((3, H, W), bool)
     unknown[2, 5:15, 10:20] = True
-    out, carried = flowmod.carry_motion(flows, unknown, np.zeros_like(unknown), previous, "cpu", settings=DEFAULT)
+    none = np.zeros_like(unknown)
+    out, carried = flowmod.carry_motion(flows, unknown, none, none, previous, "cpu", settings=DEFAULT)
     assert not carried.any()
     np.testing.assert_array_equal(out, flows)
 
@@ -79,3 +81,42 @@ def test_complete_pair_carries_an_object_walking_into_a_hole():
     # the ring of what is unknown, which itself reaches a ring beyond the hole).
     far = ~flowmod.within(hole[:-1], 16)
     np.testing.assert_array_equal(with_carry[far], fwd[far])
+
+
+def _wobble(h, w, amplitude=0.7):
+    """A background that bends smoothly in place, as a scan of shrunken film does from frame to frame."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return amplitude * np.stack([np.sin(xx / 5), np.cos(yy / 4)], -1).astype(np.float32)
+
+
+def test_an_object_stands_out_of_the_wobble_and_the_wobble_does_not():
+    h, w = 64, 96
+    flow = _wobble(h, w)
+    flow[20:30, 30:40] = (6.0, 0.0)  # an object at the hole's edge, moving on its own
+    unknown = np.zeros((h, w), bool)
+    unknown[15:45, 40:60] = True
+    foreground, distinct = flowmod.foreground_near(flow, unknown, 16, DEFAULT.flow.WOBBLE)
+    assert distinct[20:30, 30:40].all()
+    assert not (distinct & ~foreground).any()
+    wobbling = foreground.copy()
+    wobbling[20:30, 30:40] = False
+    assert wobbling.any()  # the wobble misses the background motion by more than 1 px ...
+    assert not (distinct & wobbling).any()  # ... but does not stand out of it
+    # Without the wobble test, every foreground vector is distinct (the behaviour before issue 28).
+    np.testing.assert_array_equal(flowmod.foreground_near(flow, unknown, 16, 0.0)[1], foreground)
+
+
+def test_a_wobbling_still_shot_carries_nothing_into_its_hole():
+    t, h, w = 5, 64, 96
+    rng = np.random.default_rng(3)
+    fwd = np.stack([_wobble(h, w, rng.uniform(0.65, 0.75)) for _ in range(t - 1)])
+    bwd = -fwd  # each frame bends back the way it came: a "steady" wobble, the hardest case
+    hole = np.zeros((t, h, w), bool)
+    hole[:, 15:45, 40:60] = True
+    carried = flowmod.complete_pair(fwd, bwd, hole, "cpu", settings=DEFAULT)
+    not_carried = flowmod.complete_pair(fwd, bwd, hole, "cpu", settings=DEFAULT, carry=False)
+    for a, b in zip(carried, not_carried):
+        np.testing.assert_array_equal(a, b)
+    # Without the wobble test the wobble was carried (what this test guards against).
+    before = flowmod.complete_pair(fwd, bwd, hole, "cpu", settings=DEFAULT.replace(flow={"WOBBLE": 0.0}))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, not_carried))

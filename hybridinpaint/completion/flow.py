@@ -160,35 +160,44 @@ def within(masks: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
-def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int) -> np.ndarray:
-    """Pixels near ``unknown`` whose flow disagrees with the background motion.
+def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int, wobble: float = 0.0):
+    """Pixels near ``unknown`` whose flow disagrees with the background motion, and those that stand out.
 
     The background motion is a homography fitted by RANSAC to the flow
     outside the hole. Objects moving on their own at the hole's edge are its
     outliers; were they kept as boundary values, the completed flow would
-    carry them into the hole (and their colours with it). Returns an empty
-    mask when no homography explains most of the frame.
+    carry them into the hole (and their colours with it). A vector is an
+    outlier (``foreground``) when it misses the homography by more than 1 px
+    and 10% of the background's motion. It is also ``distinct`` when it misses
+    by more than ``wobble`` times the median miss over the frame as well:
+    where the background itself wobbles (a scan of shrunken film bends each
+    frame its own way), only such motion is surely an object's. Returns two
+    empty masks when no homography explains most of the frame.
     """
     h, w = unknown.shape
+    none = np.zeros_like(unknown)
     step = max(4, int(np.sqrt(h * w / 2500)))
     ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
     keep = ~unknown[ys, xs]
     ys, xs = ys[keep], xs[keep]
     if ys.size < 16:
-        return np.zeros_like(unknown)
+        return none, none
     src = np.stack([xs, ys], -1).astype(np.float32)
     dst = src + flow[ys, xs]
     hom, inl = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
     if hom is None or inl.mean() < 0.5:
-        return np.zeros_like(unknown)
+        return none, none
+    # Most samples are background (the inliers are): the median miss is the background's wobble.
+    miss = float(np.median(np.hypot(*(cv2.perspectiveTransform(src[None], hom)[0] - dst).T)))
     band = within(unknown[None], ring)[0] & ~unknown
     by, bx = np.nonzero(band)
     pts = np.stack([bx, by], -1).astype(np.float32)[None]
     model = cv2.perspectiveTransform(pts, hom)[0] - pts[0]
     dev = np.hypot(*(flow[by, bx] - model).T)
-    out = np.zeros_like(unknown)
+    out, distinct = none.copy(), none.copy()
     out[by, bx] = dev > np.maximum(1.0, 0.1 * np.hypot(*model.T))
-    return out
+    distinct[by, bx] = out[by, bx] & (dev > wobble * miss)
+    return out, distinct
 
 
 def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: float, tau_rel: float) -> np.ndarray:
@@ -229,19 +238,19 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, settings: Settings, carry:
             unk_f[t] |= near[t] & inconsistent(fwd[t], bwd[t], backend, checks.TAU_ABS, checks.TAU_REL)
         if near[t + 1].any():
             unk_b[t] |= near[t + 1] & inconsistent(bwd[t], fwd[t], backend, checks.TAU_ABS, checks.TAU_REL)
-    fg_f = np.stack([foreground_near(fwd[t], unk_f[t], ring) if unk_f[t].any() else unk_f[t] for t in range(n)])
-    fg_b = np.stack([foreground_near(bwd[t], unk_b[t], ring) if unk_b[t].any() else unk_b[t] for t in range(n)])
+    fg_f, ds_f = _foreground_chain(fwd, unk_f, ring, settings.flow.WOBBLE)
+    fg_b, ds_b = _foreground_chain(bwd, unk_b, ring, settings.flow.WOBBLE)
     if not carry or n < 2:
         return complete(fwd, unk_f | fg_f, backend, settings=settings), complete(
             bwd, unk_b | fg_b, backend, settings=settings
         )
     # Forward flows run forward in time: fwd[t - 1] (frame t - 1) lands on frame t,
     # and is steady where it undoes bwd[t - 2] (frame t - 1 back to t - 2).
-    cf, known_f = carry_motion(fwd, unk_f, fg_f, [None] + list(bwd[:-1]), backend, settings=settings)
+    cf, known_f = carry_motion(fwd, unk_f, fg_f, ds_f, [None] + list(bwd[:-1]), backend, settings=settings)
     # Backward flows run backward in time: bwd[t + 1] (frame t + 2) lands on frame t + 1,
     # and is steady where it undoes fwd[t + 2] (frame t + 2 on to t + 3).
     rb, known_rb = carry_motion(
-        bwd[::-1], unk_b[::-1], fg_b[::-1], [None] + list(fwd[:0:-1]), backend, settings=settings
+        bwd[::-1], unk_b[::-1], fg_b[::-1], ds_b[::-1], [None] + list(fwd[:0:-1]), backend, settings=settings
     )
     cb, known_b = rb[::-1], known_rb[::-1]
     return (
@@ -250,17 +259,25 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, settings: Settings, carry:
     )
 
 
-def carry_motion(flows, unknown, foreground, previous, backend: str, *, settings: Settings):
+def _foreground_chain(flows, unknown, ring, wobble):
+    """:func:`foreground_near` of each flow of a chain: ``(foreground, distinct)``, each ``(N, H, W)``."""
+    none = np.zeros(unknown.shape[1:], bool)
+    pairs = [foreground_near(f, u, ring, wobble) if u.any() else (none, none) for f, u in zip(flows, unknown)]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def carry_motion(flows, unknown, foreground, distinct, previous, backend: str, *, settings: Settings):
     """Foreground motion next to a hole carried one frame on, into the next frame's hole.
 
     ``flows[k]`` (``(N, H, W, 2)``) are the flows of a chain of frames in
     time order, each pointing at the next frame of the chain; ``unknown[k]``
     where ``flows[k]`` is not trusted; ``foreground[k]`` motion that differs
-    from the background's (:func:`foreground_near`); ``previous[k]`` the
+    from the background's, ``distinct[k]`` motion that stands out of the
+    background's wobble too (:func:`foreground_near`); ``previous[k]`` the
     flow from frame k of the chain back to the frame before it (None for
     the first).
 
-    A trusted foreground vector whose motion was steady over the step before
+    A trusted distinct vector whose motion was steady over the step before
     it (it undoes ``previous``: constant velocity held) is splatted along
     itself onto the next frame, where it becomes that frame's flow if the
     pixel it lands on was to be completed. Only one frame on: further on,
@@ -278,7 +295,7 @@ def carry_motion(flows, unknown, foreground, previous, backend: str, *, settings
         v = flows[k - 1]
         speed = np.hypot(v[..., 0], v[..., 1])
         steady = np.hypot(v[..., 0] + back[..., 0], v[..., 1] + back[..., 1]) <= cfg.STEADY_ABS + cfg.STEADY_REL * speed
-        source = foreground[k - 1] & ~unknown[k - 1] & steady
+        source = distinct[k - 1] & ~unknown[k - 1] & steady
         if not source.any():
             continue
         data = np.concatenate([v * source[..., None], source[..., None]], axis=-1).astype(np.float32)
