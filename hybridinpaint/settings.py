@@ -124,6 +124,14 @@ class Pipeline(_Section):
             "exposure change (an object at the edge) and ignored."
         ),
     )
+    EXPOSURE: bool = Field(
+        True,
+        description=(
+            "Colours copied from another frame are scaled by the ratio of the two frames' exposures (each "
+            "frame's brightness against its neighbour's along the flow, median over the pixels outside the "
+            "holes), so flicker and automatic exposure do not carry one frame's brightness into another's hole."
+        ),
+    )
 
 
 class Hallucinate(_Section):
