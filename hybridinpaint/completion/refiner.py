@@ -5,9 +5,9 @@ exported to ONNX beside its weights (:func:`hybridinpaint.completion.train.expor
 writes ``NAME.pt``, ``NAME.onnx`` and ``NAME.json``, the last saying which
 classical fill the network corrects). The package runs the ONNX file with
 ``cv2.dnn``, which the package has anyway, so ``hallucinate="net"`` needs no
-torch, and is about three times faster on two cores than PyTorch (0.23 against
-0.80 s for a 432x240 frame; ``benchmarks/RESULTS.md``). A ``.pt`` file given
-as ``weights`` still runs in PyTorch (imported then).
+torch, loads in 0.14 s instead of 1.6 s, and runs a 432x240 frame in 0.10 s
+instead of PyTorch's 0.14 s on two cores (``benchmarks/RESULTS.md``, issue 28).
+A ``.pt`` file given as ``weights`` still runs in PyTorch (imported then).
 """
 
 from __future__ import annotations
