@@ -199,3 +199,21 @@ def test_evaluate_measures_one_image_as_one_frame():
     doc = evaluate(result, truth)
     assert doc["frames"] == 1 and "warp_error" not in doc
     assert doc["psnr"] == metrics.psnr(result[None], truth[None])
+
+
+def test_boundary_map_is_the_davis_one():
+    # DAVIS 2017's evaluation (and BSDS's seg2bmap): a pixel is on the boundary when it differs from
+    # its right, lower or lower-right neighbour; the image's own edges are no boundary.
+    from hybridinpaint.metrics import _boundary
+
+    m = np.zeros((6, 6), bool)
+    m[2:4, 2:4] = True
+    expected = np.zeros((6, 6), bool)
+    for y, x in ((1, 1), (1, 2), (1, 3), (2, 1), (3, 1), (2, 3), (3, 2), (3, 3)):
+        expected[y, x] = True
+    np.testing.assert_array_equal(_boundary(m), expected)
+    left = np.zeros((6, 6), bool)
+    left[:, :3] = True
+    expected = np.zeros((6, 6), bool)
+    expected[:, 2] = True
+    np.testing.assert_array_equal(_boundary(left), expected)
