@@ -73,6 +73,21 @@ def test_a_correction_on_a_later_frame_is_kept_and_used():
     assert metrics.jaccard(both[4:], truth[4:]).mean() > metrics.jaccard(alone[4:], truth[4:]).mean()
 
 
+def test_a_later_drawing_keeps_an_object_that_changed_colour():
+    # The disc turns from red to blue beside a blue post, which the first drawing calls background:
+    # from that drawing alone the blue disc looks like its surroundings and is dropped; drawn again
+    # on the last frame, it is kept throughout.
+    frames, truth = scene(t=10)
+    frames[:, 20:44, 0:8] = (50, 60, 210)
+    for k in range(10):
+        a = min(1.0, k / 5)
+        frames[k][truth[k]] = (np.array([210, 50, 50]) * (1 - a) + np.array([50, 60, 210]) * a).astype(np.uint8)
+    alone = track_mask(frames, truth[0])
+    both = track_mask(frames, {0: truth[0], 9: truth[9]})
+    assert metrics.jaccard(alone[6:], truth[6:]).max() < 0.5
+    assert metrics.jaccard(both, truth).min() > 0.9
+
+
 def test_losing_the_object_is_not_sure():
     frames, truth = scene()
     frames = frames.copy()

@@ -121,11 +121,12 @@ def _band(obj: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
 class _Step:
     """Carries one object's soft mask from frame to frame (one direction)."""
 
-    def __init__(self, bins, coarse, colour, start, mask, flow, cfg: _TrackingSettings):
+    def __init__(self, bins, coarse, colour, start, mask, flow, cfg: _TrackingSettings, anchor=None):
         self.bins, self.coarse, self.flow, self.cfg = bins, coarse, flow, cfg
         self.nbins = cfg.BINS ** (3 if colour else 1)
         self.ncoarse = 8 ** (3 if colour else 1)
-        self.anchor = _histograms(bins[start], mask, self.nbins, cfg)
+        # The object as drawn: on every annotated frame when given (anchor), else on the start.
+        self.anchor = _histograms(bins[start], mask, self.nbins, cfg) if anchor is None else anchor
         self.model = self.anchor
         self.soft = mask.astype(np.float32)
         self.hard = mask
@@ -277,12 +278,18 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
         weight = np.zeros((t, 1, 1), np.float32)
         acc = np.zeros((t, h, w), np.float32)
         cacc = np.zeros(t)
+        drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
+        nbins = cfg.BINS ** (3 if colour else 1)
+        # Every drawing is a sample of the object's and its surroundings' colours.
+        anchor = tuple(
+            np.mean(h, axis=0) for h in zip(*[_histograms(bins[a], m, nbins, cfg) for a, m in drawn.items()])
+        )
         for ai, a in enumerate(keys):
-            m = notes[a] == obj if labelled else notes[a].astype(bool)
+            m = drawn[a]
             # Each annotation is tracked up to the next one either way (or the clip's end).
             ends = {1: keys[ai + 1] if ai + 1 < len(keys) else t, -1: keys[ai - 1] if ai > 0 else -1}
             for direction, stop in ends.items():
-                step = _Step(bins, coarse, colour, a, m, flow, cfg)
+                step = _Step(bins, coarse, colour, a, m, flow, cfg, anchor=anchor)
                 prev = a
                 for k in range(a + direction, stop, direction):
                     soft, c = step.to(k, prev)
