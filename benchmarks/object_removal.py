@@ -44,20 +44,22 @@ def _save(sheet, path):
     tmp.replace(path)
 
 
-def fills(out_dir, name, fills=("patch", "net", "fsr"), k=26):
+def fills(out_dir, name, hows=("patch", "net", "fsr"), k=26):
     frames, masks = load(name)
+    if not masks[k].any():
+        raise SystemExit(f"{name}: frame {k} has no mask to compare fills on")
     ys, xs = np.nonzero(masks[k])
     box = (slice(max(0, ys.min() - 20), ys.max() + 20), slice(max(0, xs.min() - 20), xs.max() + 20))
     shown = frames[k][box].copy()
     shown[masks[k][box]] = (255, 0, 255)
     row = [shown]
-    for how in fills:
+    for how in hows:
         row.append(hybridinpaint.inpaint(frames, masks, mask_dilation=4, hallucinate=how)[k][box])
     sheet = np.concatenate(row, 1)
     sheet = cv2.resize(sheet, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     path = out_dir / f"{name}-fills.jpg"
     _save(sheet, path)
-    print(f"{name}: {path.relative_to(HERE.parent)} (frame {k}; input, {', '.join(fills)})")
+    print(f"{name}: {path.relative_to(HERE.parent)} (frame {k}; input, {', '.join(hows)})")
 
 
 def main():

@@ -140,6 +140,9 @@ def main():
                 out = hybridinpaint.inpaint(video, masks, backend="cpu")
             else:
                 prop = proposal(video.astype(np.float32) / 255, masks)
+                if prop is None:
+                    print(f"{name:22s} {kind:10s} no source patch wholly known in five frames: no proposal")
+                    continue
                 out = video.copy()
                 out[masks] = np.clip(np.round(prop[masks] * 255), 0, 255).astype(np.uint8)
             sec = time.perf_counter() - start

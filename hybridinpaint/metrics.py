@@ -402,7 +402,8 @@ def boundary_f(result, truth, *, tolerance=0.008):
 
     Boundary pixels of each mask count as matched when a boundary pixel of
     the other lies within ``tolerance`` x the image diagonal (DAVIS: 0.008,
-    rounded up to whole pixels, a disc). 1 where both are empty. Shapes
+    rounded up to whole pixels, a disc). 1 where neither has a boundary (both empty,
+    or a mask filling the frame, as DAVIS counts it). Shapes
     as :func:`jaccard`.
 
     >>> import numpy as np

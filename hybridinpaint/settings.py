@@ -70,6 +70,7 @@ class Flow(_Section):
     RING: int = Field(32, description="Boundary pixels this close to a hole are checked against the background motion.")
     WOBBLE: float = Field(
         2.5,
+        ge=0,
         description=(
             "Motion near a hole is carried into the next frame only where it misses the background's homography "
             "by more than WOBBLE times the median miss over the frame: 2.5 is 3 standard deviations of Gaussian "

@@ -46,11 +46,26 @@ def test_steady_exposure_changes_almost_nothing():
     assert np.abs(on - off).max() < 0.01
 
 
-@pytest.mark.parametrize("gain", [0.0, 1e-4])
-def test_black_frames_do_not_break_the_ratios(gain):
-    # Frames too dark to measure keep their neighbour's exposure instead of dividing by nothing.
+@pytest.mark.parametrize("gain", [0.0, 1e-4, 0.02])
+def test_a_black_frame_does_not_shift_the_exposure_of_the_others(gain):
+    # A frame too dark to measure breaks the chain of ratios for one link, not for every later frame.
     truth, hole = _pan([1.0, 1.0, gain, 1.0, 1.0])
     video = truth.copy()
     video[hole] = 0.0
+    on = hybridinpaint.inpaint(video, hole, backend="cpu")
+    off = hybridinpaint.inpaint(video, hole, backend="cpu", settings=OFF)
+    assert np.isfinite(on).all() and (on >= 0).all() and (on <= 1).all()
+    lit = [0, 1, 3, 4]
+    assert _hole_error(on[lit], truth[lit], hole[lit]) < 1.5 * _hole_error(off[lit], truth[lit], hole[lit]) + 1e-3
+
+
+def test_an_alpha_channel_is_left_alone():
+    gains = [1.0, 1.25, 0.8, 1.2, 0.85, 1.15, 0.9, 1.1]
+    truth, hole = _pan(gains)
+    rgba = np.concatenate([truth, np.ones(truth.shape[:3] + (1,), np.float32)], axis=-1)
+    video = rgba.copy()
+    video[hole] = 0.0
+    video[..., 3] = 1.0  # an opaque alpha, known everywhere, even under the hole
     out = hybridinpaint.inpaint(video, hole, backend="cpu")
-    assert np.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+    np.testing.assert_allclose(out[..., 3][hole], 1.0, atol=1e-6)
+    assert _hole_error(out[..., :3], truth, hole) < 0.02

@@ -95,7 +95,7 @@ def test_an_object_stands_out_of_the_wobble_and_the_wobble_does_not():
     flow[20:30, 30:40] = (6.0, 0.0)  # an object at the hole's edge, moving on its own
     unknown = np.zeros((h, w), bool)
     unknown[15:45, 40:60] = True
-    foreground, distinct = flowmod.foreground_near(flow, unknown, 16, DEFAULT.flow.WOBBLE)
+    foreground, distinct = flowmod.foreground_near(flow, unknown, 16, wobble=DEFAULT.flow.WOBBLE)
     assert distinct[20:30, 30:40].all()
     assert not (distinct & ~foreground).any()
     wobbling = foreground.copy()
@@ -103,7 +103,7 @@ def test_an_object_stands_out_of_the_wobble_and_the_wobble_does_not():
     assert wobbling.any()  # the wobble misses the background motion by more than 1 px ...
     assert not (distinct & wobbling).any()  # ... but does not stand out of it
     # Without the wobble test, every foreground vector is distinct (the behaviour before issue 28).
-    np.testing.assert_array_equal(flowmod.foreground_near(flow, unknown, 16, 0.0)[1], foreground)
+    np.testing.assert_array_equal(flowmod.foreground_near(flow, unknown, 16, wobble=0.0)[1], foreground)
 
 
 def test_a_wobbling_still_shot_carries_nothing_into_its_hole():

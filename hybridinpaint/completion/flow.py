@@ -160,7 +160,9 @@ def within(masks: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
-def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int, wobble: float = 0.0):
+def foreground_near(
+    flow: np.ndarray, unknown: np.ndarray, ring: int, *, wobble: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixels near ``unknown`` whose flow disagrees with the background motion, and those that stand out.
 
     The background motion is a homography fitted by RANSAC to the flow
@@ -175,18 +177,17 @@ def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int, wobble: fl
     empty masks when no homography explains most of the frame.
     """
     h, w = unknown.shape
-    none = np.zeros_like(unknown)
     step = max(4, int(np.sqrt(h * w / 2500)))
     ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
     keep = ~unknown[ys, xs]
     ys, xs = ys[keep], xs[keep]
     if ys.size < 16:
-        return none, none
+        return np.zeros_like(unknown), np.zeros_like(unknown)
     src = np.stack([xs, ys], -1).astype(np.float32)
     dst = src + flow[ys, xs]
     hom, inl = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
     if hom is None or inl.mean() < 0.5:
-        return none, none
+        return np.zeros_like(unknown), np.zeros_like(unknown)
     # Most samples are background (the inliers are): the median miss is the background's wobble.
     miss = float(np.median(np.hypot(*(cv2.perspectiveTransform(src[None], hom)[0] - dst).T)))
     band = within(unknown[None], ring)[0] & ~unknown
@@ -194,7 +195,7 @@ def foreground_near(flow: np.ndarray, unknown: np.ndarray, ring: int, wobble: fl
     pts = np.stack([bx, by], -1).astype(np.float32)[None]
     model = cv2.perspectiveTransform(pts, hom)[0] - pts[0]
     dev = np.hypot(*(flow[by, bx] - model).T)
-    out, distinct = none.copy(), none.copy()
+    out, distinct = np.zeros_like(unknown), np.zeros_like(unknown)
     out[by, bx] = dev > np.maximum(1.0, 0.1 * np.hypot(*model.T))
     distinct[by, bx] = out[by, bx] & (dev > wobble * miss)
     return out, distinct
@@ -262,7 +263,7 @@ def complete_pair(fwd, bwd, unknown, backend: str, *, settings: Settings, carry:
 def _foreground_chain(flows, unknown, ring, wobble):
     """:func:`foreground_near` of each flow of a chain: ``(foreground, distinct)``, each ``(N, H, W)``."""
     none = np.zeros(unknown.shape[1:], bool)
-    pairs = [foreground_near(f, u, ring, wobble) if u.any() else (none, none) for f, u in zip(flows, unknown)]
+    pairs = [foreground_near(f, u, ring, wobble=wobble) if u.any() else (none, none) for f, u in zip(flows, unknown)]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 

@@ -31,14 +31,29 @@ def default_model() -> Path:
     return Path(str(resources.files("hybridinpaint") / "data" / MODEL))
 
 
+def _path(weights) -> Path:
+    try:
+        return Path(weights)
+    except TypeError:
+        raise TypeError(f"weights must be a path to a .onnx or .pt file, got {type(weights).__name__}") from None
+
+
 def _is_torch(weights) -> bool:
-    return weights is not None and Path(weights).suffix == ".pt"
+    if weights is None or _path(weights).suffix.lower() not in (".pt", ".pth"):
+        return False
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            f"weights={str(weights)!r} is PyTorch weights, which need torch: pip install 'hybridinpaint[train]'"
+        ) from None
+    return True
 
 
 def _model_path(weights) -> Path:
-    p = default_model() if weights is None else Path(weights)
-    if p.suffix != ".onnx":
-        raise ValueError(f"weights must be a .onnx or .pt file of the network, got {str(p)!r}")
+    p = default_model() if weights is None else _path(weights)
+    if p.suffix.lower() != ".onnx":
+        raise ValueError(f"weights must be a .onnx or .pt (.pth) file of the network, got {str(p)!r}")
     if not p.is_file():
         raise FileNotFoundError(f"network model not found: {p}")
     return p
@@ -69,7 +84,9 @@ def _net(weights):
         try:
             cache[key] = cv2.dnn.readNetFromONNX(key)
         except cv2.error as exc:
-            raise ValueError(f"network model {p} is corrupt or not an ONNX model: {exc}") from exc
+            raise ValueError(
+                f"network model {p} could not be read by OpenCV {cv2.__version__}'s dnn (it needs OpenCV 5): {exc}"
+            ) from exc
     return cache[key]
 
 

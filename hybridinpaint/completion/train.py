@@ -303,8 +303,11 @@ def train(
 
 
 def export(checkpoint, dest):
-    """Write the model of ``checkpoint`` as fp16 weights (what the package ships), atomically."""
+    """Write the model of ``checkpoint`` as fp16 weights and their ONNX export (what the package ships), atomically."""
     import torch
+
+    if Path(dest).suffix.lower() not in (".pt", ".pth"):
+        raise ValueError(f"dest must name a .pt file (the .onnx and .json are written beside it), got {str(dest)!r}")
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=True)
     state = {k: v.half() for k, v in ck["model"].items()}

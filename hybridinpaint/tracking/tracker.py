@@ -281,9 +281,8 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
         drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
         nbins = cfg.BINS ** (3 if colour else 1)
         # Every drawing is a sample of the object's and its surroundings' colours.
-        anchor = tuple(
-            np.mean(h, axis=0) for h in zip(*[_histograms(bins[a], m, nbins, cfg) for a, m in drawn.items()])
-        )
+        seen = [_histograms(bins[a], m, nbins, cfg) for a, m in drawn.items() if m.any()]
+        anchor = tuple(np.mean(hist, axis=0) for hist in zip(*seen)) if seen else None
         for ai, a in enumerate(keys):
             m = drawn[a]
             # Each annotation is tracked up to the next one either way (or the clip's end).
