@@ -92,7 +92,8 @@ def inpaint(
     Laplace diffusion, and followed frame to frame in both directions,
     carrying source coordinates with a forward-backward consistency check at
     each step. Each hole pixel takes its colour from its nearest consistent
-    sources, sampled once from the original frames. What no frame shows is
+    sources, sampled once from the original frames and brought to its own
+    frame's exposure (flicker). What no frame shows is
     filled on a key frame by a classical spatial method and propagated like
     everything else, until nothing is left.
 
