@@ -120,6 +120,16 @@ def test_onnx_refiner_changes_only_the_hole_and_is_deterministic():
     assert refiner.first_fill() == "telea"
 
 
+def test_doctor_says_whether_the_network_runs():
+    import io
+
+    from hybridinpaint.interfaces import doctor
+
+    out = io.StringIO()
+    assert doctor._network(lambda line: print(line, file=out))
+    assert "runs with OpenCV" in out.getvalue()
+
+
 def test_bad_onnx_models_are_refused_clearly(tmp_path):
     from hybridinpaint.completion import refiner
 

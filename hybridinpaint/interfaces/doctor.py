@@ -66,8 +66,9 @@ def report(out=None, *, compile=False) -> int:
     else:
         say("CUDA device: none usable (kernels run on the CPU)")
 
+    network_ok = _network(say)
     if compile:
-        return _compile(say)
+        return _compile(say) or (0 if network_ok else 1)
     failures = 0
     try:
         from hybridinpaint.kernels import ptx
@@ -87,7 +88,26 @@ def report(out=None, *, compile=False) -> int:
                 msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 say(f"{label:40s}ERROR {type(exc).__name__}: {msg}")
     say(f"{failures} kernel compilation(s) failed" if failures else "all kernels compile to PTX")
-    return 1 if failures else 0
+    return 1 if failures or not network_ok else 0
+
+
+def _network(say) -> bool:
+    """Whether OpenCV's dnn reads and runs the bundled network (``hallucinate="net"``)."""
+    import cv2
+    import numpy as np
+
+    try:
+        from hybridinpaint.completion import refiner
+
+        hole = np.zeros((16, 16), bool)
+        hole[4:12, 4:12] = True
+        refiner.refine(np.full((16, 16, 3), 0.5, np.float32), np.full((16, 16, 3), 0.5, np.float32), hole)
+    except Exception as exc:  # noqa: BLE001 - report, don't crash
+        first = (str(exc).strip().splitlines() or [""])[0]
+        say(f"network (hallucinate='net'): ERROR {type(exc).__name__}: {first}")
+        return False
+    say(f"network (hallucinate='net'): {refiner.default_model().name} runs with OpenCV {cv2.__version__}'s dnn")
+    return True
 
 
 def _compile(say) -> int:
