@@ -85,10 +85,14 @@ def report(out=None, *, compile=False) -> int:
                 say(f"{label:40s}OK ({len(text.splitlines())} lines)")
             except Exception as exc:  # noqa: BLE001
                 failures += 1
-                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                msg = _first_line(exc)
                 say(f"{label:40s}ERROR {type(exc).__name__}: {msg}")
     say(f"{failures} kernel compilation(s) failed" if failures else "all kernels compile to PTX")
     return 1 if failures or not network_ok else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def _network(say) -> bool:
@@ -103,8 +107,7 @@ def _network(say) -> bool:
         hole[4:12, 4:12] = True
         refiner.refine(np.full((16, 16, 3), 0.5, np.float32), np.full((16, 16, 3), 0.5, np.float32), hole)
     except Exception as exc:  # noqa: BLE001 - report, don't crash
-        first = (str(exc).strip().splitlines() or [""])[0]
-        say(f"network (hallucinate='net'): ERROR {type(exc).__name__}: {first}")
+        say(f"network (hallucinate='net'): ERROR {type(exc).__name__}: {_first_line(exc)}")
         return False
     say(f"network (hallucinate='net'): {refiner.default_model().name} runs with OpenCV {cv2.__version__}'s dnn")
     return True
@@ -121,8 +124,7 @@ def _compile(say) -> int:
             rows = warm_up(target, progress=False)
         except Exception as exc:  # noqa: BLE001 - report, don't crash
             failures += 1
-            first = (str(exc).strip().splitlines() or [""])[0]
-            say(f"compile {target}: ERROR {type(exc).__name__}: {first}")
+            say(f"compile {target}: ERROR {type(exc).__name__}: {_first_line(exc)}")
             continue
         for row in rows:
             how = "loaded from cache" if row["cached"] else "compiled and cached"
