@@ -43,6 +43,7 @@ from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.kernels import resolve_backend
 from hybridinpaint.settings import Tracking as _TrackingSettings
 from hybridinpaint.settings import resolve
+from hybridinpaint.tracking import joint
 
 __all__ = ["track_mask", "Tracking"]
 
@@ -110,6 +111,17 @@ def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global
         bgl = (bgc + cfg.LOCAL_PRIOR * bg_global) / (bgc.sum(1, keepdims=True) + cfg.LOCAL_PRIOR)
         out += 0.5 * np.log(fgl[tid, bins_now] / bgl[tid, bins_now])
     return out
+
+
+def _appearance(bins: np.ndarray, drawn: dict, nbins: int) -> np.ndarray:
+    """Each pixel's log-likelihood ratio, object / background, from the colours of every drawing (T, H, W)."""
+    fg = np.full(nbins, 0.5)
+    bg = np.full(nbins, 0.5)
+    for a, m in drawn.items():
+        fg += np.bincount(bins[a][m], minlength=nbins)
+        bg += np.bincount(bins[a][~m], minlength=nbins)
+    ratio = np.log(fg / fg.sum()) - np.log(bg / bg.sum())
+    return ratio.astype(np.float32)[bins]
 
 
 def _band(obj: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
@@ -301,14 +313,23 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
         soft_all[oi] = acc / np.maximum(weight, 1e-9)
         conf[oi] = cacc / np.maximum(weight[:, 0, 0], 1e-9)
         conf[oi, keys] = 1.0  # drawn, not tracked
+    hard_all = soft_all > 0.5
+    if cfg.JOINT and objects and t > 1:
+        grid = joint.lift(work, cfg)
+        for oi, obj in enumerate(objects):
+            drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
+            looks = _appearance(bins, drawn, cfg.BINS ** (3 if colour else 1))
+            hard_all[oi] = joint.segment(grid, drawn, looks, hard_all[oi], cfg)
     if labelled:
         out = np.zeros((t, h, w), first.dtype)
         if objects:
-            best = soft_all.argmax(axis=0)
-            top = np.take_along_axis(soft_all, best[None], 0)[0]
-            out = np.where(top > 0.5, np.asarray(objects, first.dtype)[best], 0).astype(first.dtype)
+            # Where two objects claim a pixel, the one the tracker was surer of keeps it.
+            score = np.where(hard_all, 1.0 + soft_all, 0.0)
+            best = score.argmax(axis=0)
+            claimed = np.take_along_axis(score, best[None], 0)[0] > 0
+            out = np.where(claimed, np.asarray(objects, first.dtype)[best], 0).astype(first.dtype)
     else:
-        out = soft_all[0] > 0.5 if objects else np.zeros((t, h, w), bool)
+        out = hard_all[0] if objects else np.zeros((t, h, w), bool)
     for a, m in notes.items():  # what was drawn is kept as drawn
         out[a] = m if labelled else m.astype(bool)
     if not return_result:

@@ -1,0 +1,133 @@
+"""All frames at once: one graph cut over a bilateral grid of the whole shot.
+
+A chain of frame-to-frame steps passes every error on: once the mask has
+slid onto a look-alike, every later frame inherits it. Here the whole shot is
+segmented jointly, after bilateral space video segmentation (BVS) [1]_:
+every pixel is lifted to a vertex of a grid over position, time and colour
+(YUV), vertices are joined to their neighbours in each of the six
+dimensions, and one minimum cut labels every vertex at once. Pixels that
+share a place, a time and a colour share a label; a label crosses the grid
+where few pixels are, which is where colour or position changes.
+
+What each vertex would rather be comes from three sources, summed over its
+pixels: the drawn frames (hard: a vertex holding drawn pixels takes the
+drawing's majority), the object's and the background's colours pooled over
+every drawing (a log-likelihood ratio), and the frame-to-frame tracker's
+result as a prior. BVS itself uses the drawings alone; without the other two
+a cut next to the drawn frame always costs least and the object vanishes
+after it (measured: J&F 0.02 on the shared clips).
+
+The cut is solved by scipy's Dinic maximum flow on integer capacities.
+
+References
+----------
+.. [1] N. Maerki, F. Perazzi, O. Wang, A. Sorkine-Hornung, "Bilateral space
+   video segmentation", CVPR 2016.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+from hybridinpaint.settings import Tracking as _TrackingSettings
+
+__all__ = ["Grid", "lift", "segment"]
+
+# Capacities are integers: costs are scaled by this and rounded.
+_SCALE = 100.0
+# A vertex holding drawn pixels is held to the drawing's label by this cost (before scaling).
+_HARD = 1e7
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The shot lifted into a bilateral grid.
+
+    ``vertex`` is each pixel's vertex (T, H, W) int64; ``count`` the pixels
+    per vertex; ``edges`` the pairs of occupied neighbouring vertices (two
+    int64 arrays, each pair once).
+    """
+
+    vertex: np.ndarray
+    count: np.ndarray
+    edges: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def size(self) -> int:
+        return self.count.size
+
+
+def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
+    """Lift float frames (T, H, W, C) in [0, 1] (RGB or grey) into the grid: nearest vertex per pixel."""
+    t, h, w, c = frames.shape
+    if c >= 3:
+        yuv = np.stack([cv2.cvtColor(np.ascontiguousarray(f[..., :3]), cv2.COLOR_RGB2YUV) for f in frames])
+        colour = [(yuv[..., 0], cfg.GRID_LUMA), (yuv[..., 1], cfg.GRID_CHROMA), (yuv[..., 2], cfg.GRID_CHROMA)]
+    else:
+        colour = [(frames[..., 0], cfg.GRID_LUMA)]
+    shape = (t, h, w)
+    coords = [
+        np.broadcast_to(np.rint(np.arange(t) / cfg.GRID_T).astype(np.int64)[:, None, None], shape),
+        np.broadcast_to(np.rint(np.arange(h) / cfg.GRID_XY).astype(np.int64)[None, :, None], shape),
+        np.broadcast_to(np.rint(np.arange(w) / cfg.GRID_XY).astype(np.int64)[None, None, :], shape),
+    ]
+    coords += [np.rint(v * (255.0 / cell)).astype(np.int64) for v, cell in colour]
+    # One integer per cell; one spare step per dimension so a neighbour's key never wraps into the next row.
+    sizes = [int(k.max()) + 2 for k in coords]
+    strides = np.cumprod([1] + sizes[:0:-1])[::-1]
+    key = np.zeros(shape, np.int64)
+    for k, s in zip(coords, strides):
+        key += k * s
+    cells, vertex = np.unique(key.ravel(), return_inverse=True)
+    count = np.bincount(vertex, minlength=cells.size)
+    pairs = []
+    for s in strides:
+        there = np.minimum(np.searchsorted(cells, cells + s), cells.size - 1)
+        ok = cells[there] == cells + s
+        pairs.append((np.flatnonzero(ok), there[ok]))
+    edges = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+    return Grid(vertex.reshape(shape), count, edges)
+
+
+def segment(grid: Grid, drawn: dict, appearance: np.ndarray, prior: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
+    """The object in every frame, (T, H, W) bool, from one minimum cut of ``grid``.
+
+    ``drawn`` maps frames to their drawn (H, W) bool masks; ``appearance``
+    is each pixel's log-likelihood ratio object/background (T, H, W);
+    ``prior`` the tracker's (T, H, W) bool result.
+    """
+    n = grid.size
+    flat = grid.vertex.ravel()
+    trust = cfg.JOINT_PRIOR_TRUST
+    logit = np.float32(np.log(trust / (1 - trust)))
+    per_pixel = cfg.JOINT_APPEARANCE * appearance + cfg.JOINT_PRIOR * np.where(prior, logit, -logit)
+    gain = np.bincount(flat, weights=per_pixel.ravel(), minlength=n)  # > 0: the vertex would rather be the object
+    fg, bg = np.zeros(n), np.zeros(n)
+    for k, m in drawn.items():
+        fg += np.bincount(grid.vertex[k][m], minlength=n)
+        bg += np.bincount(grid.vertex[k][~m], minlength=n)
+    held = (fg + bg) > 0
+    gain[held] += _HARD * (fg[held] - bg[held]) / (fg[held] + bg[held])
+    i, j = grid.edges
+    smooth = cfg.JOINT_SMOOTH * np.sqrt(grid.count[i].astype(np.float64) * grid.count[j])
+    source, sink = n, n + 1
+    rows = np.concatenate([i, j, np.full(n, source), np.arange(n)])
+    cols = np.concatenate([j, i, np.arange(n), np.full(n, sink)])
+    cap = np.concatenate([smooth, smooth, np.maximum(gain, 0), np.maximum(-gain, 0)])
+    cap = np.minimum(np.rint(cap * _SCALE), 2**30).astype(np.int32)
+    keep = cap > 0
+    graph = sparse.csr_array((cap[keep], (rows[keep], cols[keep])), shape=(n + 2, n + 2))
+    graph.sum_duplicates()
+    flow = maximum_flow(graph, source, sink, method="dinic").flow
+    # The object is what the source still reaches through edges with capacity left.
+    residual = (graph - flow).tocsr()
+    residual.data = np.maximum(residual.data, 0)
+    residual.eliminate_zeros()
+    label = np.zeros(n + 2, bool)
+    label[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
+    return label[:n][grid.vertex]
