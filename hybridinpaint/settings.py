@@ -365,7 +365,7 @@ class Tracking(_Section):
         True,
         description=(
             "Segment the whole shot at once by a graph cut in a bilateral grid (tracking.joint), with the"
-            " frame-to-frame result as a prior: J&F 0.567 -> 0.633 with one drawn frame, 0.734 -> 0.775 with four"
+            " frame-to-frame result as a prior: J&F 0.567 -> 0.686 with one drawn frame, 0.734 -> 0.812 with four"
             " (benchmarks/tracking.py, 3 clips; no clip lower)."
         ),
     )
@@ -386,6 +386,18 @@ class Tracking(_Section):
     )
     JOINT_PRIOR: float = Field(
         0.5, ge=0, description="Weight of the frame-to-frame result per pixel (0.25, 0.5 measured)."
+    )
+    JOINT_BACKGROUND: float = Field(
+        4.0,
+        ge=0,
+        description=(
+            "Weight per pixel of 'this is the background a drawing showed here' (tracking.joint.background_match):"
+            " J&F with one drawn frame 0.621 -> 0.686 (2, 4: 0.673 -> 0.738, 0.771 -> 0.812). 4 and 8 measured with"
+            " BACKGROUND_TOLERANCE 0.05-0.15; leave-one-clip-out 0.682."
+        ),
+    )
+    BACKGROUND_TOLERANCE: float = Field(
+        0.1, gt=0, description="Colour difference (of 1) over which a background match falls off (Gaussian)."
     )
     JOINT_PRIOR_TRUST: float = Field(
         0.9, gt=0.5, lt=1, description="The frame-to-frame result counts as this probability of being right."

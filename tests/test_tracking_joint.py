@@ -41,13 +41,16 @@ def test_the_cut_is_the_least_energy_labelling(seed):
         return
     looks = rng.normal(0, 2, frames.shape[:3]).astype(np.float32)
     prior = rng.random(frames.shape[:3]) > 0.5
-    out = joint.segment(grid, {}, looks, prior, cfg)
+    seen = rng.random(frames.shape[:3])
+    out = joint.segment(grid, {}, looks, prior, seen, cfg)
     # Every pixel of a vertex gets its label.
     labels = np.zeros(grid.size, bool)
     labels[grid.vertex.ravel()] = out.ravel()
     assert (labels[grid.vertex] == out).all()
     trust = np.log(cfg.JOINT_PRIOR_TRUST / (1 - cfg.JOINT_PRIOR_TRUST))
-    per_pixel = cfg.JOINT_APPEARANCE * looks + cfg.JOINT_PRIOR * np.where(prior, trust, -trust)
+    per_pixel = (
+        cfg.JOINT_APPEARANCE * looks + cfg.JOINT_PRIOR * np.where(prior, trust, -trust) - cfg.JOINT_BACKGROUND * seen
+    )
     gain = np.bincount(grid.vertex.ravel(), weights=per_pixel.ravel(), minlength=grid.size)
     i, j = grid.edges
     smooth = cfg.JOINT_SMOOTH * np.sqrt(grid.count[i] * grid.count[j])
@@ -61,5 +64,32 @@ def test_drawn_pixels_hold_their_vertices():
     grid = joint.lift(frames, CFG)
     drawn = {0: np.ones((4, 4), bool)}
     looks = np.full((3, 4, 4), -5.0, np.float32)  # everything looks like background...
-    out = joint.segment(grid, drawn, looks, np.zeros((3, 4, 4), bool), CFG)
+    out = joint.segment(grid, drawn, looks, np.zeros((3, 4, 4), bool), np.ones((3, 4, 4)), CFG)
     assert out[0].all()  # ...but frame 0 was drawn as the object
+
+
+def test_background_match_follows_the_camera():
+    rng = np.random.default_rng(1)
+    scene = rng.random((40, 80, 3)).astype(np.float32)
+    work = np.stack([scene[:, k : k + 60] for k in range(4)])  # the camera pans 1 px a frame
+    truth = np.zeros((40, 60), bool)
+    truth[10:20, 10:20] = True
+    drawn = {0: truth}
+
+    def flow(k, prev):  # at frame k, pointing into frame prev: the scene moved left by 1 px a frame
+        f = np.zeros((40, 60, 2), np.float32)
+        f[..., 0] = k - prev
+        return f
+
+    steps = joint.camera_steps(flow, 4, 40, 60)
+    np.testing.assert_allclose(steps[2], [[1, 0, 1], [0, 1, 0], [0, 0, 1]], atol=1e-6)
+    seen = joint.background_match(work, drawn, steps, 0.1)
+    assert (seen[0] == 0).all()  # the drawn frame itself says nothing
+    # Frame 3 shows frame 0's background shifted 3 px: matched, except where frame 0 showed the
+    # object (and 2 px around it) and beyond frame 0's right edge.
+    assert seen[3][25:35, 30:50].min() > 0.99
+    assert (seen[3][12:18, 9:15] == 0).all()
+    assert (seen[3][:, 58:] == 0).all()
+    other = rng.random((40, 60, 3)).astype(np.float32)
+    work[3] = other  # a frame the drawing never showed
+    assert joint.background_match(work, drawn, steps, 0.1)[3].mean() < 0.1

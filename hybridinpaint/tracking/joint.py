@@ -36,7 +36,7 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from hybridinpaint.settings import Tracking as _TrackingSettings
 
-__all__ = ["Grid", "lift", "segment"]
+__all__ = ["Grid", "lift", "segment", "camera_steps", "background_match"]
 
 # Capacities are integers: costs are scaled by this and rounded.
 _SCALE = 100.0
@@ -94,18 +94,26 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
     return Grid(vertex.reshape(shape), count, edges)
 
 
-def segment(grid: Grid, drawn: dict, appearance: np.ndarray, prior: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
+def segment(
+    grid: Grid, drawn: dict, appearance: np.ndarray, prior: np.ndarray, background: np.ndarray, cfg: _TrackingSettings
+) -> np.ndarray:
     """The object in every frame, (T, H, W) bool, from one minimum cut of ``grid``.
 
     ``drawn`` maps frames to their drawn (H, W) bool masks; ``appearance``
     is each pixel's log-likelihood ratio object/background (T, H, W);
-    ``prior`` the tracker's (T, H, W) bool result.
+    ``prior`` the tracker's (T, H, W) bool result; ``background`` where the
+    frame shows the drawings' background (T, H, W) in [0, 1]
+    (:func:`background_match`).
     """
     n = grid.size
     flat = grid.vertex.ravel()
     trust = cfg.JOINT_PRIOR_TRUST
     logit = np.float32(np.log(trust / (1 - trust)))
-    per_pixel = cfg.JOINT_APPEARANCE * appearance + cfg.JOINT_PRIOR * np.where(prior, logit, -logit)
+    per_pixel = (
+        cfg.JOINT_APPEARANCE * appearance
+        + cfg.JOINT_PRIOR * np.where(prior, logit, -logit)
+        - cfg.JOINT_BACKGROUND * background
+    )
     gain = np.bincount(flat, weights=per_pixel.ravel(), minlength=n)  # > 0: the vertex would rather be the object
     fg, bg = np.zeros(n), np.zeros(n)
     for k, m in drawn.items():
@@ -131,3 +139,53 @@ def segment(grid: Grid, drawn: dict, appearance: np.ndarray, prior: np.ndarray, 
     label = np.zeros(n + 2, bool)
     label[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
     return label[:n][grid.vertex]
+
+
+def camera_steps(flow, t: int, h: int, w: int) -> list:
+    """Each frame's homography to the one before (frame k's pixels -> frame k - 1's).
+
+    Fitted by RANSAC to ``flow(k, k - 1)`` (at frame k's pixels, pointing into frame k - 1) on a
+    grid every 8 px: the camera's motion, which the background follows and a moving object does not.
+    The identity for frame 0 and where no fit is found.
+    """
+    yy, xx = np.mgrid[4:h:8, 4:w:8]
+    pts = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
+    out = [np.eye(3)]
+    for k in range(1, t):
+        f = flow(k, k - 1)
+        there = pts + f[pts[:, 1].astype(int), pts[:, 0].astype(int)]
+        hom, _ = cv2.findHomography(pts, there, cv2.RANSAC, 1.0)
+        out.append(np.eye(3) if hom is None else hom)
+    return out
+
+
+def background_match(work: np.ndarray, drawn: dict, steps: list, tau: float) -> np.ndarray:
+    """Where each frame shows what its nearest drawing showed as background there, the camera's motion undone.
+
+    ``work`` (T, H, W, C) float in [0, 1]; ``drawn`` {frame: (H, W) bool}; ``steps`` from
+    :func:`camera_steps`. Returns (T, H, W) float in [0, 1]: exp(-(d / tau)^2) for the largest
+    channel difference d from the drawing's background carried here (its drawn background shrunk by
+    2 px, so the object's edge is not taken for background), 0 where the drawing showed the object
+    or nothing, and on the drawn frames themselves.
+    """
+    t, h, w = work.shape[:3]
+    keys = sorted(drawn)
+    out = np.zeros((t, h, w), np.float32)
+    for k in range(t):
+        a = min(keys, key=lambda x: abs(x - k))
+        if a == k:
+            continue
+        m = np.eye(3)  # frame k's pixels -> frame a's
+        if a < k:
+            for j in range(k, a, -1):
+                m = steps[j] @ m
+        else:
+            for j in range(k + 1, a + 1):
+                m = np.linalg.inv(steps[j]) @ m
+        back = cv2.warpPerspective(work[a], m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=-1)
+        back = back.reshape(h, w, -1)
+        bgm = cv2.erode((~drawn[a]).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+        bgk = cv2.warpPerspective(bgm, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP) > 0.99
+        d = np.abs(work[k] - back).max(axis=-1)
+        out[k] = np.where(bgk & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0)
+    return out

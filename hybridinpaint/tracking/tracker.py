@@ -114,12 +114,18 @@ def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global
 
 
 def _appearance(bins: np.ndarray, drawn: dict, nbins: int) -> np.ndarray:
-    """Each pixel's log-likelihood ratio, object / background, from the colours of every drawing (T, H, W)."""
-    fg = np.full(nbins, 0.5)
-    bg = np.full(nbins, 0.5)
+    """Each pixel's log-likelihood ratio, object / background, from the colours of every drawing (T, H, W).
+
+    Each histogram is smoothed by a share of its own total spread evenly over the bins, so a colour
+    neither drawing shows (a wall the camera pans onto) has a ratio of 0, not that of the two totals.
+    """
+    fg = np.zeros(nbins)
+    bg = np.zeros(nbins)
     for a, m in drawn.items():
         fg += np.bincount(bins[a][m], minlength=nbins)
         bg += np.bincount(bins[a][~m], minlength=nbins)
+    fg = fg + 0.1 * max(fg.sum(), 1.0) / nbins
+    bg = bg + 0.1 * max(bg.sum(), 1.0) / nbins
     ratio = np.log(fg / fg.sum()) - np.log(bg / bg.sum())
     return ratio.astype(np.float32)[bins]
 
@@ -316,10 +322,12 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
     hard_all = soft_all > 0.5
     if cfg.JOINT and objects and t > 1:
         grid = joint.lift(work, cfg)
+        steps = joint.camera_steps(flow, t, h, w)
         for oi, obj in enumerate(objects):
             drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
             looks = _appearance(bins, drawn, cfg.BINS ** (3 if colour else 1))
-            hard_all[oi] = joint.segment(grid, drawn, looks, hard_all[oi], cfg)
+            seen = joint.background_match(work, drawn, steps, cfg.BACKGROUND_TOLERANCE)
+            hard_all[oi] = joint.segment(grid, drawn, looks, hard_all[oi], seen, cfg)
     if labelled:
         out = np.zeros((t, h, w), first.dtype)
         if objects:
