@@ -11,7 +11,7 @@ and the first mask warped along DIS flow frame to frame (no appearance).
 Corrections as an interactive user would give them: 1, 2 and 4 annotated
 frames, evenly spaced from the first (``track_mask(frames, {k: mask, ...})``).
 
-    python benchmarks/tracking.py [--frames N] [--no-write] [--sheet] [--davis-eval PATH]
+    python benchmarks/tracking.py [--frames N] [--no-write] [--sheet] [--davis-eval PATH] [--config TOML]
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def sheet(name, frames, result, truth):
     cv2.imwrite(str(path), np.concatenate(tiles, 1)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
-def run(n, write_sheets):
+def run(n, write_sheets, settings=None):
     rows = []
     track_mask(np.zeros((2, 32, 32, 3), np.uint8), np.ones((32, 32), bool))  # imports and first calls
     for name in CLIPS:
@@ -107,12 +107,12 @@ def run(n, write_sheets):
             continue
         frames, truth = load(name, n)
         start = time.perf_counter()
-        res = track_mask(frames, truth[0], return_result=True)
+        res = track_mask(frames, truth[0], settings=settings, return_result=True)
         sec = (time.perf_counter() - start) / len(frames)
         given = {}
         for count in (2, 4):
             keys = given_frames(len(frames), count)
-            given[count] = jf(track_mask(frames, {k: truth[k] for k in keys}), truth, skip=keys)
+            given[count] = jf(track_mask(frames, {k: truth[k] for k in keys}, settings=settings), truth, skip=keys)
         rows.append(
             {
                 "clip": name,
@@ -164,15 +164,16 @@ def main():
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--sheet", action="store_true", help="write contact sheets to benchmarks/tracking/")
     ap.add_argument("--davis-eval", help="a checkout of davis2017-evaluation: score with its code as well")
+    ap.add_argument("--config", default=None, help="a settings file (TOML), track_mask(settings=)")
     args = ap.parse_args()
     if args.davis_eval:
         global OFFICIAL
         OFFICIAL = load_official(args.davis_eval)
     if not quality.CLIPS.is_dir():
         raise SystemExit(f"shared clips not found at {quality.CLIPS}")
-    md = table(run(args.frames, args.sheet))
+    md = table(run(args.frames, args.sheet, args.config))
     print(md)
-    if not args.no_write:
+    if not args.no_write and args.config is None:
         heading = "Mask tracking (issue 14)"
         write_section("tracking", md, heading=heading, command="python benchmarks/tracking.py --sheet")
 

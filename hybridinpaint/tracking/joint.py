@@ -160,20 +160,19 @@ def camera_steps(flow, t: int, h: int, w: int) -> list:
 
 
 def background_match(work: np.ndarray, drawn: dict, steps: list, tau: float) -> np.ndarray:
-    """Where each frame shows what its nearest drawing showed as background there, the camera's motion undone.
+    """Where each frame shows what a drawing showed as background there, the camera's motion undone.
 
     ``work`` (T, H, W, C) float in [0, 1]; ``drawn`` {frame: (H, W) bool}; ``steps`` from
     :func:`camera_steps`. Returns (T, H, W) float in [0, 1]: exp(-(d / tau)^2) for the largest
-    channel difference d from the drawing's background carried here (its drawn background shrunk by
-    2 px, so the object's edge is not taken for background), 0 where the drawing showed the object
-    or nothing, and on the drawn frames themselves.
+    channel difference d from a drawing's background carried here (its drawn background shrunk by
+    2 px, so the object's edge is not taken for background), the best match over the drawings;
+    0 where every drawing showed the object or nothing, and on the drawn frames themselves.
     """
     t, h, w = work.shape[:3]
     keys = sorted(drawn)
     out = np.zeros((t, h, w), np.float32)
-    for k in range(t):
-        a = min(keys, key=lambda x: abs(x - k))
-        if a == k:
+    for k, a in ((k, a) for k in range(t) for a in keys):
+        if k in drawn:
             continue
         m = np.eye(3)  # frame k's pixels -> frame a's
         if a < k:
@@ -187,5 +186,5 @@ def background_match(work: np.ndarray, drawn: dict, steps: list, tau: float) -> 
         bgm = cv2.erode((~drawn[a]).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
         bgk = cv2.warpPerspective(bgm, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP) > 0.99
         d = np.abs(work[k] - back).max(axis=-1)
-        out[k] = np.where(bgk & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0)
+        out[k] = np.maximum(out[k], np.where(bgk & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0))
     return out
