@@ -99,6 +99,15 @@ def sheet(name, frames, result, truth):
     cv2.imwrite(str(path), np.concatenate(tiles, 1)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
+def _flagged(res, truth):
+    """(frames under J 0.5 listed as unsure, frames under J 0.5, listed frames at or over J 0.5)."""
+    j = metrics.jaccard(res.masks, truth)
+    free = [k for k in range(len(truth)) if k not in res.annotated]
+    bad = {k for k in free if j[k] < 0.5}
+    listed = set(res.unsure)
+    return len(bad & listed), len(bad), len(listed - bad)
+
+
 def run(n, write_sheets, settings=None):
     rows = []
     track_mask(np.zeros((2, 32, 32, 3), np.uint8), np.ones((32, 32), bool))  # imports and first calls
@@ -124,6 +133,7 @@ def run(n, write_sheets, settings=None):
                 "warp": jf(warped(frames, truth[0]), truth),
                 "sec": sec,
                 "unsure": len(res.unsure),
+                "bad": _flagged(res, truth),
                 "conf_corr": float(np.corrcoef(res.confidence[1:], metrics.jaccard(res.masks, truth)[1:])[0, 1]),
             }
         )
@@ -142,18 +152,20 @@ def table(rows):
         f" given{', checked against the DAVIS 2017 evaluation code' if OFFICIAL is not None else ''}.",
         "",
         "| clip | frames | track_mask, first frame given | 2 frames given | 4 frames given | first mask held still | "
-        "warped along DIS flow | s/frame | unsure frames | corr(confidence, J) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "warped along DIS flow | s/frame | unsure frames | frames under J 0.5 listed as unsure | "
+        "listed frames at or over J 0.5 | corr(confidence, J) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         lines.append(
             f"| {r['clip']} | {r['frames']} | {m(r['ours'])} | {m(r['given 2'])} | {m(r['given 4'])} | "
-            f"{m(r['still'])} | {m(r['warp'])} | {r['sec']:.3f} | {r['unsure']} | {r['conf_corr']:.2f} |"
+            f"{m(r['still'])} | {m(r['warp'])} | {r['sec']:.3f} | {r['unsure']} | "
+            f"{r['bad'][0]}/{r['bad'][1]} | {r['bad'][2]} | {r['conf_corr']:.2f} |"
         )
     mean = lambda k: float(np.mean([np.mean(r[k]) for r in rows]))  # noqa: E731
     lines.append(
         f"| **mean** | | {mean('ours'):.3f} | {mean('given 2'):.3f} | {mean('given 4'):.3f} | {mean('still'):.3f} | "
-        f"{mean('warp'):.3f} | {np.mean([r['sec'] for r in rows]):.3f} | | |"
+        f"{mean('warp'):.3f} | {np.mean([r['sec'] for r in rows]):.3f} | | | | |"
     )
     return "\n".join(lines) + "\n"
 
