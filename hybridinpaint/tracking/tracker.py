@@ -341,6 +341,7 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
             both = (chain & hard_all[oi]).sum(axis=(1, 2))
             either = (chain | hard_all[oi]).sum(axis=(1, 2))
             conf[oi] = np.where(either > 0, both / np.maximum(either, 1), 1.0)
+            conf[oi, keys] = 1.0
     if labelled:
         out = np.zeros((t, h, w), first.dtype)
         if objects:
