@@ -83,7 +83,7 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
     key = np.zeros(shape, np.int64)
     for k, s in zip(coords, strides):
         key += k * s
-    cells, vertex = np.unique(key.ravel(), return_inverse=True)
+    cells, vertex = _unique(key.ravel())
     count = np.bincount(vertex, minlength=cells.size)
     pairs = []
     for s in strides:
@@ -92,6 +92,19 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
         pairs.append((np.flatnonzero(ok), there[ok]))
     edges = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
     return Grid(vertex.reshape(shape), count, edges)
+
+
+def _unique(key: np.ndarray):
+    """``np.unique(key, return_inverse=True)`` by a stable sort: pixels in raster order come in runs
+    of one cell, which a merge sort takes whole (4x faster than np.unique's quicksort here)."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    first = np.empty(ordered.size, bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(key.size, np.int64)
+    inverse[order] = np.cumsum(first, dtype=np.int64) - 1
+    return ordered[first], inverse
 
 
 def segment(
