@@ -17,6 +17,7 @@ frames, evenly spaced from the first (``track_mask(frames, {k: mask, ...})``).
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from pathlib import Path
@@ -35,11 +36,15 @@ from _results import write_section  # noqa: E402
 CLIPS = ("bmx-trees", "dogs-jump", "schoolgirls")
 
 
-def load(name, n):
+def load(name, n, scale=1.0):
     frames = quality.load_clip(name, n)
     files = sorted((quality.CLIPS / name / "masks").glob("*.png"))[: len(frames)]
     masks = [cv2.resize(cv2.imread(str(f), 0), quality.SIZE, interpolation=cv2.INTER_NEAREST) > 127 for f in files]
     masks = np.stack(masks)
+    if scale != 1.0:  # the same shot at a higher resolution (a user's HD clip)
+        frames = np.stack([cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) for f in frames])
+        big = [cv2.resize(m.astype(np.uint8), None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST) for m in masks]
+        masks = np.stack(big) > 0
     return frames, masks
 
 
@@ -108,13 +113,13 @@ def _flagged(res, truth):
     return len(bad & listed), len(bad), len(listed - bad)
 
 
-def run(n, write_sheets, settings=None):
+def run(n, write_sheets, settings=None, scale=1.0, clips=CLIPS):
     rows = []
     track_mask(np.zeros((2, 32, 32, 3), np.uint8), np.ones((32, 32), bool))  # imports and first calls
-    for name in CLIPS:
+    for name in clips:
         if not (quality.CLIPS / name / "masks").is_dir():
             continue
-        frames, truth = load(name, n)
+        frames, truth = load(name, n, scale)
         start = time.perf_counter()
         res = track_mask(frames, truth[0], settings=settings, return_result=True)
         sec = (time.perf_counter() - start) / len(frames)
@@ -143,12 +148,12 @@ def run(n, write_sheets, settings=None):
     return rows
 
 
-def table(rows):
+def table(rows, size="432x240"):
     def m(pair):
         return f"{np.mean(pair):.3f} ({pair[0]:.3f} / {pair[1]:.3f})"
 
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} at 432x240, CPU, 2 cores. Cells: J&F (J / F) over the frames not"
+        f"Measured {time.strftime('%Y-%m-%d')} at {size}, CPU, 2 cores. Cells: J&F (J / F) over the frames not"
         f" given{', checked against the DAVIS 2017 evaluation code' if OFFICIAL is not None else ''}.",
         "",
         "| clip | frames | track_mask, first frame given | 2 frames given | 4 frames given | first mask held still | "
@@ -177,15 +182,20 @@ def main():
     ap.add_argument("--sheet", action="store_true", help="write contact sheets to benchmarks/tracking/")
     ap.add_argument("--davis-eval", help="a checkout of davis2017-evaluation: score with its code as well")
     ap.add_argument("--config", default=None, help="a settings file (TOML), track_mask(settings=)")
+    ap.add_argument("--scale", type=float, default=1.0, help="track the clips scaled up by this (HD input)")
+    ap.add_argument("--clips", default=",".join(CLIPS), help="comma-separated clip names")
     args = ap.parse_args()
     if args.davis_eval:
         global OFFICIAL
         OFFICIAL = load_official(args.davis_eval)
     if not quality.CLIPS.is_dir():
         raise SystemExit(f"shared clips not found at {quality.CLIPS}")
-    md = table(run(args.frames, args.sheet, args.config))
+    rows = run(args.frames, args.sheet, args.config, args.scale, args.clips.split(","))
+    md = table(rows, f"{round(432 * args.scale)}x{round(240 * args.scale)}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak memory of this process: {peak:.2f} GiB (frames at {args.scale}x of 432x240)")
     print(md)
-    if not args.no_write and args.config is None:
+    if not args.no_write and args.config is None and args.scale == 1.0 and args.clips == ",".join(CLIPS):
         heading = "Mask tracking (issue 14)"
         write_section("tracking", md, heading=heading, command="python benchmarks/tracking.py --sheet")
 

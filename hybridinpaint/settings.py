@@ -369,7 +369,15 @@ class Tracking(_Section):
             " (benchmarks/tracking.py, 3 clips; no clip lower)."
         ),
     )
-    GRID_XY: float = Field(8.0, gt=0, description="Bilateral grid cells: px across (BVS's spacing at 432x240).")
+    JOINT_WIDTH: int = Field(
+        480,
+        ge=32,
+        description="The joint cut runs at most this many px wide (frames scaled down, the cut scaled back).",
+    )
+    JOINT_WINDOW: int = Field(
+        100, ge=2, description="The joint cut runs over this many frames at a time, so memory is bounded by it."
+    )
+    GRID_XY: float = Field(8.0, gt=0, description="Bilateral grid cells: px across, at the working size.")
     GRID_T: float = Field(2.0, gt=0, description="Bilateral grid cells: frames long.")
     GRID_LUMA: float = Field(16.0, gt=0, description="Bilateral grid cells: levels of luma (of 255).")
     GRID_CHROMA: float = Field(12.0, gt=0, description="Bilateral grid cells: levels of each chroma channel (of 255).")

@@ -198,3 +198,13 @@ def test_metrics_are_symmetric_bounded_and_one_on_equal_masks(a, b):
         assert float(f(a, a)) == 1.0
     if a.any() != b.any():
         assert float(metrics.jaccard(a, b)) == 0.0
+
+
+def test_the_joint_cut_at_a_working_size_and_in_windows():
+    # A clip wider than the working size, longer than a window: scaled down, cut in windows (one
+    # with no drawing in it), scaled back up; the object is still followed and the drawing kept.
+    frames, truth = scene(t=10)
+    small = {"tracking": {"JOINT_WIDTH": 48, "JOINT_WINDOW": 4}}
+    out = track_mask(frames, truth[0], settings=small)
+    np.testing.assert_array_equal(out[0], truth[0])
+    assert metrics.jaccard(out, truth)[1:].min() > 0.8

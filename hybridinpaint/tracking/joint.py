@@ -36,7 +36,7 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from hybridinpaint.settings import Tracking as _TrackingSettings
 
-__all__ = ["Grid", "lift", "segment", "camera_steps", "background_match"]
+__all__ = ["Grid", "lift", "segment", "camera_steps", "background_match", "background_match_at"]
 
 # Capacities are integers: costs are scaled by this and rounded.
 _SCALE = 100.0
@@ -181,23 +181,34 @@ def background_match(work: np.ndarray, drawn: dict, steps: list, tau: float) -> 
     2 px, so the object's edge is not taken for background), the best match over the drawings;
     0 where every drawing showed the object or nothing, and on the drawn frames themselves.
     """
-    t, h, w = work.shape[:3]
+    return background_match_at(work, drawn, steps, tau, range(work.shape[0]), lambda img: img)
+
+
+def background_match_at(work, drawn: dict, steps: list, tau: float, frames, resize) -> np.ndarray:
+    """:func:`background_match` for the listed ``frames`` only, each frame first passed through ``resize``.
+
+    ``drawn`` and ``steps`` are at the resized size; returns (len(frames), h, w) at that size.
+    """
     keys = sorted(drawn)
-    out = np.zeros((t, h, w), np.float32)
-    for k, a in ((k, a) for k in range(t) for a in keys):
+    h, w = next(iter(drawn.values())).shape
+    out = np.zeros((len(frames), h, w), np.float32)
+    for i, k in enumerate(frames):
         if k in drawn:
             continue
-        m = np.eye(3)  # frame k's pixels -> frame a's
-        if a < k:
-            for j in range(k, a, -1):
-                m = steps[j] @ m
-        else:
-            for j in range(k + 1, a + 1):
-                m = np.linalg.inv(steps[j]) @ m
-        back = cv2.warpPerspective(work[a], m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=-1)
-        back = back.reshape(h, w, -1)
-        bgm = cv2.erode((~drawn[a]).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
-        bgk = cv2.warpPerspective(bgm, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP) > 0.99
-        d = np.abs(work[k] - back).max(axis=-1)
-        out[k] = np.maximum(out[k], np.where(bgk & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0))
+        here = resize(work[k]).reshape(h, w, -1)
+        for a in keys:
+            m = np.eye(3)  # frame k's pixels -> frame a's
+            if a < k:
+                for j in range(k, a, -1):
+                    m = steps[j] @ m
+            else:
+                for j in range(k + 1, a + 1):
+                    m = np.linalg.inv(steps[j]) @ m
+            there = resize(work[a]).reshape(h, w, -1)
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            back = cv2.warpPerspective(there, m, (w, h), flags=flags, borderValue=-1).reshape(h, w, -1)
+            bgm = cv2.erode((~drawn[a]).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+            bgk = cv2.warpPerspective(bgm, m, (w, h), flags=flags) > 0.99
+            d = np.abs(here - back).max(axis=-1)
+            out[i] = np.maximum(out[i], np.where(bgk & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0))
     return out

@@ -133,7 +133,42 @@ def _appearance(bins: np.ndarray, drawn: dict, nbins: int) -> np.ndarray:
     fg = fg + 0.1 * max(fg.sum(), 1.0) / nbins
     bg = bg + 0.1 * max(bg.sum(), 1.0) / nbins
     ratio = np.log(fg / fg.sum()) - np.log(bg / bg.sum())
-    return ratio.astype(np.float32)[bins]
+    return ratio.astype(np.float32)
+
+
+def _joint_cut(work, bins, nbins, drawn: dict, chain: np.ndarray, steps: list, cfg: _TrackingSettings) -> np.ndarray:
+    """The joint segmentation (:mod:`.joint`) of one object, (T, H, W) bool.
+
+    At a working size of at most ``cfg.JOINT_WIDTH`` px wide and in windows of ``cfg.JOINT_WINDOW``
+    frames, so memory stays bounded by the window, not the clip (the grid's cells are 8 px wide: a
+    finer picture adds pixels, not detail, to the cut); the result is scaled back to the frames.
+    """
+    t, h, w = chain.shape
+    ratio = _appearance(bins, drawn, nbins)
+    s = max(1.0, w / cfg.JOINT_WIDTH)
+    size = (max(1, round(w / s)), max(1, round(h / s)))
+
+    def small(img, interpolation=cv2.INTER_AREA):
+        return img if s == 1.0 else cv2.resize(img, size, interpolation=interpolation)
+
+    def small_mask(m):
+        return m if s == 1.0 else small(m.astype(np.float32)) > 0.5
+
+    scale = np.diag([size[0] / w, size[1] / h, 1.0])
+    steps = [scale @ m @ np.linalg.inv(scale) for m in steps]  # the same camera, in working-size pixels
+    out = np.zeros((t, h, w), bool)
+    for start in range(0, t, int(cfg.JOINT_WINDOW)):
+        win = range(start, min(t, start + int(cfg.JOINT_WINDOW)))
+        frames = np.stack([small(work[k]).reshape(size[1], size[0], -1) for k in win])
+        looks = np.stack([ratio[small(bins[k], cv2.INTER_NEAREST)] for k in win])
+        prior = np.stack([small_mask(chain[k]) for k in win])
+        mine = {a - start: small_mask(m) for a, m in drawn.items() if a in win}
+        near = {a: small_mask(m) for a, m in drawn.items()}
+        seen = joint.background_match_at(work, near, steps, cfg.BACKGROUND_TOLERANCE, win, small)
+        cut = joint.segment(joint.lift(frames, cfg), mine, looks, prior, seen, cfg)
+        for i, k in enumerate(win):
+            out[k] = cut[i] if s == 1.0 else cv2.resize(cut[i].astype(np.float32), (w, h)) > 0.5
+    return out
 
 
 def _band(obj: np.ndarray, cfg: _TrackingSettings) -> np.ndarray:
@@ -327,14 +362,11 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
         conf[oi, keys] = 1.0  # drawn, not tracked
     hard_all = soft_all > 0.5
     if cfg.JOINT and objects and t > 1:
-        grid = joint.lift(work, cfg)
         steps = joint.camera_steps(flow, t, h, w)
         for oi, obj in enumerate(objects):
             drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
-            looks = _appearance(bins, drawn, cfg.BINS ** (3 if colour else 1))
-            seen = joint.background_match(work, drawn, steps, cfg.BACKGROUND_TOLERANCE)
             chain = hard_all[oi].copy()
-            hard_all[oi] = joint.segment(grid, drawn, looks, chain, seen, cfg)
+            hard_all[oi] = _joint_cut(work, bins, cfg.BINS ** (3 if colour else 1), drawn, chain, steps, cfg)
             # Two methods that err differently agreeing is the sign of a right mask: correlation with
             # the true overlap 0.66 on the shared clips' 1, 2 and 4 drawn frames, against 0.55 for the
             # chain's own confidence.
