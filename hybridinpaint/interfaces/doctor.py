@@ -51,7 +51,7 @@ def report(out=None, *, compile=False) -> int:
     import numba
 
     say(f"numba threads: {numba.get_num_threads()} (NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})")
-    from hybridinpaint.kernels import cuda_simulated, cuda_usable
+    from hybridinpaint.kernels import auto_backend, cuda_simulated, cuda_usable
 
     if cuda_simulated():
         say("CUDA device: simulator (NUMBA_ENABLE_CUDASIM=1)")
@@ -65,6 +65,8 @@ def report(out=None, *, compile=False) -> int:
         )
     else:
         say("CUDA device: none usable (kernels run on the CPU)")
+    target, why = auto_backend()
+    say(f"backend='auto' runs on: {target} ({why})")
 
     network_ok = _network(say)
     if compile:

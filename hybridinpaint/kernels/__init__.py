@@ -23,6 +23,7 @@ __all__ = [
     "cuda_usable",
     "cuda_simulated",
     "resolve_backend",
+    "auto_backend",
     "warm_up",
     "cache_dir",
 ]
@@ -41,6 +42,7 @@ _WHERE = {
     "cuda_usable": "._accelerate",
     "cuda_simulated": "._accelerate",
     "resolve_backend": "._accelerate",
+    "auto_backend": "._accelerate",
     "warm_up": "._accelerate",
     "cache_dir": "._accelerate",
 }

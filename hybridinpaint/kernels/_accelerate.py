@@ -425,8 +425,30 @@ def cuda_simulated() -> bool:
         return False
 
 
+def auto_backend() -> tuple[str, str]:
+    """What ``backend="auto"`` runs, and why: ``(target, reason)``.
+
+    The rule is measured, not the presence of a device: on an H200 machine with 16 cores,
+    whole ``inpaint`` runs were 1.7-2.9x slower with ``"cuda"`` than with ``"cpu"`` at
+    432x240 to 1080p (benchmarks/RESULTS.md, "CUDA"), because every stage copies its arrays
+    to the device and back. Until a run keeps its arrays on the device and measures faster,
+    ``"auto"`` is the CPU; ``backend="cuda"`` still runs every kernel on the device.
+
+    Examples
+    --------
+    >>> from hybridinpaint.kernels import auto_backend
+    >>> auto_backend()[0]
+    'cpu'
+    """
+    device = "a CUDA device is usable" if cuda_usable() else "no CUDA device is usable"
+    return "cpu", (
+        f"{device}; whole runs measured 1.7-2.9x faster on the CPU than with backend='cuda' "
+        "(benchmarks/RESULTS.md, CUDA), so 'auto' runs on the CPU"
+    )
+
+
 def resolve_backend(backend) -> str:
-    """Map ``"auto" | "cpu" | "cuda"`` to the target that will run.
+    """Map ``"auto" | "cpu" | "cuda"`` to the target that will run (``"auto"``: :func:`auto_backend`).
 
     Examples
     --------
@@ -437,7 +459,7 @@ def resolve_backend(backend) -> str:
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS!r}, got {backend!r}")
     if backend == "auto":
-        return "cuda" if cuda_usable() else "cpu"
+        return auto_backend()[0]
     if backend == "cuda" and not (cuda_usable() or cuda_simulated()):
         raise RuntimeError(
             "backend='cuda' was requested but no usable CUDA device was found "

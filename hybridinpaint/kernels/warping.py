@@ -21,7 +21,7 @@ def warp_backward(image, flow, *, backend="auto"):
     flow : ndarray, shape (H, W, 2)
         ``flow[y, x] = (dx, dy)`` in pixels (OpenCV's layout).
     backend : {"auto", "cpu", "cuda"}, keyword-only
-        Where to run; ``"auto"`` picks CUDA when a device is usable.
+        Where to run; ``"auto"``: :func:`hybridinpaint.kernels.auto_backend` (the CPU, as measured).
 
     Returns
     -------
