@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "5f680f89772d02d8ef7d74b2ccc8c97658efbddef0d81bd982d8b6f50face900"
+BODIES_SHA256 = "f02ad00d77be0a1d37ff28a35ada180c9b6e777fd101e868cec8e14247c073dd"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "596de4b03500e3fd1bf950bc53fbf1ace00140087c90d14fbaccd2d730f86e79"
+BODIES_SHA256 = "306e6cb1bc55abd0bc5e11961cf6db9ca0abcdbf8a055e3eae1ca62578cce559"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
