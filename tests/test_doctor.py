@@ -61,3 +61,17 @@ def test_doctor_fails_loudly_when_it_cannot_compile(tmp_path):
     )
     assert proc.returncode != 0
     assert "ERROR" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_doctor_without_numba_cuda_says_so_and_passes(monkeypatch):
+    # A plain install has numba's deprecated numba.cuda only, which cannot build the kernels.
+    import io
+
+    from hybridinpaint.interfaces import doctor
+
+    real = doctor._version
+    monkeypatch.setattr(doctor, "_version", lambda dist: "not installed" if dist == "numba-cuda" else real(dist))
+    out = io.StringIO()
+    assert doctor.report(out) == 0
+    assert "PTX: not built (numba-cuda, the 'cuda' extra, is not installed" in out.getvalue()
+    assert "ERROR" not in out.getvalue()
