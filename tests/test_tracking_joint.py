@@ -2,9 +2,10 @@
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hybridinpaint.settings import resolve
@@ -37,8 +38,7 @@ def test_the_cut_is_the_least_energy_labelling(seed):
     frames = (rng.integers(0, 3, (2, 2, 4, 1)) * 0.3).astype(np.float32)
     cfg = CFG.model_copy(update={"GRID_XY": 2.0, "GRID_T": 1.0, "GRID_LUMA": 60.0})
     grid = joint.lift(frames, cfg)
-    if grid.size > 12:
-        return
+    assume(grid.size <= 12)
     looks = rng.normal(0, 2, frames.shape[:3]).astype(np.float32)
     prior = rng.random(frames.shape[:3]) > 0.5
     seen = rng.random(frames.shape[:3])
@@ -93,3 +93,52 @@ def test_background_match_follows_the_camera():
     other = rng.random((40, 60, 3)).astype(np.float32)
     work[3] = other  # a frame the drawing never showed
     assert joint.background_match(work, drawn, steps, 0.1)[3].mean() < 0.1
+
+
+def _pan(t=4):
+    rng = np.random.default_rng(2)
+    scene = cv2.GaussianBlur(rng.random((80, 160, 3)).astype(np.float32), (0, 0), 2)
+    work = np.stack([scene[:, 2 * k : 2 * k + 120] for k in range(t)])  # the camera pans 2 px a frame
+
+    def flow(k, prev):  # at frame k, pointing into frame prev
+        f = np.zeros((80, 120, 2), np.float32)
+        f[..., 0] = 2 * (k - prev)
+        return f
+
+    return work, joint.camera_steps(flow, t, 80, 120)
+
+
+def test_background_match_from_a_later_drawing():
+    # The drawing is on the last frame: frame 0 is matched through the inverse homographies.
+    work, steps = _pan()
+    drawn = {3: np.zeros((80, 120), bool)}
+    seen = joint.background_match(work, drawn, steps, 0.1)
+    assert seen[0][10:70, 10:110].min() > 0.99  # frame 3 shows frame 0's columns 6-119
+    assert (seen[0][:, :6] == 0).all()  # frame 3 does not show frame 0's first 6 columns
+
+
+def test_background_match_at_half_size_follows_the_scaled_camera():
+    work, steps = _pan()
+    drawn = {0: np.zeros((40, 60), bool)}
+    half = np.diag([0.5, 0.5, 1.0])
+    scaled = [half @ m @ np.linalg.inv(half) for m in steps]
+
+    def resize(img):
+        return cv2.resize(img, (60, 40), interpolation=cv2.INTER_AREA)
+
+    seen = joint.background_match_at(work, drawn, scaled, 0.1, range(4), resize)
+    assert seen[3][5:35, 5:50].mean() > 0.95
+    unscaled = joint.background_match_at(work, drawn, steps, 0.1, range(4), resize)
+    assert unscaled[3][5:35, 5:50].mean() < seen[3][5:35, 5:50].mean() - 0.2
+
+
+def test_tiny_frames_are_tracked():
+    # Fewer than four flow samples for a homography: the camera is taken as still.
+    frames = np.random.default_rng(0).integers(0, 255, (4, 12, 24, 3), np.uint8)
+    first = np.zeros((12, 24), bool)
+    first[3:8, 3:9] = True
+    from hybridinpaint import track_mask
+
+    out = track_mask(frames, first)
+    assert out.shape == (4, 12, 24)
+    np.testing.assert_array_equal(out[0], first)

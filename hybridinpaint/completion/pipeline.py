@@ -196,7 +196,10 @@ class _Clock:
 
 @dataclass(frozen=True)
 class _Input:
-    """The validated call: ``original`` as given, ``work`` its float32 (T, H, W, C) copy, the grown holes."""
+    """The validated call: ``original`` as given, ``work`` its float32 (T, H, W, C) copy, the grown holes.
+
+    Frozen as a record only: ``work`` is the array the fill is built in (``_Fill.work`` is it).
+    """
 
     original: np.ndarray
     work: np.ndarray
@@ -285,7 +288,7 @@ def _colour_channels(c: int) -> slice:
 
 @dataclass
 class _Fill:
-    """The fill being built, the one value the fill loop changes (through its two methods).
+    """The fill being built: the one value the fill loop changes (its two methods, then ``_remove_seams``).
 
     ``work`` is the output being built (float32, (T, H, W, C), the input's
     ``work`` itself); ``images`` what sources may be sampled from (the

@@ -72,11 +72,11 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
         colour = [(frames[..., 0], cfg.GRID_LUMA)]
     shape = (t, h, w)
     coords = [
-        np.broadcast_to(np.rint(np.arange(t) / cfg.GRID_T).astype(np.int64)[:, None, None], shape),
-        np.broadcast_to(np.rint(np.arange(h) / cfg.GRID_XY).astype(np.int64)[None, :, None], shape),
-        np.broadcast_to(np.rint(np.arange(w) / cfg.GRID_XY).astype(np.int64)[None, None, :], shape),
+        np.broadcast_to(np.floor(np.arange(t) / cfg.GRID_T).astype(np.int64)[:, None, None], shape),
+        np.broadcast_to(np.floor(np.arange(h) / cfg.GRID_XY).astype(np.int64)[None, :, None], shape),
+        np.broadcast_to(np.floor(np.arange(w) / cfg.GRID_XY).astype(np.int64)[None, None, :], shape),
     ]
-    coords += [np.rint(v * (255.0 / cell)).astype(np.int64) for v, cell in colour]
+    coords += [np.floor(v * (255.0 / cell)).astype(np.int64) for v, cell in colour]
     # One integer per cell; one spare step per dimension so a neighbour's key never wraps into the next row.
     sizes = [int(k.max()) + 2 for k in coords]
     strides = np.cumprod([1] + sizes[:0:-1])[::-1]
@@ -159,11 +159,13 @@ def camera_steps(flow, t: int, h: int, w: int) -> list:
 
     Fitted by RANSAC to ``flow(k, k - 1)`` (at frame k's pixels, pointing into frame k - 1) on a
     grid every 8 px: the camera's motion, which the background follows and a moving object does not.
-    The identity for frame 0 and where no fit is found.
+    The identity for frame 0, where no fit is found, and on frames too small for four points.
     """
     yy, xx = np.mgrid[4:h:8, 4:w:8]
     pts = np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
     out = [np.eye(3)]
+    if len(pts) < 4:
+        return out * t
     for k in range(1, t):
         f = flow(k, k - 1)
         there = pts + f[pts[:, 1].astype(int), pts[:, 0].astype(int)]
@@ -189,26 +191,29 @@ def background_match_at(work, drawn: dict, steps: list, tau: float, frames, resi
 
     ``drawn`` and ``steps`` are at the resized size; returns (len(frames), h, w) at that size.
     """
-    keys = sorted(drawn)
     h, w = next(iter(drawn.values())).shape
+    # Each frame's homography to frame 0, so frame k -> frame a is one product.
+    to_first = [np.eye(3)]
+    for m in steps[1:]:
+        to_first.append(to_first[-1] @ m)
+    shrink = np.ones((5, 5), np.uint8)
+    sources = {
+        a: (resize(work[a]).reshape(h, w, -1), cv2.erode((~m).astype(np.uint8), shrink).astype(np.float32))
+        for a, m in drawn.items()
+    }
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     out = np.zeros((len(frames), h, w), np.float32)
     for i, k in enumerate(frames):
         if k in drawn:
             continue
         here = resize(work[k]).reshape(h, w, -1)
-        for a in keys:
-            m = np.eye(3)  # frame k's pixels -> frame a's
-            if a < k:
-                for j in range(k, a, -1):
-                    m = steps[j] @ m
-            else:
-                for j in range(k + 1, a + 1):
-                    m = np.linalg.inv(steps[j]) @ m
-            there = resize(work[a]).reshape(h, w, -1)
-            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        for a, (there, background) in sources.items():
+            m = np.linalg.inv(to_first[a]) @ to_first[k]  # frame k's pixels -> frame a's
             back = cv2.warpPerspective(there, m, (w, h), flags=flags, borderValue=-1).reshape(h, w, -1)
-            bgm = cv2.erode((~drawn[a]).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
-            bgk = cv2.warpPerspective(bgm, m, (w, h), flags=flags) > 0.99
-            d = np.abs(here - back).max(axis=-1)
-            out[i] = np.maximum(out[i], np.where(bgk & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0))
+            inside = cv2.warpPerspective(background, m, (w, h), flags=flags) > 0.99
+            d = np.abs(here[..., 0] - back[..., 0])
+            for c in range(1, here.shape[-1]):
+                np.maximum(d, np.abs(here[..., c] - back[..., c]), out=d)
+            match = np.where(inside & (back[..., 0] >= 0), np.exp(-((d / tau) ** 2)), 0.0)
+            np.maximum(out[i], match, out=out[i])
     return out

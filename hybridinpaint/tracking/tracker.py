@@ -139,13 +139,14 @@ def _appearance(bins: np.ndarray, drawn: dict, nbins: int) -> np.ndarray:
 def _joint_cut(work, bins, nbins, drawn: dict, chain: np.ndarray, steps: list, cfg: _TrackingSettings) -> np.ndarray:
     """The joint segmentation (:mod:`.joint`) of one object, (T, H, W) bool.
 
-    At a working size of at most ``cfg.JOINT_WIDTH`` px wide and in windows of ``cfg.JOINT_WINDOW``
-    frames, so memory stays bounded by the window, not the clip (the grid's cells are 8 px wide: a
-    finer picture adds pixels, not detail, to the cut); the result is scaled back to the frames.
+    At a working size of at most ``cfg.JOINT_WIDTH`` px on the longer side and in windows of
+    ``cfg.JOINT_WINDOW`` frames, so the cut's own memory is bounded by the window (the tracking
+    before it holds the clip); the cut is scaled back to the frames, so parts thinner than a
+    working-size pixel (a 3 px pole in 1080p) are lost from it.
     """
     t, h, w = chain.shape
     ratio = _appearance(bins, drawn, nbins)
-    s = max(1.0, w / cfg.JOINT_WIDTH)
+    s = max(1.0, max(h, w) / cfg.JOINT_WIDTH)
     size = (max(1, round(w / s)), max(1, round(h / s)))
 
     def small(img, interpolation=cv2.INTER_AREA):
@@ -372,7 +373,9 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
             # chain's own confidence.
             both = (chain & hard_all[oi]).sum(axis=(1, 2))
             either = (chain | hard_all[oi]).sum(axis=(1, 2))
-            conf[oi] = np.where(either > 0, both / np.maximum(either, 1), 1.0)
+            # A few stray pixels against an empty cut are not a disagreement about the object.
+            floor = max(1.0, 0.001 * h * w)
+            conf[oi] = 1.0 - (either - both) / np.maximum(either, floor)
             conf[oi, keys] = 1.0
     if labelled:
         out = np.zeros((t, h, w), first.dtype)
