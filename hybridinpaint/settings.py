@@ -366,7 +366,7 @@ class Tracking(_Section):
         description=(
             "Segment the whole shot at once by a graph cut in a bilateral grid (tracking.joint), with the"
             " frame-to-frame result as a prior: J&F 0.567 -> 0.691 with one drawn frame, 0.734 -> 0.814 with four"
-            " (benchmarks/tracking.py, 3 clips; no clip lower)."
+            " (benchmarks/tracking.py, 3 clips; no clip lower by more than 0.003)."
         ),
     )
     JOINT_WIDTH: int = Field(
