@@ -207,8 +207,8 @@ class _Step:
         return _local_ratio(then, obj, band, self.coarse[k], fg / fg.sum(), bg / bg.sum(), self.ncoarse, self.cfg)
 
     def to(self, k, prev):
-        cfg = self.cfg
         """The object in frame k from frame prev: ``(soft mask, confidence)``."""
+        cfg = self.cfg
         back = self.flow(k, prev)  # at frame k's pixels, pointing into frame prev
         prior = self._carry(self.soft, back, cv2.INTER_LINEAR)
         p = np.clip(prior, cfg.PRIOR_EPS, 1 - cfg.PRIOR_EPS)
