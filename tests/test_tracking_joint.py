@@ -142,3 +142,22 @@ def test_tiny_frames_are_tracked():
     out = track_mask(frames, first)
     assert out.shape == (4, 12, 24)
     np.testing.assert_array_equal(out[0], first)
+
+
+def test_slice_frame_reads_each_full_size_pixel_from_its_own_cell():
+    # A grid made at half size; the full-size frame's pixels find the vertex of their place,
+    # time and colour, and a colour the grid never saw there is not found.
+    rng = np.random.default_rng(3)
+    full = np.zeros((1, 16, 32, 3), np.float32)
+    full[:, :, 16:] = (0.9, 0.1, 0.1)
+    half = np.stack([cv2.resize(f, (16, 8), interpolation=cv2.INTER_AREA) for f in full])
+    grid = joint.lift(half, CFG)
+    labels = rng.random(grid.size) > 0.5
+    frame = full[0].copy()
+    frame[0, 0] = (0.1, 0.9, 0.1)  # green: in no cell
+    got, found = joint.slice_frame(grid, labels, frame, 0, 0.5, CFG)
+    expect = labels[grid.vertex[0]]
+    np.testing.assert_array_equal(found[1:, :], True)
+    assert not found[0, 0] and not got[0, 0]
+    # Each full-size pixel (y, x) lies in the cell of the half-size pixel (y // 2, x // 2).
+    np.testing.assert_array_equal(got[1:, :], expect[np.arange(1, 16)[:, None] // 2, np.arange(32)[None, :] // 2])

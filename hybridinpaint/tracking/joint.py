@@ -36,7 +36,7 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from hybridinpaint.settings import Tracking as _TrackingSettings
 
-__all__ = ["Grid", "lift", "segment", "camera_steps", "background_match", "background_match_at"]
+__all__ = ["Grid", "lift", "slice_frame", "segment", "camera_steps", "background_match", "background_match_at"]
 
 # Capacities are integers: costs are scaled by this and rounded.
 _SCALE = 100.0
@@ -50,20 +50,30 @@ class Grid:
 
     ``vertex`` is each pixel's vertex (T, H, W) int64; ``count`` the pixels
     per vertex; ``edges`` the pairs of occupied neighbouring vertices (two
-    int64 arrays, each pair once).
+    int64 arrays, each pair once); ``cells`` each vertex's cell key (sorted)
+    and ``sizes`` the cells per dimension, from which a key is made.
     """
 
     vertex: np.ndarray
     count: np.ndarray
     edges: tuple[np.ndarray, np.ndarray]
+    cells: np.ndarray
+    sizes: tuple[int, ...]
 
     @property
     def size(self) -> int:
         return self.count.size
 
+    @property
+    def strides(self) -> np.ndarray:
+        return np.cumprod([1, *self.sizes[:0:-1]])[::-1]
 
-def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
-    """Lift float frames (T, H, W, C) in [0, 1] (RGB or grey) into the grid: nearest vertex per pixel."""
+
+def _cell_coords(frames: np.ndarray, times: np.ndarray, scale: float, cfg: _TrackingSettings) -> list:
+    """Each pixel's cell in each dimension (time, row, column, colours): int64 arrays (T, H, W).
+
+    ``times`` are the frames' indices; ``scale`` maps the frames' pixels to the grid's (working-size) pixels.
+    """
     t, h, w, c = frames.shape
     if c >= 3:
         yuv = np.stack([cv2.cvtColor(np.ascontiguousarray(f[..., :3]), cv2.COLOR_RGB2YUV) for f in frames])
@@ -72,15 +82,20 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
         colour = [(frames[..., 0], cfg.GRID_LUMA)]
     shape = (t, h, w)
     coords = [
-        np.broadcast_to(np.floor(np.arange(t) / cfg.GRID_T).astype(np.int64)[:, None, None], shape),
-        np.broadcast_to(np.floor(np.arange(h) / cfg.GRID_XY).astype(np.int64)[None, :, None], shape),
-        np.broadcast_to(np.floor(np.arange(w) / cfg.GRID_XY).astype(np.int64)[None, None, :], shape),
+        np.broadcast_to(np.floor(np.asarray(times) / cfg.GRID_T).astype(np.int64)[:, None, None], shape),
+        np.broadcast_to(np.floor(np.arange(h) * scale / cfg.GRID_XY).astype(np.int64)[None, :, None], shape),
+        np.broadcast_to(np.floor(np.arange(w) * scale / cfg.GRID_XY).astype(np.int64)[None, None, :], shape),
     ]
-    coords += [np.floor(v * (255.0 / cell)).astype(np.int64) for v, cell in colour]
+    return coords + [np.floor(v * (255.0 / cell)).astype(np.int64) for v, cell in colour]
+
+
+def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
+    """Lift float frames (T, H, W, C) in [0, 1] (RGB or grey) into the grid: nearest vertex per pixel."""
+    coords = _cell_coords(frames, np.arange(frames.shape[0]), 1.0, cfg)
     # One integer per cell; one spare step per dimension so a neighbour's key never wraps into the next row.
-    sizes = [int(k.max()) + 2 for k in coords]
-    strides = np.cumprod([1] + sizes[:0:-1])[::-1]
-    key = np.zeros(shape, np.int64)
+    sizes = tuple(int(k.max()) + 2 for k in coords)
+    strides = np.cumprod([1, *sizes[:0:-1]])[::-1]
+    key = np.zeros(frames.shape[:3], np.int64)
     for k, s in zip(coords, strides):
         key += k * s
     cells, vertex = _unique(key.ravel())
@@ -91,7 +106,24 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
         ok = cells[there] == cells + s
         pairs.append((np.flatnonzero(ok), there[ok]))
     edges = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
-    return Grid(vertex.reshape(shape), count, edges)
+    return Grid(vertex.reshape(frames.shape[:3]), count, edges, cells, sizes)
+
+
+def slice_frame(grid: Grid, labels: np.ndarray, frame: np.ndarray, time: int, scale: float, cfg: _TrackingSettings):
+    """Each pixel of a full-size ``frame`` (H, W, C) given its vertex's label: ``(labels (H, W), found (H, W))``.
+
+    ``time`` is the frame's index in the grid, ``scale`` maps its pixels to the grid's. A pixel whose
+    cell (its place, time and colour) holds no vertex is not found; its label is then False.
+    """
+    coords = _cell_coords(frame[None], np.array([time]), scale, cfg)
+    inside = np.ones(frame.shape[:2], bool)
+    key = np.zeros(frame.shape[:2], np.int64)
+    for k, size, stride in zip(coords, grid.sizes, grid.strides):
+        inside &= k[0] < size - 1
+        key += k[0] * stride
+    at = np.minimum(np.searchsorted(grid.cells, key), grid.size - 1)
+    found = inside & (grid.cells[at] == key)
+    return np.where(found, labels[at], False), found
 
 
 def _unique(key: np.ndarray):

@@ -141,8 +141,7 @@ def _joint_cut(work, bins, nbins, drawn: dict, chain: np.ndarray, steps: list, c
 
     At a working size of at most ``cfg.JOINT_WIDTH`` px on the longer side and in windows of
     ``cfg.JOINT_WINDOW`` frames, so the cut's own memory is bounded by the window (the tracking
-    before it holds the clip); the cut is scaled back to the frames, so parts thinner than a
-    working-size pixel (a 3 px pole in 1080p) are lost from it.
+    before it holds the clip); each full-size pixel then takes the label of its own cell.
     """
     t, h, w = chain.shape
     ratio = _appearance(bins, drawn, nbins)
@@ -166,9 +165,20 @@ def _joint_cut(work, bins, nbins, drawn: dict, chain: np.ndarray, steps: list, c
         mine = {a - start: small_mask(m) for a, m in drawn.items() if a in win}
         near = {a: small_mask(m) for a, m in drawn.items()}
         seen = joint.background_match_at(work, near, steps, cfg.BACKGROUND_TOLERANCE, win, small)
-        cut = joint.segment(joint.lift(frames, cfg), mine, looks, prior, seen, cfg)
+        grid = joint.lift(frames, cfg)
+        cut = joint.segment(grid, mine, looks, prior, seen, cfg)
+        if s == 1.0:
+            out[win.start : win.stop] = cut
+            continue
+        # Back to full size as BVS slices: each pixel takes the label of its own cell (place, time
+        # and colour), so a part thinner than a working-size pixel keeps its colour's label; a
+        # pixel whose cell the working size never made takes the scaled-up cut's.
+        labels = np.zeros(grid.size, bool)
+        labels[grid.vertex.ravel()] = cut.ravel()
         for i, k in enumerate(win):
-            out[k] = cut[i] if s == 1.0 else cv2.resize(cut[i].astype(np.float32), (w, h)) > 0.5
+            sliced, found = joint.slice_frame(grid, labels, work[k], i, 1.0 / s, cfg)
+            up = cv2.resize(cut[i].astype(np.float32), (w, h)) > 0.5
+            out[k] = np.where(found, sliced, up)
     return out
 
 
