@@ -27,8 +27,9 @@ the final mask agree (an occlusion or a fast turn lowers it), times the share
 of the mask that still looks like the object as drawn, times a decay with the
 number of steps from the nearest annotation, because errors add up along the
 way. With the joint cut: how well the cut and the frame-to-frame result
-agree (measured against the true overlap in benchmarks/RESULTS.md). Frames under :data:`cfg.UNSURE` are listed as the
-ones to check: draw a correction there.
+agree (measured against the true overlap in benchmarks/RESULTS.md). Frames
+under :data:`cfg.UNSURE` are listed as the ones to check: draw a correction
+there.
 
 References
 ----------
@@ -120,7 +121,7 @@ def _local_ratio(bins_then, mask_then, band_then, bins_now, fg_global, bg_global
 
 
 def _appearance(bins: np.ndarray, drawn: dict, nbins: int) -> np.ndarray:
-    """Each pixel's log-likelihood ratio, object / background, from the colours of every drawing (T, H, W).
+    """Log-likelihood ratio object / background of each colour bin (nbins,), from every drawing's colours.
 
     Each histogram is smoothed by a share of its own total spread evenly over the bins, so a colour
     neither drawing shows (a wall the camera pans onto) has a ratio of 0, not that of the two totals.
@@ -342,14 +343,14 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
         return cache[(k, prev)]
 
     keys = list(notes)
+    nbins = cfg.BINS ** (3 if colour else 1)
+    drawings = [{a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys} for obj in objects]
     conf = np.ones((len(objects), t))
     soft_all = np.zeros((len(objects), t, h, w), np.float32)
-    for oi, obj in enumerate(objects):
+    for oi, drawn in enumerate(drawings):
         weight = np.zeros((t, 1, 1), np.float32)
         acc = np.zeros((t, h, w), np.float32)
         cacc = np.zeros(t)
-        drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
-        nbins = cfg.BINS ** (3 if colour else 1)
         # Every drawing is a sample of the object's and its surroundings' colours.
         seen = [_histograms(bins[a], m, nbins, cfg) for a, m in drawn.items() if m.any()]
         anchor = tuple(np.mean(hist, axis=0) for hist in zip(*seen)) if seen else None
@@ -374,10 +375,9 @@ def track_mask(frames, masks, *, frame=0, backend="auto", settings=None, return_
     hard_all = soft_all > 0.5
     if cfg.JOINT and objects and t > 1:
         steps = joint.camera_steps(flow, t, h, w)
-        for oi, obj in enumerate(objects):
-            drawn = {a: (notes[a] == obj if labelled else notes[a].astype(bool)) for a in keys}
+        for oi, drawn in enumerate(drawings):
             chain = hard_all[oi].copy()
-            hard_all[oi] = _joint_cut(work, bins, cfg.BINS ** (3 if colour else 1), drawn, chain, steps, cfg)
+            hard_all[oi] = _joint_cut(work, bins, nbins, drawn, chain, steps, cfg)
             # Two methods that err differently agreeing is the sign of a right mask: correlation with
             # the true overlap 0.66 on the shared clips' 1, 2 and 4 drawn frames, against 0.55 for the
             # chain's own confidence.
