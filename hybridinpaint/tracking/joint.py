@@ -36,7 +36,16 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from hybridinpaint.settings import Tracking as _TrackingSettings
 
-__all__ = ["Grid", "lift", "slice_frame", "segment", "camera_steps", "background_match", "background_match_at"]
+__all__ = [
+    "Grid",
+    "lift",
+    "slice_frame",
+    "segment",
+    "cut_vertices",
+    "camera_steps",
+    "background_match",
+    "background_match_at",
+]
 
 # Capacities are integers: costs are scaled by this and rounded.
 _SCALE = 100.0
@@ -66,7 +75,12 @@ class Grid:
 
     @property
     def strides(self) -> np.ndarray:
-        return np.cumprod([1, *self.sizes[:0:-1]])[::-1]
+        return _strides(self.sizes)
+
+
+def _strides(sizes) -> np.ndarray:
+    """Each dimension's step in a cell key, the first dimension the slowest."""
+    return np.cumprod([1, *sizes[:0:-1]])[::-1]
 
 
 def _cell_coords(frames: np.ndarray, times: np.ndarray, scale: float, cfg: _TrackingSettings) -> list:
@@ -94,7 +108,7 @@ def lift(frames: np.ndarray, cfg: _TrackingSettings) -> Grid:
     coords = _cell_coords(frames, np.arange(frames.shape[0]), 1.0, cfg)
     # One integer per cell; one spare step per dimension so a neighbour's key never wraps into the next row.
     sizes = tuple(int(k.max()) + 2 for k in coords)
-    strides = np.cumprod([1, *sizes[:0:-1]])[::-1]
+    strides = _strides(sizes)
     key = np.zeros(frames.shape[:3], np.int64)
     for k, s in zip(coords, strides):
         key += k * s
@@ -142,7 +156,14 @@ def _unique(key: np.ndarray):
 def segment(
     grid: Grid, drawn: dict, appearance: np.ndarray, prior: np.ndarray, background: np.ndarray, cfg: _TrackingSettings
 ) -> np.ndarray:
-    """The object in every frame, (T, H, W) bool, from one minimum cut of ``grid``.
+    """The object in every frame, (T, H, W) bool, from one minimum cut of ``grid`` (:func:`cut_vertices`)."""
+    return cut_vertices(grid, drawn, appearance, prior, background, cfg)[grid.vertex]
+
+
+def cut_vertices(
+    grid: Grid, drawn: dict, appearance: np.ndarray, prior: np.ndarray, background: np.ndarray, cfg: _TrackingSettings
+) -> np.ndarray:
+    """Each vertex's label, (grid.size,) bool, from one minimum cut of ``grid``.
 
     ``drawn`` maps frames to their drawn (H, W) bool masks; ``appearance``
     is each pixel's log-likelihood ratio object/background (T, H, W);
@@ -183,7 +204,7 @@ def segment(
     residual.eliminate_zeros()
     label = np.zeros(n + 2, bool)
     label[breadth_first_order(residual, source, directed=True, return_predecessors=False)] = True
-    return label[:n][grid.vertex]
+    return label[:n]
 
 
 def camera_steps(flow, t: int, h: int, w: int) -> list:

@@ -157,25 +157,24 @@ def _joint_cut(work, bins, nbins, drawn: dict, chain: np.ndarray, steps: list, c
 
     scale = np.diag([size[0] / w, size[1] / h, 1.0])
     steps = [scale @ m @ np.linalg.inv(scale) for m in steps]  # the same camera, in working-size pixels
+    near = {a: small_mask(m) for a, m in drawn.items()}
     out = np.zeros((t, h, w), bool)
     for start in range(0, t, int(cfg.JOINT_WINDOW)):
         win = range(start, min(t, start + int(cfg.JOINT_WINDOW)))
         frames = np.stack([small(work[k]).reshape(size[1], size[0], -1) for k in win])
         looks = np.stack([ratio[small(bins[k], cv2.INTER_NEAREST)] for k in win])
         prior = np.stack([small_mask(chain[k]) for k in win])
-        mine = {a - start: small_mask(m) for a, m in drawn.items() if a in win}
-        near = {a: small_mask(m) for a, m in drawn.items()}
+        mine = {a - start: near[a] for a in drawn if a in win}
         seen = joint.background_match_at(work, near, steps, cfg.BACKGROUND_TOLERANCE, win, small)
         grid = joint.lift(frames, cfg)
-        cut = joint.segment(grid, mine, looks, prior, seen, cfg)
+        labels = joint.cut_vertices(grid, mine, looks, prior, seen, cfg)
+        cut = labels[grid.vertex]
         if s == 1.0:
             out[win.start : win.stop] = cut
             continue
         # Back to full size as BVS slices: each pixel takes the label of its own cell (place, time
         # and colour), so a part thinner than a working-size pixel keeps its colour's label; a
         # pixel whose cell the working size never made takes the scaled-up cut's.
-        labels = np.zeros(grid.size, bool)
-        labels[grid.vertex.ravel()] = cut.ravel()
         for i, k in enumerate(win):
             sliced, found = joint.slice_frame(grid, labels, work[k], i, 1.0 / s, cfg)
             up = cv2.resize(cut[i].astype(np.float32), (w, h)) > 0.5
