@@ -12,10 +12,12 @@ script writes nothing by itself):
    PNGs, else a synthetic scene) with a moving blob, ``backend="cpu"`` and
    ``backend="cuda"``, after a warm-up: seconds per frame, and how far the
    two results differ inside the hole (the CUDA splat sums with atomics, so
-   the last bits may differ); outside the hole both must equal the input.
+   the last bits may differ); outside the hole both must equal the input;
+   the peak device memory in use during the CUDA run, and seconds per stage
+   of both runs.
 3. The kernel table: run ``python benchmarks/kernels.py --no-write`` beside it.
 
-    python benchmarks/gpu.py [--clip FOLDER] [--frames 20] [--fill telea] [--sizes 432x240,854x480]
+    python benchmarks/gpu.py [--clip FOLDER] [--frames 40] [--fill telea] [--sizes 432x240,1920x1080]
 
 (Under ``NUMBA_ENABLE_CUDASIM=1`` it runs on the simulator, to try the
 script itself on tiny sizes: ``--skip-cache --sizes 24x16 --frames 3``.)
@@ -96,6 +98,39 @@ def load_frames(clip: str | None, n: int, size: tuple[int, int]) -> np.ndarray:
     return np.stack([base[2 * i : 2 * i + h, 3 * i : 3 * i + w] for i in range(n)])
 
 
+class _DeviceMemory:
+    """Peak device memory in use while a block runs, above what was in use before it (sampled every 2 ms)."""
+
+    def __enter__(self):
+        import threading
+
+        from numba import cuda
+
+        self.peak, self.stop = None, threading.Event()
+        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":  # the simulator has no memory to ask about
+            return self
+        try:
+            info = cuda.current_context().get_memory_info
+            self.base = info()[0]
+        except Exception:
+            return self
+
+        def sample():
+            low = self.base
+            while not self.stop.wait(0.002):
+                low = min(low, info()[0])
+            self.peak = self.base - min(low, info()[0])
+
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if getattr(self, "thread", None):
+            self.thread.join()
+
+
 def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
     import hybridinpaint
     from hybridinpaint import metrics as M
@@ -113,35 +148,55 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
         f"`hallucinate={fill!r}`, after a warm-up in the same process.",
         "",
         "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA vs CPU inside the hole: PSNR (dB), max abs diff "
-        "| outside the hole |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| outside the hole | device memory: peak in use (GB), placed by the fill (GB) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+    stages = []
     for w, h in sizes:
         frames = load_frames(clip, n, (w, h))
         masks = quality.masks_for("moving", len(frames), h, w, seed=1)
         frames[masks] = 0
-        out, secs = {}, {}
+        out, secs, res = {}, {}, {}
         for b in ("cpu", "cuda"):
-            t0 = time.perf_counter()
-            out[b] = hybridinpaint.inpaint(frames, masks, backend=b, hallucinate=fill)
-            secs[b] = (time.perf_counter() - t0) / n
+            with _DeviceMemory() as mem:
+                t0 = time.perf_counter()
+                res[b] = hybridinpaint.inpaint(frames, masks, backend=b, hallucinate=fill, return_result=True)
+                secs[b] = (time.perf_counter() - t0) / n
+            out[b] = res[b].frames
         a, c = out["cpu"].astype(np.float64), out["cuda"].astype(np.float64)
         psnr = M.psnr(out["cuda"], out["cpu"], mask=masks)
         same = all(np.array_equal(out[b][~masks], frames[~masks]) for b in out)
+        peak = "?" if mem.peak is None else f"{mem.peak / 1e9:.2f}"
         lines.append(
             f"| {w}x{h} | {secs['cpu']:.3f} | {secs['cuda']:.3f} | {secs['cpu'] / secs['cuda']:.2f} "
-            f"| {psnr:.1f}, {np.abs(a - c)[masks].max():.0f} | {'bit-identical' if same else 'DIFFERENT'} |"
+            f"| {psnr:.1f}, {np.abs(a - c)[masks].max():.0f} | {'bit-identical' if same else 'DIFFERENT'} "
+            f"| {peak}, {res['cuda'].stats.get('placed_bytes', 0) / 1e9:.2f} |"
         )
         print(lines[-1], flush=True)
+        for name in res["cpu"].stats["seconds"]:
+            cpu_s, cuda_s = (res[b].stats["seconds"].get(name, 0.0) for b in ("cpu", "cuda"))
+            stages.append(f"| {w}x{h} | {name} | {cpu_s:.3f} | {cuda_s:.3f} |")
+    # The file commands run in chunks (runs.stream.auto_chunking): the device memory of one chunk.
+    with _DeviceMemory() as mem:
+        t0 = time.perf_counter()
+        done = sum(1 for _ in hybridinpaint.inpaint_chunks(iter(frames), masks, backend="cuda", hallucinate=fill))
+        chunked = (time.perf_counter() - t0) / done
+    peak = "?" if mem.peak is None else f"{mem.peak / 1e9:.2f} GB"
+    lines += ["", f"In chunks (`inpaint_chunks`, automatic chunk size) at {w}x{h}: {chunked:.3f} s/frame with CUDA, "
+              f"peak device memory in use {peak}."]  # fmt: skip
+    print(lines[-1], flush=True)
+    lines += ["", "Seconds per stage, whole run (`InpaintResult.stats['seconds']`):", ""]
+    lines += ["| size | stage | CPU (s) | CUDA (s) |", "| --- | --- | --- | --- |", *stages]
+    print("\n".join(lines[-len(stages) - 3 :]), flush=True)
     return lines
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", help="a folder of PNG frames (default: a synthetic scene)")
-    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--fill", default="patch", help="hallucinate= for the whole runs")
-    ap.add_argument("--sizes", default="432x240,854x480,1920x1080", help="comma-separated WxH")
+    ap.add_argument("--sizes", default="432x240,1920x1080", help="comma-separated WxH")
     ap.add_argument("--skip-cache", action="store_true")
     args = ap.parse_args()
     from hybridinpaint.kernels import cuda_usable

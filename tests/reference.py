@@ -232,3 +232,62 @@ def sample_known(images, known, frame, x, y):
         wsum += wt
     ok = wsum > 1e-3
     return np.where(ok[:, None], acc / np.where(ok, wsum, 1.0)[:, None], 0.0), ok
+
+
+def combine_sources(ts, ys, xs, todo, fw, bw, images, known, gain, n_gain, guessed, decay, work, prov):
+    """Colour and provenance of listed hole pixels from two sources (float64; returns new arrays).
+
+    ``fw``, ``bw``: (frame, xy, steps). ``prov``: (method, source_frame, source_xy, confidence).
+    """
+    work = work.astype(np.float64)
+    method, sframe, sxy, conf = (a.copy() for a in prov)
+    filled = np.zeros(ts.size, bool)
+    t, h, w = known.shape
+    for k in np.flatnonzero(todo):
+        parts = []
+        for frame, xy, steps in (fw, bw):
+            if frame[k] < 0:
+                continue
+            col, ok = sample_known(images, known, frame[k : k + 1], xy[k : k + 1, 0], xy[k : k + 1, 1])
+            if ok[0]:
+                col = col[0].copy()
+                col[:n_gain] *= gain[ts[k]] / gain[frame[k]]
+                parts.append((1.0 / max(steps[k], 1), col, frame[k], xy[k], steps[k]))
+        if not parts:
+            continue
+        wsum = sum(p[0] for p in parts)
+        work[ts[k], ys[k], xs[k]] = np.clip(sum(p[0] * p[1] for p in parts) / wsum, 0, 1)
+        near = min(parts, key=lambda p: p[4])  # ties: the forward source (listed first)
+        ny, nx = (int(np.clip(np.rint(near[3][i]), 0, n - 1)) for i, n in ((1, h), (0, w)))
+        code = guessed[near[2], ny, nx]
+        method[ts[k], ys[k], xs[k]] = code if code else 1
+        sframe[ts[k], ys[k], xs[k]] = near[2]
+        sxy[ts[k], ys[k], xs[k]] = near[3]
+        conf[ts[k], ys[k], xs[k]] = decay[near[4]] * (0.3 if code else 1.0)
+        filled[k] = True
+    return work, (method, sframe, sxy, conf), filled
+
+
+def seam_mismatch(k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max):
+    """Mismatch sums and counts at frame ``k``'s known pixels next to its borrowed fill (float64)."""
+    _, h, w, c = images.shape
+    total = np.zeros((h, w, c))
+    count = np.zeros((h, w))
+    for y in range(h):
+        for x in range(w):
+            if hole[k, y, x]:
+                continue
+            for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                py, px = y - dy, x - dx
+                if not (0 <= py < h and 0 <= px < w) or not hole[k, py, px] or source_frame[k, py, px] == k:
+                    continue
+                sf = source_frame[k, py, px]
+                sx, sy = source_xy[k, py, px]
+                pred, ok = sample_known(images, known, np.array([sf]), np.array([sx + dx]), np.array([sy + dy]))
+                pred = pred[0].copy()
+                pred[:n_gain] *= gain[k] / gain[sf]
+                diff = work[k, y, x] - pred
+                if ok[0] and np.abs(diff).max() <= seam_max:
+                    total[y, x] += diff
+                count[y, x] += 1
+    return total, count

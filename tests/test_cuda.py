@@ -12,12 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import fill_cases
 import reference as ref
 import strategies as hst
 from hybridinpaint.kernels import (
+    HoleList,
+    Placement,
     available_backends,
     diffuse,
+    on_device,
     patchmatch,
+    propagate_holes,
     propagate_sources,
     sample_known,
     vote,
@@ -172,3 +177,103 @@ def test_sample_known(n):
     np.testing.assert_array_equal(gpu[1], exp[1])
     np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
     np.testing.assert_allclose(gpu[0], exp[0], atol=1e-5)
+
+
+# --- the device-resident fill: stages on placed arrays, and the whole fill --------------------
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_combine_sources(seed):
+    case = fill_cases.combine_case(seed)
+    cpu = fill_cases.run_combine(case, "cpu")
+    gpu = fill_cases.run_combine(case, "cuda")
+    h = case["holes"]
+    exp = ref.combine_sources(
+        h.ts, h.ys, h.xs, case["todo"], case["forward"], case["backward"], case["images"], case["known"],
+        case["gain"], case["n_gain"], case["guessed"], case["decay"], case["work"], case["prov"],
+    )  # fmt: skip
+    np.testing.assert_array_equal(gpu[2], cpu[2])
+    np.testing.assert_array_equal(gpu[2], exp[2])
+    np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
+    np.testing.assert_allclose(gpu[0], exp[0], atol=1e-5)
+    for g, c, e in zip(gpu[1], cpu[1], exp[1]):
+        np.testing.assert_allclose(g, c, atol=1e-6)
+        np.testing.assert_allclose(g, e, atol=1e-6)
+
+
+def test_seam_mismatch_and_correct():
+    case = fill_cases.seam_case(5)
+    for k in range(case["hole"].shape[0]):
+        cpu = fill_cases.run_seam(case, k, "cpu")
+        gpu = fill_cases.run_seam(case, k, "cuda")
+        args = [case[n] for n in ("hole", "source_frame", "source_xy", "images", "known", "gain", "n_gain", "work")]
+        exp = ref.seam_mismatch(k, *args, case["seam_max"])
+        np.testing.assert_array_equal(gpu[1], cpu[1])
+        np.testing.assert_array_equal(gpu[1], exp[1])
+        np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
+        np.testing.assert_allclose(gpu[0], exp[0], atol=1e-5)
+        np.testing.assert_allclose(gpu[2], cpu[2], atol=1e-6)
+
+
+def test_sweep_stays_on_the_device():
+    rng = np.random.default_rng(3)
+    t, h, w = 4, 5, 6
+    hole = rng.random((t, h, w)) < 0.5
+    holes = HoleList(hole)
+    fwd = 0.3 * _flow(h, w, 4)[None].repeat(t - 1, 0)
+    bwd = -fwd
+    state = np.full(holes.size, -1, np.int32), holes.own_positions(), np.zeros(holes.size, np.int32)
+    host = propagate_holes(holes, *state, bwd, fwd, forward=True, backend="cpu")
+    place = Placement("cuda")
+    placed = [place.put(a) for a in state]
+    dev = propagate_holes(holes, *placed, place.put(bwd), place.put(fwd), forward=True, backend="cuda")
+    assert all(on_device(a) for a in dev)
+    for d, c in zip(dev, host):
+        np.testing.assert_array_equal(place.get(d), c)
+    # The placed start state was copied, not written.
+    np.testing.assert_array_equal(place.get(placed[0]), state[0])
+    assert (host[0] >= 0).any()
+
+
+def _panning(t, h, w, seed):
+    rng = np.random.default_rng(seed)
+    scene = rng.random((h, w + 2 * t, 3)).astype(np.float32)
+    return np.stack([scene[:, 2 * k : 2 * k + w] for k in range(t)])
+
+
+@pytest.mark.parametrize("fill", ["telea", "patch"])
+def test_fill_on_the_device_equals_the_cpu(fill):
+    """The fill stage (propagation rounds, key frames, seams) from the same flows: bit-identical.
+
+    With ``"patch"`` the key frames' PatchMatch costs may differ in the last
+    bit between the two builds (test_patchmatch_and_vote), so there the fill
+    is compared to a tolerance.
+    """
+    from hybridinpaint.completion import pipeline
+    from hybridinpaint.settings import DEFAULT
+
+    video = _panning(4, 20, 22, 1)
+    hole = np.zeros((4, 20, 22), bool)
+    hole[:, 6:13, 5:14] = True  # the camera pans by 2 px a frame: most of it is seen elsewhere
+    hole[2, 2:5, 15:20] = True
+    clock = pipeline._Clock(False)
+    inp = pipeline._validate(video, hole, "dis", 0, 8, fill, "cpu")
+    flows = pipeline._flows(inp, "dis", 8, DEFAULT, clock)
+    gain = pipeline._exposures(inp.work, inp.hole, flows[0], DEFAULT)
+    out = {}
+    for backend in ("cpu", "cuda"):
+        inp = pipeline._validate(video, hole, "dis", 0, 8, fill, backend)
+        out[backend] = pipeline._fill(inp, flows, gain, fill, True, DEFAULT, clock)
+    (cw, cp), (gw, gp) = out["cpu"].result(), out["cuda"].result()
+    assert out["cpu"].key_frames == out["cuda"].key_frames
+
+    def same(a, b):
+        if fill == "telea":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+    same(gw, cw)
+    for name in vars(cp):
+        same(getattr(gp, name), getattr(cp, name))
+    assert {1} <= set(np.unique(cp.method[hole]))  # propagated pixels, besides the key frames' guesses

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import fill_cases
 import reference as ref
 import strategies as hst
 from hybridinpaint.kernels import propagate_sources, sample_known
@@ -105,3 +106,44 @@ def test_inputs_are_not_modified():
     propagate_sources(known, flows, -flows, forward=False, backend="cpu")
     for a, b in zip((known, flows), copies):
         np.testing.assert_array_equal(a, b)
+
+
+# --- the fill's stages on placed arrays (kernels.*_into) ----------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_combine_sources_matches_reference(seed):
+    case = fill_cases.combine_case(seed)
+    work, prov, filled = fill_cases.run_combine(case, "cpu")
+    h = case["holes"]
+    exp_work, exp_prov, exp_filled = ref.combine_sources(
+        h.ts, h.ys, h.xs, case["todo"], case["forward"], case["backward"], case["images"], case["known"],
+        case["gain"], case["n_gain"], case["guessed"], case["decay"], case["work"], case["prov"],
+    )  # fmt: skip
+    np.testing.assert_array_equal(filled, exp_filled)
+    assert filled.any() and not filled.all()  # the case has both
+    np.testing.assert_allclose(work, exp_work, atol=1e-5)
+    for got, exp in zip(prov, exp_prov):
+        np.testing.assert_allclose(got, exp, atol=1e-6)
+    # Only listed pixels that found a source change.
+    changed = np.zeros(case["known"].shape, bool)
+    changed[h.ts[filled], h.ys[filled], h.xs[filled]] = True
+    np.testing.assert_array_equal(work[~changed], case["work"][~changed])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_seam_mismatch_matches_reference(seed):
+    case = fill_cases.seam_case(seed)
+    for k in range(case["hole"].shape[0]):
+        total, count, work = fill_cases.run_seam(case, k, "cpu")
+        args = [case[n] for n in ("hole", "source_frame", "source_xy", "images", "known", "gain", "n_gain", "work")]
+        exp_total, exp_count = ref.seam_mismatch(k, *args, case["seam_max"])
+        np.testing.assert_array_equal(count, exp_count)
+        np.testing.assert_allclose(total, exp_total, atol=1e-5)
+        assert count.any()
+        # The correction lands on the borrowed fill of frame k only, clipped to [0, 1].
+        borrowed = (case["hole"][k] > 0) & (case["source_frame"][k] != k)
+        corr = total / np.maximum(count, 1)[:, :, None]
+        exp = case["work"].copy()
+        exp[k][borrowed] = np.clip(exp[k][borrowed] + corr[borrowed], 0, 1)
+        np.testing.assert_array_equal(work, exp)

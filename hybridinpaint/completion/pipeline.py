@@ -12,7 +12,15 @@ from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.completion import hallucinate as hallmod
 from hybridinpaint.completion import propagate
-from hybridinpaint.kernels import HoleList, diffuse, resolve_backend
+from hybridinpaint.kernels import (
+    HoleList,
+    Placement,
+    combine_sources_into,
+    diffuse,
+    resolve_backend,
+    seam_correct_into,
+    seam_mismatch_into,
+)
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import resolve
 
@@ -166,18 +174,32 @@ def inpaint(
     flows = _flows(inp, flow, flow_dilation, settings, clock)
     gain = _exposures(inp.work, inp.hole, flows[0], settings)
     clock("exposure")
-    fill = _Fill.start(inp)
+    fill = _fill(inp, flows, gain, hallucinate, seams, settings, clock)
+    return _finish(inp, fill, flows, clock, return_result)
+
+
+def _fill(inp: _Input, flows, gain, hallucinate, seams, settings, clock) -> _Fill:
+    """Propagation rounds and key frames until every hole pixel has a colour, then the seams.
+
+    The video's arrays are put where the kernels run once, at the start, and
+    stay there to the end (``_Fill.result``); between rounds the host gets
+    one flag per hole pixel and, per key frame, that frame.
+    """
+    place = Placement(inp.target)
+    fill = _Fill.start(inp, gain, place)
+    placed_flows = place.put(flows[0]), place.put(flows[1])
+    clock("placement")
     while True:
-        fill.colour(*_propagate_round(fill, flows, inp.target, settings), gain, inp.target)
+        fill.colour(*_propagate_round(fill, placed_flows, settings))
         clock("propagation")
         if fill.filled.all():
             break
-        fill.key_frame(hallucinate, inp.target, settings)
+        fill.key_frame(hallucinate, settings)
         clock("key frames")
     if seams and inp.work.shape[0] > 1:
-        _remove_seams(fill, inp.hole, gain, inp.target, settings)
+        _remove_seams(fill, inp.hole, settings)
         clock("seams")
-    return _finish(inp, fill, flows, clock, return_result)
+    return fill
 
 
 class _Clock:
@@ -290,14 +312,19 @@ def _colour_channels(c: int) -> slice:
 class _Fill:
     """The fill being built: the one value the fill loop changes (its two methods, then ``_remove_seams``).
 
-    ``work`` is the output being built (float32, (T, H, W, C), the input's
-    ``work`` itself); ``images`` what sources may be sampled from (the
-    originals, plus each key frame's guess); ``known`` where ``images`` may be
-    sampled; ``guessed`` the method code of key-frame guesses in ``images``
-    (else 0); ``filled`` which listed hole pixels have a colour; ``prov``
-    every pixel's provenance so far.
+    Its video-sized arrays live in ``place`` (host memory for the CPU
+    kernels, device memory for CUDA) from the start to :meth:`result`.
+    ``work`` is the output being built (float32, (T, H, W, C); on the CPU
+    the input's ``work`` itself); ``images`` what sources may be sampled
+    from (the originals, plus each key frame's guess); ``known`` (uint8)
+    where ``images`` may be sampled; ``guessed`` the method code of key-frame
+    guesses in ``images`` (else 0); ``prov`` every pixel's provenance so far;
+    ``gain`` each frame's exposure; ``decay`` the confidence of a source
+    ``steps`` frames away. On the host: ``filled``, which listed hole pixels
+    have a colour, and the key frames filled so far.
     """
 
+    place: Placement
     work: np.ndarray
     images: np.ndarray
     known: np.ndarray
@@ -305,34 +332,47 @@ class _Fill:
     holes: HoleList
     own: np.ndarray
     no_steps: np.ndarray
-    filled: np.ndarray
     prov: Provenance
+    gain: np.ndarray
+    decay: np.ndarray
+    filled: np.ndarray
     key_frames: list = field(default_factory=list)
 
     @classmethod
-    def start(cls, inp: _Input) -> _Fill:
+    def start(cls, inp: _Input, gain, place: Placement) -> _Fill:
         t, h, w, _ = inp.work.shape
         holes = HoleList(inp.hole)
+        work = place.put(inp.work)
         return cls(
-            work=inp.work,
-            images=inp.work.copy(),
-            known=~inp.hole,
-            guessed=np.zeros(inp.hole.shape, np.uint8),
+            place=place,
+            work=work,
+            images=place.copy(work),
+            known=place.put((~inp.hole).view(np.uint8)),
+            guessed=place.zeros(inp.hole.shape, np.uint8),
             holes=holes,
-            own=holes.own_positions(),
-            no_steps=np.zeros(holes.size, np.int32),
+            own=place.put(holes.own_positions()),
+            no_steps=place.zeros(holes.size, np.int32),
+            prov=Provenance(*(place.put(a) for a in vars(Provenance.identity(t, h, w)).values())),
+            gain=place.put(gain),
+            decay=place.put(np.exp(-np.arange(t) / 30.0).astype(np.float32)),
             filled=np.zeros(holes.size, bool),
-            prov=Provenance.identity(t, h, w),
         )
 
-    def colour(self, fw, bw, gain, target) -> None:
+    def colour(self, fw, bw) -> None:
         """Colour the hole pixels not yet filled that a sweep reached; record their provenance."""
-        _combine(self, ~self.filled, fw, bw, gain, target)
+        place, prov = self.place, self.prov
+        done = place.zeros(self.holes.size, np.uint8)
+        combine_sources_into(
+            place, self.holes, place.put((~self.filled).view(np.uint8)), fw, bw, self.images, self.known,
+            self.gain, self.guessed, self.decay, self.work, prov.method, prov.source_frame, prov.source_xy,
+            prov.confidence, done, n_gain=_colour_channels(self.work.shape[3]).stop,
+        )  # fmt: skip
+        self.filled |= place.get(done).view(bool)
 
-    def key_frame(self, hallucinate, target, settings) -> None:
+    def key_frame(self, hallucinate, settings) -> None:
         """Fill what no frame shows in the frame with the most of it; it becomes a source for the others."""
+        place, prov, holes = self.place, self.prov, self.holes
         t, h, w, _ = self.work.shape
-        holes = self.holes
         k = int(np.argmax(np.bincount(holes.ts[~self.filled], minlength=t)))
         self.key_frames.append(k)
         rows = slice(holes.starts[k], holes.starts[k + 1])
@@ -340,37 +380,49 @@ class _Fill:
         todo = ~self.filled[rows]
         left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
         # work[k] holds the originals and everything propagated so far.
+        image = place.get_frame(self.work, k)
         if hallucinate == "patch" and self.key_frames[:-1]:
-            guess, nnf, ran = _fill_reduced(self.work[k], left, hallucinate, target, settings)
+            guess, nnf, ran = _fill_reduced(image, left, hallucinate, place.target, settings)
         else:
-            guess, nnf, ran = hallmod.fill(self.work[k], left, hallucinate, settings=settings, backend=target)
+            guess, nnf, ran = hallmod.fill(image, left, hallucinate, settings=settings, backend=place.target)
         # Provenance names the fill that ran, which is not always the one asked for (hallmod.fill).
         code = METHOD_OF_FILL[ran]
-        self.work[k][left] = guess[left]
-        self.images[k] = self.work[k]
-        self.guessed[k][left] = code
-        self.known[k] = True
-        self.prov.method[k][left] = code
-        self.prov.confidence[k][left] = 0.3
+        image[left] = guess[left]
+        place.put_frame(self.work, k, image)
+        place.put_frame(self.images, k, image)
+        place.put_frame(self.known, k, np.ones((h, w), np.uint8))
+        for arr, value in ((self.guessed, code), (prov.method, code), (prov.confidence, 0.3)):
+            frame = place.get_frame(arr, k)
+            frame[left] = value
+            place.put_frame(arr, k, frame)
         if nnf is not None:  # where each guessed pixel's patch was copied from, in this frame
+            xy = place.get_frame(prov.source_xy, k)
             ly, lx = np.nonzero(left)
-            self.prov.source_xy[k][ly, lx, 0] = nnf[ly, lx, 2]
-            self.prov.source_xy[k][ly, lx, 1] = nnf[ly, lx, 1]
+            xy[ly, lx, 0] = nnf[ly, lx, 2]
+            xy[ly, lx, 1] = nnf[ly, lx, 1]
+            place.put_frame(prov.source_xy, k, xy)
         self.filled[rows] = True
 
+    def result(self) -> tuple[np.ndarray, Provenance]:
+        """The fill and its provenance as numpy arrays."""
+        return self.place.get(self.work), Provenance(*(self.place.get(a) for a in vars(self.prov).values()))
 
-def _propagate_round(fill: _Fill, flows, target, settings) -> tuple[propagate.Sources, propagate.Sources]:
-    """Both sweeps along the flows: for each hole pixel, its source in the forward and the backward direction."""
+
+def _propagate_round(fill: _Fill, flows, settings) -> tuple[tuple, tuple]:
+    """Both sweeps along the flows: for each hole pixel, its source ``(frame, xy, steps)`` in each direction."""
     fwd, bwd = flows
-    holes = fill.holes
+    holes, place = fill.holes, fill.place
     # Hole pixels of key frames are sources already; the rest start without one.
-    start = np.where(fill.known[holes.ts, holes.ys, holes.xs], holes.ts, -1).astype(np.int32)
+    key = np.zeros(fill.work.shape[0], bool)
+    key[fill.key_frames] = True
+    start = place.put(np.where(key[holes.ts], holes.ts, -1).astype(np.int32))
     if fill.work.shape[0] < 2:
-        none = propagate.Sources(start, fill.own, fill.no_steps)
+        none = start, fill.own, fill.no_steps
         return none, none
+    target = place.target
     fw = propagate.sweep(holes, start, fill.own, fill.no_steps, bwd, fwd, True, target, settings=settings)
     bw = propagate.sweep(holes, start, fill.own, fill.no_steps, fwd, bwd, False, target, settings=settings)
-    return fw, bw
+    return (fw.frame, fw.xy, fw.steps), (bw.frame, bw.xy, bw.steps)
 
 
 def _fill_reduced(image, left, how, backend, settings):
@@ -395,15 +447,15 @@ def _fill_reduced(image, left, how, backend, settings):
 
 
 def _finish(inp: _Input, fill: _Fill | None, flows, clock, return_result):
+    t, h, w = inp.hole.shape
     if fill is None:
-        out = inp.original.copy()
+        out, prov = inp.original.copy(), Provenance.identity(t, h, w)
     else:
-        out = _arrays.composite(inp.original, fill.work, inp.hole, inp.grey)
+        work, prov = fill.result()
+        out = _arrays.composite(inp.original, work, inp.hole, inp.grey)
         clock("composite")
     if not return_result:
         return out
-    t, h, w = inp.hole.shape
-    prov = Provenance.identity(t, h, w) if fill is None else fill.prov
     flows = {} if flows is None else {"forward": flows[0], "backward": flows[1]}
     res = InpaintResult(out, prov, flows, {"seconds": dict(clock.timings), "pixels": {}}, inp.hole)
     if fill is not None:
@@ -411,91 +463,34 @@ def _finish(inp: _Input, fill: _Fill | None, flows, clock, return_result):
             METHOD_NAMES[m]: int((prov.method[inp.hole] == m).sum()) for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
         }
         res.stats["key_frames"] = fill.key_frames
+        # What the fill put where its kernels ran (device memory with backend="cuda").
+        res.stats["placed_bytes"] = fill.place.placed_bytes
     return res
 
 
-def _combine(fill: _Fill, todo, fw, bw, gain, target):
-    """Colour the listed hole pixels of ``todo`` that a sweep reached; record their provenance."""
-    images, known, holes, guessed, work, prov = fill.images, fill.known, fill.holes, fill.guessed, fill.work, fill.prov
-    has_f = todo & (fw.frame >= 0)
-    has_b = todo & (bw.frame >= 0)
-    c = work.shape[3]
-    colour = np.zeros((holes.size, c), np.float32)
-    weight = np.zeros(holes.size, np.float32)
-    for has, src in ((has_f, fw), (has_b, bw)):
-        idx = np.flatnonzero(has)
-        if idx.size == 0:
-            continue
-        xy = src.xy[idx]
-        col, ok = propagate.sample(images, known, src.frame[idx], xy[:, 0], xy[:, 1], target)
-        col[:, _colour_channels(c)] *= (gain[holes.ts[idx]] / gain[src.frame[idx]])[:, None]
-        # Nearer sources in time are trusted more. Blending both sweeps beat
-        # taking the nearer alone: 16.31 vs 16.18 dB mean hole PSNR on 5 clips x 2 hole kinds.
-        wt = np.where(ok, 1.0 / np.maximum(src.steps[idx], 1), 0.0).astype(np.float32)
-        colour[idx] += wt[:, None] * col
-        weight[idx] += wt
-        has[idx[~ok]] = False  # drifted into a hole: no source after all
-    sel = np.flatnonzero(has_f | has_b)
-    if sel.size == 0:
-        return
-    ts, ys, xs = holes.ts[sel], holes.ys[sel], holes.xs[sel]
-    work[ts, ys, xs] = np.clip(colour[sel] / weight[sel, None], 0.0, 1.0)
-    # Provenance: the nearer of the two sources.
-    hf, hb = has_f[sel], has_b[sel]
-    use_b = hb & (~hf | (bw.steps[sel] < fw.steps[sel]))
-    sf = np.where(use_b, bw.frame[sel], fw.frame[sel])
-    sxy = np.where(use_b[:, None], bw.xy[sel], fw.xy[sel])
-    steps = np.where(use_b, bw.steps[sel], fw.steps[sel])
-    h, w = known.shape[1:]
-    nx = np.clip(np.rint(sxy[:, 0]), 0, w - 1).astype(np.int64)
-    ny = np.clip(np.rint(sxy[:, 1]), 0, h - 1).astype(np.int64)
-    guess_code = guessed[sf, ny, nx]
-    from_guess = guess_code > 0
-    prov.method[ts, ys, xs] = np.where(from_guess, guess_code, PROPAGATED)
-    prov.source_frame[ts, ys, xs] = sf
-    prov.source_xy[ts, ys, xs] = sxy
-    prov.confidence[ts, ys, xs] = np.exp(-steps / 30.0).astype(np.float32) * np.where(from_guess, 0.3, 1.0)
-    fill.filled[sel] = True
-
-
-def _remove_seams(fill: _Fill, hole, gain, backend, settings):
+def _remove_seams(fill: _Fill, hole, settings):
     """Add to each frame's fill the Laplace interpolation of its border mismatch.
 
     For a known pixel q next to a hole pixel p whose colour came from another
     frame, the source predicts q's colour at the same offset from p's source
-    position; the difference from q's real colour is the mismatch there.
+    position; the difference from q's real colour is the mismatch there
+    (``kernels.seam_mismatch_into``). The diffusion of each frame's mismatch
+    runs on the host's copy of it.
     """
-
-    work, images, known = fill.work, fill.images, fill.known
-    src_frame, src_xy = fill.prov.source_frame, fill.prov.source_xy
-
-    t, h, w, c = work.shape
+    place, prov, holes = fill.place, fill.prov, fill.holes
+    t, h, w, c = fill.work.shape
+    placed_hole = place.put(hole.view(np.uint8))
+    total, count = place.zeros((h, w, c), np.float32), place.zeros((h, w), np.float32)
     for k in range(t):
-        borrowed = hole[k] & (src_frame[k] != k)
-        if not borrowed.any():
+        if holes.starts[k] == holes.starts[k + 1]:
             continue
-        total = np.zeros((h, w, c), np.float32)
-        count = np.zeros((h, w), np.float32)
-        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-            # p in the fill, q = p + (dy, dx) outside the hole.
-            py, px = np.nonzero(borrowed)
-            qy, qx = py + dy, px + dx
-            ok = (qy >= 0) & (qx >= 0) & (qy < h) & (qx < w)
-            py, px, qy, qx = py[ok], px[ok], qy[ok], qx[ok]
-            ok = ~hole[k][qy, qx]
-            py, px, qy, qx = py[ok], px[ok], qy[ok], qx[ok]
-            if py.size == 0:
-                continue
-            sf = src_frame[k][py, px]
-            sxy = src_xy[k][py, px]
-            pred, ok = propagate.sample(images, known, sf, sxy[:, 0] + dx, sxy[:, 1] + dy, backend)
-            pred[:, _colour_channels(c)] *= (gain[k] / gain[sf])[:, None]
-            diff = work[k][qy, qx] - pred
-            diff[(np.abs(diff).max(axis=1) > settings.pipeline.SEAM_MAX) | ~ok] = 0.0
-            np.add.at(total, (qy, qx), diff)
-            np.add.at(count, (qy, qx), 1.0)
-        if not count.any():
+        seam_mismatch_into(
+            place, k, placed_hole, prov.source_frame, prov.source_xy, fill.images, fill.known, fill.gain,
+            fill.work, total, count, n_gain=_colour_channels(c).stop, seam_max=settings.pipeline.SEAM_MAX,
+        )  # fmt: skip
+        n = place.get(count)
+        if not n.any():
             continue
-        field = total / np.maximum(count, 1)[:, :, None]
-        corr = diffuse(field, hole[k], tol=1e-3, backend=backend)
-        work[k][borrowed] = np.clip(work[k][borrowed] + corr[borrowed], 0.0, 1.0)
+        field = place.get(total) / np.maximum(n, 1)[:, :, None]
+        corr = diffuse(field, hole[k], tol=1e-3, backend=place.target)
+        seam_correct_into(place, k, placed_hole, prov.source_frame, place.put(corr), fill.work)

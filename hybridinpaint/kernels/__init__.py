@@ -1,7 +1,10 @@
 """hybridinpaint.kernels: the hot loops, one body each, compiled for CPU and CUDA.
 
 Every public function takes and returns numpy arrays, never modifies its
-inputs, and takes ``backend="auto" | "cpu" | "cuda"``. Nothing is compiled
+inputs, and takes ``backend="auto" | "cpu" | "cuda"``; the exceptions are
+the ``*_into`` stages of the fill, which run on arrays a :class:`Placement`
+holds (host or device memory) and write into the ones they name, so a run on
+the device keeps its arrays there from stage to stage. Nothing is compiled
 until a kernel is first called on a target; compiled kernels are cached on
 disk (see :func:`cache_dir`), so later processes load them in a moment.
 :func:`warm_up` compiles them all at once, ahead of time.
@@ -19,6 +22,11 @@ __all__ = [
     "propagate_holes",
     "HoleList",
     "sample_known",
+    "combine_sources_into",
+    "seam_mismatch_into",
+    "seam_correct_into",
+    "Placement",
+    "on_device",
     "available_backends",
     "cuda_usable",
     "cuda_simulated",
@@ -38,6 +46,11 @@ _WHERE = {
     "propagate_holes": ".propagation",
     "HoleList": ".propagation",
     "sample_known": ".propagation",
+    "combine_sources_into": ".propagation",
+    "seam_mismatch_into": ".propagation",
+    "seam_correct_into": ".propagation",
+    "Placement": ".placement",
+    "on_device": ".placement",
     "available_backends": "._backends",
     "cuda_usable": "._accelerate",
     "cuda_simulated": "._accelerate",

@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "f02ad00d77be0a1d37ff28a35ada180c9b6e777fd101e868cec8e14247c073dd"
+BODIES_SHA256 = "ea9992405a51f5d7cc49f70e84299e747e42ed4426bba795b1da228517804dcf"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -27,6 +27,9 @@ pm_iterate_px = device_function("pm_iterate_px", "cpu")
 vote_px = device_function("vote_px", "cpu")
 chain_px = device_function("chain_px", "cpu")
 sample_known_px = device_function("sample_known_px", "cpu")
+combine_px = device_function("combine_px", "cpu")
+seam_mismatch_px = device_function("seam_mismatch_px", "cpu")
+seam_apply_px = device_function("seam_apply_px", "cpu")
 
 
 # warp_backward_px(n0, n1, image: float32 3-D, flow: float32 3-D, out: float32 3-D (written), valid: uint8 2-D (written))
@@ -120,3 +123,23 @@ def chain_px_cpu(n0, start, ys, xs, t, u, kf, step_flows, check_flows, index, fr
 def sample_known_px_cpu(n0, fr, px, py, images, known, out, ok):
     for i0 in prange(n0):
         sample_known_px(i0, fr, px, py, images, known, out, ok)
+
+
+# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, todo: uint8 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
+def combine_px_cpu(n0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
+    for i0 in prange(n0):
+        combine_px(i0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
+
+
+# seam_mismatch_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
+def seam_mismatch_px_cpu(n0, n1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
+    for i0 in prange(n0):
+        for i1 in range(n1):
+            seam_mismatch_px(i0, i1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# seam_apply_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))
+def seam_apply_px_cpu(n0, n1, k, hole, source_frame, correction, work):
+    for i0 in prange(n0):
+        for i1 in range(n1):
+            seam_apply_px(i0, i1, k, hole, source_frame, correction, work)

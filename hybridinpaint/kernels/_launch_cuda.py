@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "306e6cb1bc55abd0bc5e11961cf6db9ca0abcdbf8a055e3eae1ca62578cce559"
+BODIES_SHA256 = "e1472e94a9bcaed6b30c4e3cc675f5179333f864b8daa6b1f783fe9f5a3bae1c"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
@@ -26,6 +26,9 @@ pm_iterate_px = device_function("pm_iterate_px", "cuda")
 vote_px = device_function("vote_px", "cuda")
 chain_px = device_function("chain_px", "cuda")
 sample_known_px = device_function("sample_known_px", "cuda")
+combine_px = device_function("combine_px", "cuda")
+seam_mismatch_px = device_function("seam_mismatch_px", "cuda")
+seam_apply_px = device_function("seam_apply_px", "cuda")
 
 
 # warp_backward_px(n0, n1, image: float32 3-D, flow: float32 3-D, out: float32 3-D (written), valid: uint8 2-D (written))
@@ -103,3 +106,24 @@ def sample_known_px_cuda(n0, fr, px, py, images, known, out, ok):
     i0 = cuda.grid(1)
     if i0 < n0:
         sample_known_px(i0, fr, px, py, images, known, out, ok)
+
+
+# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, todo: uint8 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
+def combine_px_cuda(n0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
+    i0 = cuda.grid(1)
+    if i0 < n0:
+        combine_px(i0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
+
+
+# seam_mismatch_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
+def seam_mismatch_px_cuda(n0, n1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
+    i1, i0 = cuda.grid(2)
+    if i0 < n0 and i1 < n1:
+        seam_mismatch_px(i0, i1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# seam_apply_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))
+def seam_apply_px_cuda(n0, n1, k, hole, source_frame, correction, work):
+    i1, i0 = cuda.grid(2)
+    if i0 < n0 and i1 < n1:
+        seam_apply_px(i0, i1, k, hole, source_frame, correction, work)

@@ -7,12 +7,24 @@ import numpy as np
 from . import propagation_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
 from .checks import bool_mask, describe, real_float32
+from .placement import Placement, on_device
 
-__all__ = ["propagate_sources", "propagate_holes", "sample_known", "HoleList"]
+__all__ = [
+    "propagate_sources",
+    "propagate_holes",
+    "sample_known",
+    "HoleList",
+    "combine_sources_into",
+    "seam_mismatch_into",
+    "seam_correct_into",
+]
 
 
 def _flows(x, name, shape, check_finite=True):
-    arr = real_float32(x, name, ndim=(4,), allow_nonfinite=not check_finite)
+    if on_device(x) and x.dtype == np.float32:
+        arr = x  # placed flows: their values stay on the device, unchecked
+    else:
+        arr = real_float32(x, name, ndim=(4,), allow_nonfinite=not check_finite)
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape (T - 1, H, W, 2) = {shape}, got {describe(arr)}")
     return arr
@@ -106,6 +118,13 @@ class HoleList:
         self.starts = np.searchsorted(self.ts, np.arange(t + 1)).astype(np.int64)
         self.index = np.full(hole.shape, -1, np.int32)
         self.index[self.ts, self.ys, self.xs] = np.arange(self.size, dtype=np.int32)
+        self._placed = {}
+
+    def placed(self, place: Placement) -> tuple:
+        """``ts, ys, xs, index`` in ``place``'s memory (put there once, then reused)."""
+        if place.target not in self._placed:
+            self._placed[place.target] = tuple(place.put(a) for a in (self.ts, self.ys, self.xs, self.index))
+        return self._placed[place.target]
 
     def own_positions(self) -> np.ndarray:
         """``(x, y)`` of each listed pixel, ``(N, 2)`` float32."""
@@ -113,7 +132,17 @@ class HoleList:
 
 
 def propagate_holes(
-    holes, frame, pos, steps, step_flows, check_flows, *, forward, tau_abs=2.0, tau_rel=0.1, check_finite=True,
+    holes,
+    frame,
+    pos,
+    steps,
+    step_flows,
+    check_flows,
+    *,
+    forward,
+    tau_abs=2.0,
+    tau_rel=0.1,
+    check_finite=True,
     backend="auto",
 ):
     """One sweep of :func:`propagate_sources` over a :class:`HoleList`, from a given state.
@@ -141,11 +170,14 @@ def propagate_holes(
         Check that the flows hold no NaN or inf (a pass over both flow
         volumes); pass False for flows known to be finite.
     backend : {"auto", "cpu", "cuda"}, keyword-only
+        With ``"cuda"``, the state and the flows may be device arrays
+        (:class:`~hybridinpaint.kernels.Placement`); when the flows are, the
+        results stay on the device too.
 
     Returns
     -------
     frame, pos, steps : ndarray
-        Updated copies of the state.
+        Updated copies of the state (device arrays when the flows were).
 
     Examples
     --------
@@ -169,7 +201,7 @@ def propagate_holes(
         ("pos", pos, np.float32, (n, 2)),
         ("steps", steps, np.int32, (n,)),
     ):
-        arr = np.asarray(val)
+        arr = val if on_device(val) else np.asarray(val)
         if arr.shape != shape or arr.dtype != dtype:
             raise ValueError(f"{name} must be {np.dtype(dtype)} of shape {shape}, got {describe(arr)}")
         state.append(arr)
@@ -180,13 +212,14 @@ def propagate_holes(
         if not isinstance(val, (int, float, np.floating)) or not np.isfinite(val) or val < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {val!r}")
     target = resolve_backend(backend)
+    if target == "cpu" and any(on_device(a) for a in (*state, step, check)):
+        raise ValueError("backend='cpu' takes numpy arrays; device arrays need backend='cuda'")
     return _sweep(holes, *state, step, check, bool(forward), float(tau_abs), float(tau_rel), target)
 
 
 def _sweep(holes, frame, pos, steps, step, check, forward, tau_abs, tau_rel, target):
     """:func:`propagate_holes` on checked arguments."""
     t = holes.index.shape[0]
-    frame, pos, steps = frame.copy(), pos.copy(), steps.copy()
     order = range(1, t) if forward else range(t - 2, -1, -1)
     runs = []
     for k in order:
@@ -194,23 +227,21 @@ def _sweep(holes, frame, pos, steps, step, check, forward, tau_abs, tau_rel, tar
         if b > a:
             u, kf = (k - 1, k - 1) if forward else (k + 1, k)
             runs.append((b - a, a, k, u, kf))
-    if not runs:
-        return frame, pos, steps
     tau = (np.float32(tau_abs), np.float32(tau_rel))
     if target == "cpu":
+        frame, pos, steps = np.array(frame), np.array(pos), np.array(steps)
         for n, a, k, u, kf in runs:
             run_cpu(
                 "chain_px", (n,), a, holes.ys, holes.xs, k, u, kf, step, check, holes.index, frame, pos, steps, *tau
             )
         return frame, pos, steps
-    from numba import cuda
-
-    d_in = [cuda.to_device(x) for x in (holes.ys, holes.xs)]
-    d_fl = [cuda.to_device(x) for x in (step, check, holes.index)]
-    d_out = [cuda.to_device(x) for x in (frame, pos, steps)]
+    place = Placement("cuda")
+    _, ys, xs, index = holes.placed(place)
+    fl = [place.put(x) for x in (step, check)]
+    out = [place.copy(x) if on_device(x) else place.put(x) for x in (frame, pos, steps)]
     for n, a, k, u, kf in runs:
-        launch_cuda("chain_px", (n,), a, *d_in, k, u, kf, *d_fl, *d_out, *tau)
-    return tuple(d.copy_to_host() for d in d_out)
+        launch_cuda("chain_px", (n,), a, ys, xs, k, u, kf, *fl, index, *out, *tau)
+    return tuple(out) if on_device(step) else tuple(place.get(d) for d in out)
 
 
 def sample_known(images, known, frame, x, y, *, check_finite=True, backend="auto"):
@@ -277,3 +308,135 @@ def _sample(imgs, kn, fr, px, py, target):
     d_out, d_ok = cuda.to_device(out), cuda.to_device(ok)
     launch_cuda("sample_known_px", (n,), *(cuda.to_device(a) for a in (fr, px, py, imgs, k8)), d_out, d_ok)
     return d_out.copy_to_host(), d_ok.copy_to_host().view(bool)
+
+
+# --- the fill's stages on placed arrays -------------------------------------
+# The pipeline keeps its arrays in one Placement for the whole run; these run
+# a kernel over them and write into the arrays named as written, so a run on
+# the device moves nothing between its stages.
+
+
+def _run(target, name, sizes, *args):
+    if target == "cpu":
+        run_cpu(name, sizes, *args)
+    else:
+        launch_cuda(name, sizes, *args)
+
+
+def combine_sources_into(
+    place,
+    holes,
+    todo,
+    forward,
+    backward,
+    images,
+    known,
+    gain,
+    guessed,
+    decay,
+    work,
+    method,
+    source_frame,
+    source_xy,
+    confidence,
+    filled,
+    *,
+    n_gain,
+):
+    """Colour the listed hole pixels of ``todo`` from their two sweeps' sources; record provenance.
+
+    All arrays in ``place``'s memory. Per listed pixel ``k`` with
+    ``todo[k]``: each source ``(frame, pos, steps)`` of ``forward`` and
+    ``backward`` (frame -1: none) is sampled from ``images`` over ``known``
+    pixels, scaled by ``gain[t] / gain[source frame]`` on the first
+    ``n_gain`` channels, and weighted by 1 / steps; the weighted mean,
+    clipped to [0, 1], goes into ``work``. The nearer source is recorded in
+    ``method`` (1, or ``guessed``'s code where the source pixel is a key
+    frame's guess), ``source_frame``, ``source_xy`` and ``confidence``
+    (``decay[steps]``, times 0.3 for a guess); ``filled[k]`` is set to 1
+    where some source counted.
+
+    Parameters
+    ----------
+    place : Placement
+    holes : HoleList
+    todo : uint8, shape (N,)
+    forward, backward : tuple of int32 (N,), float32 (N, 2), int32 (N,)
+    images : float32, shape (T, H, W, C)
+    known, guessed : uint8, shape (T, H, W)
+    gain, decay : float32, shape (T,)
+    work : float32, shape (T, H, W, C), written
+    method : uint8, shape (T, H, W), written
+    source_frame : int32, shape (T, H, W), written
+    source_xy : float32, shape (T, H, W, 2), written
+    confidence : float32, shape (T, H, W), written
+    filled : uint8, shape (N,), written
+    n_gain : int, keyword-only
+    """
+    if holes.size == 0:
+        return
+    ts, ys, xs, _ = holes.placed(place)
+    _run(
+        place.target,
+        "combine_px",
+        (holes.size,),
+        ts,
+        ys,
+        xs,
+        todo,
+        *forward,
+        *backward,
+        images,
+        known,
+        gain,
+        int(n_gain),
+        guessed,
+        decay,
+        work,
+        method,
+        source_frame,
+        source_xy,
+        confidence,
+        filled,
+    )
+
+
+def seam_mismatch_into(
+    place, k, hole, source_frame, source_xy, images, known, gain, work, total, count, *, n_gain, seam_max
+):
+    """Frame ``k``'s colour mismatch along the border of its borrowed fill, into ``total`` and ``count``.
+
+    All arrays in ``place``'s memory: ``hole`` uint8 (T, H, W), ``source_frame``
+    int32 (T, H, W), ``source_xy`` float32 (T, H, W, 2), ``images`` and ``work``
+    float32 (T, H, W, C), ``known`` uint8 (T, H, W), ``gain`` float32 (T,);
+    written: ``total`` float32 (H, W, C), ``count`` float32 (H, W). For a known
+    pixel q next to a hole pixel p whose colour came from another frame, the
+    source predicts q's colour at the same offset from p's source position;
+    ``total[q]`` sums the real colour minus the prediction (0 where it
+    differs by more than ``seam_max`` in a channel, or fell on no known
+    pixel) and ``count[q]`` the neighbours that predicted it.
+    """
+    h, w = count.shape
+    _run(
+        place.target,
+        "seam_mismatch_px",
+        (h, w),
+        int(k),
+        hole,
+        source_frame,
+        source_xy,
+        images,
+        known,
+        gain,
+        int(n_gain),
+        work,
+        np.float32(seam_max),
+        total,
+        count,
+    )
+
+
+def seam_correct_into(place, k, hole, source_frame, correction, work):
+    """``work[k] += correction`` (clipped to [0, 1]) where frame ``k``'s fill came from another frame."""
+    h, w = correction.shape[:2]
+    _run(place.target, "seam_apply_px", (h, w), int(k), hole, source_frame, correction, work)

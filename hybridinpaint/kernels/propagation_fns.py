@@ -78,16 +78,14 @@ def chain_px(i, start, ys, xs, t, u, kf, step_flows, check_flows, index, frame, 
 
 
 @body
-def sample_known_px(k, fr, px, py, images, known, out, ok):
-    """Bilinear colour of ``images[fr[k]]`` at ``(px[k], py[k])`` over known pixels only.
+def known_footprint(images, known, f, px, py):
+    """The bilinear footprint of ``(px, py)`` in frame ``f`` over known pixels only.
 
-    The weights of unknown corners are dropped and the rest renormalised;
-    ``ok[k]`` is 0 where no corner is known (the colour is then 0).
+    Returns ``y0, x0, y1, x1``, the four corner weights (unknown corners
+    weigh 0), the factor that renormalises them (0 where no corner is known)
+    and whether any corner is known.
     """
-    h = images.shape[1]
-    w = images.shape[2]
-    f = fr[k]
-    y0, x0, y1, x1, fy, fx = bilinear_corners(py[k], px[k], h, w)
+    y0, x0, y1, x1, fy, fx = bilinear_corners(py, px, images.shape[1], images.shape[2])
     one = np.float32(1.0)
     w00 = (one - fy) * (one - fx) * np.float32(known[f, y0, x0])
     w01 = (one - fy) * fx * np.float32(known[f, y0, x1])
@@ -95,13 +93,157 @@ def sample_known_px(k, fr, px, py, images, known, out, ok):
     w11 = fy * fx * np.float32(known[f, y1, x1])
     total = w00 + w01 + w10 + w11
     good = total > np.float32(1e-3)
-    ok[k] = 1 if good else 0
     inv = one / total if good else np.float32(0.0)
+    return y0, x0, y1, x1, w00, w01, w10, w11, inv, good
+
+
+@body
+def footprint_colour(images, f, c, y0, x0, y1, x1, w00, w01, w10, w11, inv):
+    """Channel ``c`` of ``images[f]`` over a footprint of :func:`known_footprint` (0 where nothing is known)."""
+    acc = (
+        w00 * images[f, y0, x0, c]
+        + w01 * images[f, y0, x1, c]
+        + w10 * images[f, y1, x0, c]
+        + w11 * images[f, y1, x1, c]
+    )
+    return acc * inv
+
+
+@body
+def sample_known_px(k, fr, px, py, images, known, out, ok):
+    """Bilinear colour of ``images[fr[k]]`` at ``(px[k], py[k])`` over known pixels only.
+
+    The weights of unknown corners are dropped and the rest renormalised;
+    ``ok[k]`` is 0 where no corner is known (the colour is then 0).
+    """
+    f = fr[k]
+    y0, x0, y1, x1, w00, w01, w10, w11, inv, good = known_footprint(images, known, f, px[k], py[k])
+    ok[k] = 1 if good else 0
     for c in range(images.shape[3]):
-        acc = (
-            w00 * images[f, y0, x0, c]
-            + w01 * images[f, y0, x1, c]
-            + w10 * images[f, y1, x0, c]
-            + w11 * images[f, y1, x1, c]
-        )
-        out[k, c] = acc * inv
+        out[k, c] = footprint_colour(images, f, c, y0, x0, y1, x1, w00, w01, w10, w11, inv)
+
+
+@body
+def nearest_index(v, n):
+    """``v`` rounded half to even (numpy's ``rint``), clamped to ``[0, n)``."""
+    r = math.floor(v)
+    d = v - r
+    if d > 0.5 or (d == 0.5 and r % 2 != 0):
+        r += 1
+    return min(max(int(r), 0), n - 1)
+
+
+@body
+def combine_px(
+    k, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed,
+    decay, work, method, source_frame, source_xy, confidence, filled,
+):
+    """Colour listed hole pixel ``k`` from its forward and backward sources; record its provenance.
+
+    Each source (``frame >= 0``) is sampled over known pixels, brought to
+    frame ``ts[k]``'s exposure (``gain``, on the first ``n_gain`` channels)
+    and weighted by 1 / its steps; one whose footprint holds no known pixel
+    does not count. Provenance names the nearer source: method 1
+    (propagated), or the code in ``guessed`` where the source is a key
+    frame's guess, with ``decay[steps]`` (0.3 times that for a guess) as
+    confidence. ``filled[k]`` is set where a source counted.
+    """
+    if todo[k] == 0:
+        return
+    t = ts[k]
+    y = ys[k]
+    x = xs[k]
+    ff = f_frame[k]
+    bf = b_frame[k]
+    fa = max(ff, 0)
+    ba = max(bf, 0)
+    fy0, fx0, fy1, fx1, f00, f01, f10, f11, f_inv, f_ok = known_footprint(images, known, fa, f_pos[k, 0], f_pos[k, 1])
+    by0, bx0, by1, bx1, b00, b01, b10, b11, b_inv, b_ok = known_footprint(images, known, ba, b_pos[k, 0], b_pos[k, 1])
+    use_f = ff >= 0 and f_ok
+    use_b = bf >= 0 and b_ok
+    if not (use_f or use_b):
+        return
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    wf = np.float32(1.0 / max(f_steps[k], 1)) if use_f else zero
+    wb = np.float32(1.0 / max(b_steps[k], 1)) if use_b else zero
+    # Accumulated in the order of the numpy original (forward, then backward) for equal rounding.
+    weight = wf + wb if use_f else wb
+    rf = gain[t] / gain[fa]
+    rb = gain[t] / gain[ba]
+    for c in range(images.shape[3]):
+        sf = one if c >= n_gain else rf
+        sb = one if c >= n_gain else rb
+        cf = footprint_colour(images, fa, c, fy0, fx0, fy1, fx1, f00, f01, f10, f11, f_inv) * sf
+        cb = footprint_colour(images, ba, c, by0, bx0, by1, bx1, b00, b01, b10, b11, b_inv) * sb
+        acc = wf * cf
+        if use_b:
+            acc = acc + wb * cb if use_f else wb * cb
+        work[t, y, x, c] = min(max(acc / weight, zero), one)
+    pick_b = use_b and (not use_f or b_steps[k] < f_steps[k])
+    src = bf if pick_b else ff
+    sx = b_pos[k, 0] if pick_b else f_pos[k, 0]
+    sy = b_pos[k, 1] if pick_b else f_pos[k, 1]
+    n = b_steps[k] if pick_b else f_steps[k]
+    code = guessed[src, nearest_index(sy, known.shape[1]), nearest_index(sx, known.shape[2])]
+    method[t, y, x] = code if code > 0 else 1
+    source_frame[t, y, x] = src
+    source_xy[t, y, x, 0] = sx
+    source_xy[t, y, x, 1] = sy
+    confidence[t, y, x] = decay[n] * (0.3 if code > 0 else 1.0)
+    filled[k] = 1
+
+
+@body
+def seam_mismatch_px(y, x, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
+    """Border mismatch of frame ``k`` at known pixel ``(y, x)``: sums over its 4-neighbours in a borrowed fill.
+
+    For each neighbour ``p`` (right, left, below, above: the order of the
+    sums) that lies in the hole and took its colour from another frame, the
+    source predicts this pixel's colour at the same offset from ``p``'s
+    source position; ``total`` gets the real colour minus the prediction
+    (0 where the prediction fell on no known pixel or differs by more than
+    ``seam_max`` in a channel), ``count`` one per such neighbour.
+    """
+    h = hole.shape[1]
+    w = hole.shape[2]
+    for c in range(total.shape[2]):
+        total[y, x, c] = np.float32(0.0)
+    count[y, x] = np.float32(0.0)
+    if hole[k, y, x] != 0:
+        return
+    for d in range(4):
+        # q = p + (dy, dx) in the order (0, 1), (0, -1), (1, 0), (-1, 0)
+        dy = 0 if d < 2 else (1 if d == 2 else -1)
+        dx = 0 if d >= 2 else (1 if d == 0 else -1)
+        py = y - dy
+        px = x - dx
+        if py < 0 or px < 0 or py >= h or px >= w:
+            continue
+        if hole[k, py, px] == 0 or source_frame[k, py, px] == k:
+            continue
+        sf = source_frame[k, py, px]
+        sx = source_xy[k, py, px, 0] + np.float32(dx)
+        sy = source_xy[k, py, px, 1] + np.float32(dy)
+        y0, x0, y1, x1, w00, w01, w10, w11, inv, good = known_footprint(images, known, sf, sx, sy)
+        ratio = gain[k] / gain[sf]
+        biggest = np.float32(0.0)
+        for c in range(total.shape[2]):
+            s = ratio if c < n_gain else np.float32(1.0)
+            diff = work[k, y, x, c] - footprint_colour(images, sf, c, y0, x0, y1, x1, w00, w01, w10, w11, inv) * s
+            biggest = max(biggest, abs(diff))
+        if good and biggest <= seam_max:
+            for c in range(total.shape[2]):
+                s = ratio if c < n_gain else np.float32(1.0)
+                pred = footprint_colour(images, sf, c, y0, x0, y1, x1, w00, w01, w10, w11, inv) * s
+                total[y, x, c] += work[k, y, x, c] - pred
+        count[y, x] += np.float32(1.0)
+
+
+@body
+def seam_apply_px(y, x, k, hole, source_frame, correction, work):
+    """Add ``correction`` to frame ``k``'s borrowed fill at ``(y, x)``, clipped to [0, 1]."""
+    if hole[k, y, x] == 0 or source_frame[k, y, x] == k:
+        return
+    for c in range(work.shape[3]):
+        work[k, y, x, c] = min(max(work[k, y, x, c] + correction[y, x, c], np.float32(0.0)), np.float32(1.0))

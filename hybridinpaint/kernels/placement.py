@@ -1,0 +1,98 @@
+"""Where a run keeps its arrays: host memory for the CPU kernels, device memory for CUDA.
+
+A stage that runs several kernels over the same arrays puts them once
+(:meth:`Placement.put`), passes the placed arrays from kernel to kernel, and
+gets back only what the host needs (:meth:`Placement.get`). On the CPU every
+method is a no-op or a plain numpy operation, so one stage body serves both
+targets. Device arrays are numba's (``numba.cuda.to_device``); arrays of
+other libraries that expose ``__cuda_array_interface__`` (CuPy, torch) are
+taken without a copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._accelerate import resolve_backend
+
+__all__ = ["Placement", "on_device"]
+
+
+def on_device(a) -> bool:
+    """Whether ``a`` is a CUDA device array (numba's, the simulator's, or any ``__cuda_array_interface__``)."""
+    return hasattr(a, "copy_to_host") or hasattr(a, "__cuda_array_interface__")
+
+
+class Placement:
+    """The memory of one backend: ``"cpu"`` (numpy arrays) or ``"cuda"`` (device arrays).
+
+    Parameters
+    ----------
+    backend : {"auto", "cpu", "cuda"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.kernels import Placement
+    >>> place = Placement("cpu")
+    >>> a = place.zeros((2, 3), np.float32)
+    >>> place.put_frame(a, 1, np.ones(3, np.float32))
+    >>> place.get(a).sum()
+    np.float32(3.0)
+    """
+
+    def __init__(self, backend="auto"):
+        self.target = resolve_backend(backend)
+        self._bytes = 0
+
+    @property
+    def device(self) -> bool:
+        """True for CUDA device memory."""
+        return self.target == "cuda"
+
+    @property
+    def placed_bytes(self) -> int:
+        """Bytes this placement has allocated or copied in so far (device memory when on the device)."""
+        return self._bytes
+
+    def put(self, a) -> np.ndarray:
+        """``a`` in this placement's memory (C-contiguous; on the CPU without a copy where it already is)."""
+        if not self.device:
+            return np.ascontiguousarray(a)
+        from numba import cuda
+
+        if on_device(a):
+            return a if hasattr(a, "copy_to_host") else cuda.as_cuda_array(a)
+        a = np.ascontiguousarray(a)
+        self._bytes += a.nbytes
+        return cuda.to_device(a)
+
+    def get(self, a) -> np.ndarray:
+        """``a`` as a numpy array (a copy from the device; on the CPU ``a`` itself)."""
+        return a.copy_to_host() if on_device(a) else a
+
+    def zeros(self, shape, dtype) -> np.ndarray:
+        """A new zero-filled array."""
+        return self.put(np.zeros(shape, dtype)) if self.device else np.zeros(shape, dtype)
+
+    def copy(self, a) -> np.ndarray:
+        """A copy of a placed array, in the same memory."""
+        if not self.device:
+            return a.copy()
+        from numba import cuda
+
+        out = cuda.device_array_like(a)
+        out.copy_to_device(a)
+        self._bytes += a.nbytes
+        return out
+
+    def get_frame(self, a, k: int) -> np.ndarray:
+        """``a[k]`` as a numpy array the caller may change (a copy on the CPU too)."""
+        return a[k].copy_to_host() if on_device(a) else a[k].copy()
+
+    def put_frame(self, a, k: int, value) -> None:
+        """``a[k] = value``."""
+        if on_device(a):
+            a[k].copy_to_device(np.ascontiguousarray(value, dtype=a.dtype))
+        else:
+            a[k] = value

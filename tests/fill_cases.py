@@ -1,0 +1,86 @@
+"""Small random states of the fill's stages (``kernels.*_into``), and running them on a backend."""
+
+import numpy as np
+
+from hybridinpaint.kernels import HoleList, Placement, combine_sources_into, seam_correct_into, seam_mismatch_into
+
+
+def combine_case(seed, t=3, h=4, w=5, c=3):
+    """A hole list, two sweeps' sources (some missing, some on half pixels) and the arrays they read."""
+    rng = np.random.default_rng(seed)
+    hole = rng.random((t, h, w)) < 0.4
+    holes = HoleList(hole)
+    n = holes.size
+
+    def source():
+        frame = np.where(rng.random(n) < 0.7, rng.integers(0, t, n), -1).astype(np.int32)
+        xy = np.stack([rng.uniform(-0.6, w - 0.4, n), rng.uniform(-0.6, h - 0.4, n)], -1).astype(np.float32)
+        xy[::3] = np.round(xy[::3] * 2) / 2  # ties of the rounding to the nearest pixel
+        return frame, xy, rng.integers(0, 5, n).astype(np.int32)
+
+    return {
+        "holes": holes,
+        "todo": (rng.random(n) < 0.8).astype(np.uint8),
+        "forward": source(),
+        "backward": source(),
+        "images": rng.random((t, h, w, c)).astype(np.float32),
+        "known": (~hole | (rng.random((t, h, w)) < 0.2)).astype(np.uint8),
+        "gain": rng.uniform(0.5, 2.0, t).astype(np.float32),
+        "guessed": np.where(rng.random((t, h, w)) < 0.3, 2, 0).astype(np.uint8),
+        "decay": np.exp(-np.arange(8) / 30.0).astype(np.float32),
+        "work": rng.random((t, h, w, c)).astype(np.float32),
+        "prov": (
+            np.zeros((t, h, w), np.uint8),
+            np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy(),
+            rng.random((t, h, w, 2)).astype(np.float32),
+            np.ones((t, h, w), np.float32),
+        ),
+        "n_gain": min(c, 3),
+    }
+
+
+def run_combine(case, backend):
+    """``combine_sources_into`` on ``backend``: (work, provenance arrays, filled) as numpy arrays."""
+    place = Placement(backend)
+    holes = case["holes"]
+    put = place.put
+    out = [put(case["work"].copy())] + [put(a.copy()) for a in case["prov"]] + [place.zeros(holes.size, np.uint8)]
+    combine_sources_into(
+        place, holes, put(case["todo"]), tuple(put(a) for a in case["forward"]),
+        tuple(put(a) for a in case["backward"]), put(case["images"]), put(case["known"]), put(case["gain"]),
+        put(case["guessed"]), put(case["decay"]), *out, n_gain=case["n_gain"],
+    )  # fmt: skip
+    got = [place.get(a) for a in out]
+    return got[0], tuple(got[1:5]), got[5].view(bool)
+
+
+def seam_case(seed, t=3, h=5, w=6, c=3):
+    """Frames with a hole whose pixels took their colour from random frames and positions."""
+    rng = np.random.default_rng(seed)
+    hole = np.zeros((t, h, w), bool)
+    hole[:, 1 : h - 1, 2 : w - 1] = rng.random((t, h - 2, w - 3)) < 0.8
+    return {
+        "hole": hole.astype(np.uint8),
+        "source_frame": rng.integers(0, t, (t, h, w)).astype(np.int32),
+        "source_xy": np.stack([rng.uniform(-1, w, (t, h, w)), rng.uniform(-1, h, (t, h, w))], -1).astype(np.float32),
+        "images": rng.random((t, h, w, c)).astype(np.float32),
+        "known": (rng.random((t, h, w)) < 0.7).astype(np.uint8),
+        "gain": rng.uniform(0.5, 2.0, t).astype(np.float32),
+        "work": rng.random((t, h, w, c)).astype(np.float32),
+        "n_gain": min(c, 3),
+        "seam_max": 0.5,
+    }
+
+
+def run_seam(case, k, backend):
+    """``seam_mismatch_into`` then ``seam_correct_into`` (by the mismatch's mean) for frame ``k``."""
+    place = Placement(backend)
+    _, h, w, c = case["images"].shape
+    arrays = {n: place.put(case[n]) for n in ("hole", "source_frame", "source_xy", "images", "known", "gain")}
+    work = place.put(case["work"].copy())
+    total, count = place.zeros((h, w, c), np.float32), place.zeros((h, w), np.float32)
+    seam_mismatch_into(place, k, *arrays.values(), work, total, count, n_gain=case["n_gain"], seam_max=case["seam_max"])
+    total, count = place.get(total), place.get(count)
+    correction = total / np.maximum(count, 1)[:, :, None]
+    seam_correct_into(place, k, arrays["hole"], arrays["source_frame"], place.put(correction), work)
+    return total, count, place.get(work)
