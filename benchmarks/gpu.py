@@ -143,39 +143,51 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
     wm[:, 8:20, 8:20] = True
     for b in ("cpu", "cuda"):
         hybridinpaint.inpaint(warm, wm, backend=b, hallucinate=fill)
+    # CUDA with the flow stage on the CPU kernels ([pipeline] FLOW_ON_HOST): small fields, many small launches.
+    runs = {
+        "cpu": ("cpu", None),
+        "cuda": ("cuda", None),
+        "cuda, flows on host": ("cuda", {"pipeline": {"FLOW_ON_HOST": True}}),
+    }
     lines = [
         f"Frames: {'clip ' + Path(clip).parent.name if clip else 'synthetic'}, {n} frames, moving blob of ~8%, "
         f"`hallucinate={fill!r}`, after a warm-up in the same process.",
         "",
-        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA vs CPU inside the hole: PSNR (dB), max abs diff "
-        "| outside the hole | device memory: peak in use (GB), placed by the fill (GB) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA, flows on host: s/frame, CPU/that "
+        "| CUDA vs CPU inside the hole: PSNR (dB), max abs diff | outside the hole "
+        "| device memory: peak in use (GB), placed by the fill (GB) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     stages = []
     for w, h in sizes:
         frames = load_frames(clip, n, (w, h))
         masks = quality.masks_for("moving", len(frames), h, w, seed=1)
         frames[masks] = 0
-        out, secs, res = {}, {}, {}
-        for b in ("cpu", "cuda"):
+        secs, res, peaks = {}, {}, {}
+        for name, (b, cfg) in runs.items():
             with _DeviceMemory() as mem:
                 t0 = time.perf_counter()
-                res[b] = hybridinpaint.inpaint(frames, masks, backend=b, hallucinate=fill, return_result=True)
-                secs[b] = (time.perf_counter() - t0) / n
-            out[b] = res[b].frames
+                res[name] = hybridinpaint.inpaint(
+                    frames, masks, backend=b, hallucinate=fill, settings=cfg, return_result=True
+                )
+                secs[name] = (time.perf_counter() - t0) / n
+            peaks[name] = mem.peak
+        out = {name: r.frames for name, r in res.items()}
         a, c = out["cpu"].astype(np.float64), out["cuda"].astype(np.float64)
         psnr = M.psnr(out["cuda"], out["cpu"], mask=masks)
-        same = all(np.array_equal(out[b][~masks], frames[~masks]) for b in out)
-        peak = "?" if mem.peak is None else f"{mem.peak / 1e9:.2f}"
+        same = all(np.array_equal(o[~masks], frames[~masks]) for o in out.values())
+        peak = "?" if peaks["cuda"] is None else f"{peaks['cuda'] / 1e9:.2f}"
+        host = secs["cuda, flows on host"]
         lines.append(
             f"| {w}x{h} | {secs['cpu']:.3f} | {secs['cuda']:.3f} | {secs['cpu'] / secs['cuda']:.2f} "
+            f"| {host:.3f}, {secs['cpu'] / host:.2f} "
             f"| {psnr:.1f}, {np.abs(a - c)[masks].max():.0f} | {'bit-identical' if same else 'DIFFERENT'} "
             f"| {peak}, {res['cuda'].stats.get('placed_bytes', 0) / 1e9:.2f} |"
         )
         print(lines[-1], flush=True)
-        for name in res["cpu"].stats["seconds"]:
-            cpu_s, cuda_s = (res[b].stats["seconds"].get(name, 0.0) for b in ("cpu", "cuda"))
-            stages.append(f"| {w}x{h} | {name} | {cpu_s:.3f} | {cuda_s:.3f} |")
+        for stage in res["cpu"].stats["seconds"]:
+            cells = " | ".join(f"{r.stats['seconds'].get(stage, 0.0):.3f}" for r in res.values())
+            stages.append(f"| {w}x{h} | {stage} | {cells} |")
     # The file commands run in chunks (runs.stream.auto_chunking): the device memory of one chunk.
     with _DeviceMemory() as mem:
         t0 = time.perf_counter()
@@ -186,7 +198,7 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
               f"peak device memory in use {peak}."]  # fmt: skip
     print(lines[-1], flush=True)
     lines += ["", "Seconds per stage, whole run (`InpaintResult.stats['seconds']`):", ""]
-    lines += ["| size | stage | CPU (s) | CUDA (s) |", "| --- | --- | --- | --- |", *stages]
+    lines += ["| size | stage | " + " | ".join(f"{name} (s)" for name in runs) + " |", "| --- " * 5 + "|", *stages]
     print("\n".join(lines[-len(stages) - 3 :]), flush=True)
     return lines
 

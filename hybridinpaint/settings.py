@@ -133,6 +133,15 @@ class Pipeline(_Section):
             "holes), so flicker and automatic exposure do not carry one frame's brightness into another's hole."
         ),
     )
+    FLOW_ON_HOST: bool = Field(
+        False,
+        description=(
+            "With backend='cuda', run the flow stage (pre-fill and completion, at the flow's working size) on "
+            "the CPU kernels and only the fill on the device: its fields are small and its multigrid solves "
+            "launch many kernels over a few thousand pixels each (on an H200, diffuse at 432x240 took 40 ms "
+            "on the device, 9 ms on 16 cores). Off until benchmarks/gpu.py measures a whole run both ways."
+        ),
+    )
 
 
 class Hallucinate(_Section):

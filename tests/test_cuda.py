@@ -19,6 +19,7 @@ from hybridinpaint.kernels import (
     HoleList,
     Placement,
     available_backends,
+    cuda_simulated,
     diffuse,
     on_device,
     patchmatch,
@@ -246,8 +247,9 @@ def test_fill_on_the_device_equals_the_cpu(fill):
     """The fill stage (propagation rounds, key frames, seams) from the same flows: bit-identical.
 
     With ``"patch"`` the key frames' PatchMatch costs may differ in the last
-    bit between the two builds (test_patchmatch_and_vote), so there the fill
-    is compared to a tolerance.
+    bit between the two builds (test_patchmatch_and_vote), and on a real
+    device fused multiply-adds round differently, so there the fill is
+    compared to a tolerance.
     """
     from hybridinpaint.completion import pipeline
     from hybridinpaint.settings import DEFAULT
@@ -268,7 +270,8 @@ def test_fill_on_the_device_equals_the_cpu(fill):
     assert out["cpu"].key_frames == out["cuda"].key_frames
 
     def same(a, b):
-        if fill == "telea":
+        # On a device the compiler may fuse a multiply and an add (one rounding instead of two).
+        if fill == "telea" and cuda_simulated():
             np.testing.assert_array_equal(a, b)
         else:
             np.testing.assert_allclose(a, b, atol=1e-5)

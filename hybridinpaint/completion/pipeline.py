@@ -261,13 +261,14 @@ def _flows(inp: _Input, flow, flow_dilation, settings, clock) -> tuple[np.ndarra
         none = np.zeros((0, h, w, 2), np.float32)
         return none, none
     size = flowmod.working_size(h, w, settings=settings)
+    target = "cpu" if settings.pipeline.FLOW_ON_HOST else inp.target
     small, small_hole = flowmod.downscale(inp.work, inp.hole, size)
-    grey8 = flowmod.prefill(small, small_hole, inp.target)
+    grey8 = flowmod.prefill(small, small_hole, target)
     clock("prefill")
     fwd, bwd = flowmod.estimate(grey8, flow)
     clock("flow")
     grown = flowmod.within(small_hole, flow_dilation * size[1] / w) if flow_dilation else small_hole
-    fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, inp.target, settings=settings)
+    fwd, bwd = flowmod.complete_pair(fwd, bwd, grown, target, settings=settings)
     flows = flowmod.upscale(fwd, (h, w)), flowmod.upscale(bwd, (h, w))
     clock("flow completion")
     return flows

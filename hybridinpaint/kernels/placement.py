@@ -87,12 +87,19 @@ class Placement:
         return out
 
     def get_frame(self, a, k: int) -> np.ndarray:
-        """``a[k]`` as a numpy array the caller may change (a copy on the CPU too)."""
-        return a[k].copy_to_host() if on_device(a) else a[k].copy()
+        """``a[k]`` as a numpy array to change and then :meth:`put_frame` (on the CPU, ``a[k]`` itself)."""
+        return a[k].copy_to_host() if on_device(a) else a[k]
 
     def put_frame(self, a, k: int, value) -> None:
-        """``a[k] = value``."""
+        """``a[k] = value`` (nothing to do where ``value`` is ``a[k]`` from :meth:`get_frame`)."""
         if on_device(a):
             a[k].copy_to_device(np.ascontiguousarray(value, dtype=a.dtype))
-        else:
+        elif not _same_view(value, a[k]):
             a[k] = value
+
+
+def _same_view(x, y) -> bool:
+    """Whether ``x`` and ``y`` are the same memory seen the same way (assigning one to the other is a no-op)."""
+    if not isinstance(x, np.ndarray) or x.dtype != y.dtype or x.shape != y.shape or x.strides != y.strides:
+        return False
+    return x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
