@@ -260,7 +260,8 @@ def test_fill_on_the_device_equals_the_cpu(fill):
     hole[2, 2:5, 15:20] = True
     clock = pipeline._Clock(False)
     inp = pipeline._validate(video, hole, "dis", 0, 8, fill, "cpu")
-    flows = pipeline._flows(inp, "dis", 8, DEFAULT, clock)
+    motion = pipeline._flows(inp, "dis", 8, DEFAULT, clock)
+    flows = motion.forward, motion.backward
     gain = pipeline._exposures(inp.work, inp.hole, flows[0], DEFAULT)
     out = {}
     for backend in ("cpu", "cuda"):
