@@ -99,27 +99,31 @@ def load_frames(clip: str | None, n: int, size: tuple[int, int]) -> np.ndarray:
 
 
 class _DeviceMemory:
-    """Peak device memory in use while a block runs, above what was in use before it (sampled every 2 ms)."""
+    """Peak device memory in use while a block runs, above what was in use before it (sampled every 2 ms).
+
+    The sampler asks the driver from its own thread, with the process's (primary) context made
+    current there; None where that fails, and under the simulator, which has no memory to ask about.
+    """
 
     def __enter__(self):
         import threading
 
+        self.peak, self.error, self.stop = None, None, threading.Event()
+        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+            return self
         from numba import cuda
 
-        self.peak, self.stop = None, threading.Event()
-        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":  # the simulator has no memory to ask about
-            return self
-        try:
-            info = cuda.current_context().get_memory_info
-            self.base = info()[0]
-        except Exception:
-            return self
+        self.base = cuda.current_context().get_memory_info()[0]
 
         def sample():
-            low = self.base
-            while not self.stop.wait(0.002):
-                low = min(low, info()[0])
-            self.peak = self.base - min(low, info()[0])
+            try:
+                info = cuda.current_context().get_memory_info
+                low = self.base
+                while not self.stop.wait(0.002):
+                    low = min(low, info()[0])
+                self.peak = self.base - min(low, info()[0])
+            except Exception as exc:  # reported, not fatal: the timings still count
+                self.error = repr(exc)
 
         self.thread = threading.Thread(target=sample, daemon=True)
         self.thread.start()
@@ -129,6 +133,8 @@ class _DeviceMemory:
         self.stop.set()
         if getattr(self, "thread", None):
             self.thread.join()
+        if self.error:
+            print(f"device memory not sampled: {self.error}", file=sys.stderr)
 
 
 def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
