@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from hybridinpaint.kernels import HoleList, Placement, combine_sources_into, seam_correct_into, seam_mismatch_into
+from hybridinpaint.kernels import (
+    HoleList,
+    Placement,
+    combine_sources_into,
+    key_frame_into,
+    seam_correct_into,
+    seam_mismatch_into,
+)
 
 
 def combine_case(seed, t=3, h=4, w=5, c=3):
@@ -84,3 +91,14 @@ def run_seam(case, k, backend):
     correction = total / np.maximum(count, 1)[:, :, None]
     seam_correct_into(place, k, arrays["hole"], arrays["source_frame"], place.put(correction), work)
     return total, count, place.get(work)
+
+
+def run_key_frame(case, k, left, guess, nnf, code, backend):
+    """``key_frame_into`` on ``backend`` over the arrays of a :func:`combine_case`: the arrays it writes, as numpy."""
+    place = Placement(backend)
+    names = ("work", "images", "known", "guessed")
+    placed = [place.put(case[n].copy()) for n in names]
+    method, _, source_xy, confidence = (place.put(a.copy()) for a in case["prov"])
+    key_frame_into(place, k, left, guess, nnf, code, *placed, method, confidence, source_xy)
+    written = dict(zip(names, placed), method=method, confidence=confidence, source_xy=source_xy)
+    return {n: place.get(a) for n, a in written.items()}

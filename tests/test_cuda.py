@@ -281,3 +281,17 @@ def test_fill_on_the_device_equals_the_cpu(fill):
     for name in vars(cp):
         same(getattr(gp, name), getattr(cp, name))
     assert {1} <= set(np.unique(cp.method[hole]))  # propagated pixels, besides the key frames' guesses
+
+
+def test_key_frame_into():
+    case = fill_cases.combine_case(8)
+    rng = np.random.default_rng(2)
+    t, h, w, c = case["work"].shape
+    left = rng.random((h, w)) < 0.5
+    guess = rng.random((h, w, c)).astype(np.float32)
+    nnf = rng.integers(0, 5, (h, w, 3)).astype(np.int32)
+    for field in (nnf, None):
+        cpu = fill_cases.run_key_frame(case, 2, left, guess, field, 3, "cpu")
+        gpu = fill_cases.run_key_frame(case, 2, left, guess, field, 3, "cuda")
+        for name in cpu:
+            np.testing.assert_array_equal(gpu[name], cpu[name], err_msg=name)

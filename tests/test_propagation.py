@@ -147,3 +147,28 @@ def test_seam_mismatch_matches_reference(seed):
         exp = case["work"].copy()
         exp[k][borrowed] = np.clip(exp[k][borrowed] + corr[borrowed], 0, 1)
         np.testing.assert_array_equal(work, exp)
+
+
+@pytest.mark.parametrize("with_nnf", [False, True])
+def test_key_frame_into(with_nnf):
+    case = fill_cases.combine_case(7)
+    rng = np.random.default_rng(1)
+    t, h, w, c = case["work"].shape
+    k = 1
+    left = rng.random((h, w)) < 0.5
+    guess = rng.random((h, w, c)).astype(np.float32)
+    nnf = rng.integers(0, 5, (h, w, 3)).astype(np.int32) if with_nnf else None
+    got = fill_cases.run_key_frame(case, k, left, guess, nnf, 2, "cpu")
+    # The numpy original (pipeline._Fill.key_frame before the fill stayed on the device).
+    exp = {n: case[n].copy() for n in ("work", "images", "known", "guessed")}
+    exp["method"], _, exp["source_xy"], exp["confidence"] = (a.copy() for a in case["prov"])
+    exp["work"][k][left] = guess[left]
+    exp["images"][k] = exp["work"][k]
+    exp["known"][k] = 1
+    exp["guessed"][k][left] = exp["method"][k][left] = 2
+    exp["confidence"][k][left] = 0.3
+    if with_nnf:
+        exp["source_xy"][k][left] = nnf[left][:, [2, 1]]
+    for name, want in exp.items():
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+    assert not np.array_equal(got["work"], case["work"])

@@ -17,6 +17,7 @@ from hybridinpaint.kernels import (
     Placement,
     combine_sources_into,
     diffuse,
+    key_frame_into,
     resolve_backend,
     seam_correct_into,
     seam_mismatch_into,
@@ -407,21 +408,10 @@ class _Fill:
         else:
             guess, nnf, ran = hallmod.fill(image, left, hallucinate, settings=settings, backend=place.target)
         # Provenance names the fill that ran, which is not always the one asked for (hallmod.fill).
-        code = METHOD_OF_FILL[ran]
-        image[left] = guess[left]
-        place.put_frame(self.work, k, image)
-        place.put_frame(self.images, k, image)
-        place.put_frame(self.known, k, np.ones((h, w), np.uint8))
-        for arr, value in ((self.guessed, code), (prov.method, code), (prov.confidence, 0.3)):
-            frame = place.get_frame(arr, k)
-            frame[left] = value
-            place.put_frame(arr, k, frame)
-        if nnf is not None:  # where each guessed pixel's patch was copied from, in this frame
-            xy = place.get_frame(prov.source_xy, k)
-            ly, lx = np.nonzero(left)
-            xy[ly, lx, 0] = nnf[ly, lx, 2]
-            xy[ly, lx, 1] = nnf[ly, lx, 1]
-            place.put_frame(prov.source_xy, k, xy)
+        key_frame_into(
+            place, k, left, guess.astype(np.float32, copy=False), nnf, METHOD_OF_FILL[ran], self.work, self.images,
+            self.known, self.guessed, prov.method, prov.confidence, prov.source_xy,
+        )  # fmt: skip
         self.filled[rows] = True
 
     def result(self) -> tuple[np.ndarray, Provenance]:

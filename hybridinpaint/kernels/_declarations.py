@@ -267,6 +267,25 @@ KERNELS: dict[str, Kernel] = {
             ),
         ),
         Kernel(
+            "key_frame_px",
+            2,
+            (
+                _scalar("k", "i64"),
+                _in("left", "u8", 2),
+                _in("guess", "f32", 3),
+                _in("nnf", "i32", 3),
+                _scalar("has_nnf", "i64"),
+                _scalar("code", "i64"),
+                _out("work", "f32", 4),
+                _out("images", "f32", 4),
+                _out("known", "u8", 3),
+                _out("guessed", "u8", 3),
+                _out("method", "u8", 3),
+                _out("confidence", "f32", 3),
+                _out("source_xy", "f32", 4),
+            ),
+        ),
+        Kernel(
             "seam_apply_px",
             2,
             (

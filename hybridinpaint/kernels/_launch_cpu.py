@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "ea9992405a51f5d7cc49f70e84299e747e42ed4426bba795b1da228517804dcf"
+BODIES_SHA256 = "5c35dcd248c8ad8c765abac4b5b1a7c5759fe71c9cdf29539e4d7ed1872d6e18"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -29,6 +29,7 @@ chain_px = device_function("chain_px", "cpu")
 sample_known_px = device_function("sample_known_px", "cpu")
 combine_px = device_function("combine_px", "cpu")
 seam_mismatch_px = device_function("seam_mismatch_px", "cpu")
+key_frame_px = device_function("key_frame_px", "cpu")
 seam_apply_px = device_function("seam_apply_px", "cpu")
 
 
@@ -136,6 +137,13 @@ def seam_mismatch_px_cpu(n0, n1, k, hole, source_frame, source_xy, images, known
     for i0 in prange(n0):
         for i1 in range(n1):
             seam_mismatch_px(i0, i1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))
+def key_frame_px_cpu(n0, n1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy):
+    for i0 in prange(n0):
+        for i1 in range(n1):
+            key_frame_px(i0, i1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy)
 
 
 # seam_apply_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))

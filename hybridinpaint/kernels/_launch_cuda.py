@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "e1472e94a9bcaed6b30c4e3cc675f5179333f864b8daa6b1f783fe9f5a3bae1c"
+BODIES_SHA256 = "c92ada8453e817ee3f313aeaa7b9c549553d66142248767ac4dfc27609c0efcc"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
@@ -28,6 +28,7 @@ chain_px = device_function("chain_px", "cuda")
 sample_known_px = device_function("sample_known_px", "cuda")
 combine_px = device_function("combine_px", "cuda")
 seam_mismatch_px = device_function("seam_mismatch_px", "cuda")
+key_frame_px = device_function("key_frame_px", "cuda")
 seam_apply_px = device_function("seam_apply_px", "cuda")
 
 
@@ -120,6 +121,13 @@ def seam_mismatch_px_cuda(n0, n1, k, hole, source_frame, source_xy, images, know
     i1, i0 = cuda.grid(2)
     if i0 < n0 and i1 < n1:
         seam_mismatch_px(i0, i1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))
+def key_frame_px_cuda(n0, n1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy):
+    i1, i0 = cuda.grid(2)
+    if i0 < n0 and i1 < n1:
+        key_frame_px(i0, i1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy)
 
 
 # seam_apply_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))

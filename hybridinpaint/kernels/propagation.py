@@ -17,6 +17,7 @@ __all__ = [
     "combine_sources_into",
     "seam_mismatch_into",
     "seam_correct_into",
+    "key_frame_into",
 ]
 
 
@@ -440,3 +441,21 @@ def seam_correct_into(place, k, hole, source_frame, correction, work):
     """``work[k] += correction`` (clipped to [0, 1]) where frame ``k``'s fill came from another frame."""
     h, w = correction.shape[:2]
     _run(place.target, "seam_apply_px", (h, w), int(k), hole, source_frame, correction, work)
+
+
+def key_frame_into(place, k, left, guess, nnf, code, work, images, known, guessed, method, confidence, source_xy):
+    """Make frame ``k`` a key frame: its guess where ``left``, then the whole frame a source to sample.
+
+    ``left`` (bool or uint8, (H, W)), ``guess`` (float32, (H, W, C)) and
+    ``nnf`` (int32, (H, W, 3) of (frame, y, x), or None) are host arrays,
+    sent once; the rest are placed (T, ...) arrays, written: where ``left``,
+    ``work[k]`` takes the guess, ``guessed[k]`` and ``method[k]`` ``code``,
+    ``confidence[k]`` 0.3 and, with ``nnf``, ``source_xy[k]`` the ``(x, y)``
+    the guess's patch came from; then ``images[k] = work[k]`` and ``known[k] = 1``.
+    """
+    h, w = left.shape
+    has = nnf is not None
+    field = np.ascontiguousarray(nnf, np.int32) if has else np.zeros((1, 1, 3), np.int32)
+    sent = [place.put(np.ascontiguousarray(a)) for a in (np.asarray(left).view(np.uint8), guess, field)]
+    _run(place.target, "key_frame_px", (h, w), int(k), *sent, int(has), int(code), work, images, known, guessed,
+         method, confidence, source_xy)  # fmt: skip

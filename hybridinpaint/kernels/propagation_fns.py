@@ -247,3 +247,26 @@ def seam_apply_px(y, x, k, hole, source_frame, correction, work):
         return
     for c in range(work.shape[3]):
         work[k, y, x, c] = min(max(work[k, y, x, c] + correction[y, x, c], np.float32(0.0)), np.float32(1.0))
+
+
+@body
+def key_frame_px(y, x, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy):
+    """Make frame ``k`` a key frame at ``(y, x)``: the guess where ``left``, then the whole frame a source.
+
+    Where ``left``: ``work`` takes ``guess``, ``guessed`` and ``method`` take
+    ``code``, ``confidence`` 0.3, and with ``has_nnf`` ``source_xy`` the
+    ``(x, y)`` of ``nnf`` (the patch the guess was copied from). Everywhere:
+    ``images[k]`` takes ``work[k]`` and ``known[k]`` becomes 1.
+    """
+    if left[y, x] != 0:
+        for c in range(work.shape[3]):
+            work[k, y, x, c] = guess[y, x, c]
+        guessed[k, y, x] = code
+        method[k, y, x] = code
+        confidence[k, y, x] = np.float32(0.3)
+        if has_nnf != 0:
+            source_xy[k, y, x, 0] = np.float32(nnf[y, x, 2])
+            source_xy[k, y, x, 1] = np.float32(nnf[y, x, 1])
+    for c in range(work.shape[3]):
+        images[k, y, x, c] = work[k, y, x, c]
+    known[k, y, x] = 1
