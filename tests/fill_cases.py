@@ -79,18 +79,29 @@ def seam_case(seed, t=3, h=5, w=6, c=3):
     }
 
 
-def run_seam(case, k, backend):
-    """``seam_mismatch_into`` then ``seam_correct_into`` (by the mismatch's mean) for frame ``k``."""
+def run_seam(case, k, backend, box=None):
+    """``seam_mismatch_into``, then ``seam_correct_into`` by :func:`seam_correction` for frame ``k``.
+
+    Over ``box = (y0, y1, x0, x1)`` of the frame (default: all of it); ``total`` and ``count`` cover the box.
+    """
     place = Placement(backend)
     _, h, w, c = case["images"].shape
+    y0, y1, x0, x1 = box or (0, h, 0, w)
     arrays = {n: place.put(case[n]) for n in ("hole", "source_frame", "source_xy", "images", "known", "gain")}
     work = place.put(case["work"].copy())
-    total, count = place.zeros((h, w, c), np.float32), place.zeros((h, w), np.float32)
-    seam_mismatch_into(place, k, *arrays.values(), work, total, count, n_gain=case["n_gain"], seam_max=case["seam_max"])
-    total, count = place.get(total), place.get(count)
-    correction = total / np.maximum(count, 1)[:, :, None]
-    seam_correct_into(place, k, arrays["hole"], arrays["source_frame"], place.put(correction), work)
-    return total, count, place.get(work)
+    total, count = place.zeros((y1 - y0, x1 - x0, c), np.float32), place.zeros((y1 - y0, x1 - x0), np.float32)
+    seam_mismatch_into(
+        place, k, (y0, x0), *arrays.values(), work, total, count, n_gain=case["n_gain"], seam_max=case["seam_max"]
+    )
+    correction = seam_correction(case, k)[y0:y1, x0:x1]
+    seam_correct_into(place, k, (y0, x0), arrays["hole"], arrays["source_frame"], place.put(correction), work)
+    return place.get(total), place.get(count), place.get(work)
+
+
+def seam_correction(case, k):
+    """A correction field for frame ``k`` (what ``diffuse`` would make of the mismatch: nonzero in the hole too)."""
+    _, h, w, c = case["images"].shape
+    return np.random.default_rng(k).uniform(-0.3, 0.3, (h, w, c)).astype(np.float32)
 
 
 def run_key_frame(case, k, left, guess, nnf, code, backend):

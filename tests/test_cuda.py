@@ -207,6 +207,9 @@ def test_seam_mismatch_and_correct():
     for k in range(case["hole"].shape[0]):
         cpu = fill_cases.run_seam(case, k, "cpu")
         gpu = fill_cases.run_seam(case, k, "cuda")
+        boxed = fill_cases.run_seam(case, k, "cuda", box=(0, 5, 1, 6))  # the hole's box grown by one
+        np.testing.assert_array_equal(boxed[1], cpu[1][:, 1:6])
+        np.testing.assert_array_equal(boxed[2], cpu[2])
         args = [case[n] for n in ("hole", "source_frame", "source_xy", "images", "known", "gain", "n_gain", "work")]
         exp = ref.seam_mismatch(k, *args, case["seam_max"])
         np.testing.assert_array_equal(gpu[1], cpu[1])

@@ -143,10 +143,16 @@ def test_seam_mismatch_matches_reference(seed):
         assert count.any()
         # The correction lands on the borrowed fill of frame k only, clipped to [0, 1].
         borrowed = (case["hole"][k] > 0) & (case["source_frame"][k] != k)
-        corr = total / np.maximum(count, 1)[:, :, None]
+        corr = fill_cases.seam_correction(case, k)
         exp = case["work"].copy()
         exp[k][borrowed] = np.clip(exp[k][borrowed] + corr[borrowed], 0, 1)
         np.testing.assert_array_equal(work, exp)
+        assert not np.array_equal(work, case["work"])
+        # Over a box of the frame (the hole's, grown by one): the box of the same sums, the same fill.
+        box_total, box_count, box_work = fill_cases.run_seam(case, k, "cpu", box=(0, case["hole"].shape[1], 1, 6))
+        np.testing.assert_array_equal(box_count, count[:, 1:6])
+        np.testing.assert_array_equal(box_total, total[:, 1:6])
+        np.testing.assert_array_equal(box_work, work)
 
 
 @pytest.mark.parametrize("with_nnf", [False, True])

@@ -485,23 +485,28 @@ def _remove_seams(fill: _Fill, hole, settings):
     For a known pixel q next to a hole pixel p whose colour came from another
     frame, the source predicts q's colour at the same offset from p's source
     position; the difference from q's real colour is the mismatch there
-    (``kernels.seam_mismatch_into``). The diffusion of each frame's mismatch
-    runs on the host's copy of it.
+    (``kernels.seam_mismatch_into``). Each frame's mismatch is made over the
+    box of its hole grown by one pixel (the box ``diffuse`` solves on) and
+    diffused on a host copy of that box.
     """
     place, prov, holes = fill.place, fill.prov, fill.holes
     t, h, w, c = fill.work.shape
     placed_hole = place.put(hole.view(np.uint8))
-    total, count = place.zeros((h, w, c), np.float32), place.zeros((h, w), np.float32)
     for k in range(t):
-        if holes.starts[k] == holes.starts[k + 1]:
+        a, b = holes.starts[k], holes.starts[k + 1]
+        if a == b:
             continue
+        xs = holes.xs[a:b]
+        y0, y1 = max(int(holes.ys[a]) - 1, 0), min(int(holes.ys[b - 1]) + 2, h)
+        x0, x1 = max(int(xs.min()) - 1, 0), min(int(xs.max()) + 2, w)
+        total, count = place.zeros((y1 - y0, x1 - x0, c), np.float32), place.zeros((y1 - y0, x1 - x0), np.float32)
         seam_mismatch_into(
-            place, k, placed_hole, prov.source_frame, prov.source_xy, fill.images, fill.known, fill.gain,
+            place, k, (y0, x0), placed_hole, prov.source_frame, prov.source_xy, fill.images, fill.known, fill.gain,
             fill.work, total, count, n_gain=_colour_channels(c).stop, seam_max=settings.pipeline.SEAM_MAX,
         )  # fmt: skip
         n = place.get(count)
         if not n.any():
             continue
         field = place.get(total) / np.maximum(n, 1)[:, :, None]
-        corr = diffuse(field, hole[k], tol=1e-3, backend=place.target)
-        seam_correct_into(place, k, placed_hole, prov.source_frame, place.put(corr), fill.work)
+        corr = diffuse(field, hole[k, y0:y1, x0:x1], tol=1e-3, backend=place.target)
+        seam_correct_into(place, k, (y0, x0), placed_hole, prov.source_frame, place.put(corr), fill.work)

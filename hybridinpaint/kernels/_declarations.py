@@ -252,6 +252,8 @@ KERNELS: dict[str, Kernel] = {
             "seam_mismatch_px",
             2,
             (
+                _scalar("oy", "i64"),
+                _scalar("ox", "i64"),
                 _scalar("k", "i64"),
                 _in("hole", "u8", 3),
                 _in("source_frame", "i32", 3),
@@ -289,6 +291,8 @@ KERNELS: dict[str, Kernel] = {
             "seam_apply_px",
             2,
             (
+                _scalar("oy", "i64"),
+                _scalar("ox", "i64"),
                 _scalar("k", "i64"),
                 _in("hole", "u8", 3),
                 _in("source_frame", "i32", 3),

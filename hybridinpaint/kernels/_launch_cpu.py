@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "5c35dcd248c8ad8c765abac4b5b1a7c5759fe71c9cdf29539e4d7ed1872d6e18"
+BODIES_SHA256 = "103c23b499504427c424395e77c5d68a8109297b2b9794171f06785cab5d5eed"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -132,11 +132,11 @@ def combine_px_cpu(n0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos
         combine_px(i0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
 
 
-# seam_mismatch_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
-def seam_mismatch_px_cpu(n0, n1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
+# seam_mismatch_px(n0, n1, oy: int64, ox: int64, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
+def seam_mismatch_px_cpu(n0, n1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
     for i0 in prange(n0):
         for i1 in range(n1):
-            seam_mismatch_px(i0, i1, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+            seam_mismatch_px(i0, i1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
 
 
 # key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))
@@ -146,8 +146,8 @@ def key_frame_px_cpu(n0, n1, k, left, guess, nnf, has_nnf, code, work, images, k
             key_frame_px(i0, i1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy)
 
 
-# seam_apply_px(n0, n1, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))
-def seam_apply_px_cpu(n0, n1, k, hole, source_frame, correction, work):
+# seam_apply_px(n0, n1, oy: int64, ox: int64, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))
+def seam_apply_px_cpu(n0, n1, oy, ox, k, hole, source_frame, correction, work):
     for i0 in prange(n0):
         for i1 in range(n1):
-            seam_apply_px(i0, i1, k, hole, source_frame, correction, work)
+            seam_apply_px(i0, i1, oy, ox, k, hole, source_frame, correction, work)

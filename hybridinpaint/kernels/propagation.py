@@ -403,44 +403,35 @@ def combine_sources_into(
 
 
 def seam_mismatch_into(
-    place, k, hole, source_frame, source_xy, images, known, gain, work, total, count, *, n_gain, seam_max
+    place, k, origin, hole, source_frame, source_xy, images, known, gain, work, total, count, *, n_gain, seam_max
 ):
     """Frame ``k``'s colour mismatch along the border of its borrowed fill, into ``total`` and ``count``.
 
     All arrays in ``place``'s memory: ``hole`` uint8 (T, H, W), ``source_frame``
     int32 (T, H, W), ``source_xy`` float32 (T, H, W, 2), ``images`` and ``work``
     float32 (T, H, W, C), ``known`` uint8 (T, H, W), ``gain`` float32 (T,);
-    written: ``total`` float32 (H, W, C), ``count`` float32 (H, W). For a known
-    pixel q next to a hole pixel p whose colour came from another frame, the
-    source predicts q's colour at the same offset from p's source position;
+    written: ``total`` float32 (h, w, C) and ``count`` float32 (h, w), a box of
+    the frame with its corner at ``origin = (y, x)`` (the hole's box grown by
+    one pixel holds every pixel that gets a mismatch). For a known pixel q
+    next to a hole pixel p whose colour came from another frame, the source
+    predicts q's colour at the same offset from p's source position;
     ``total[q]`` sums the real colour minus the prediction (0 where it
     differs by more than ``seam_max`` in a channel, or fell on no known
     pixel) and ``count[q]`` the neighbours that predicted it.
     """
     h, w = count.shape
-    _run(
-        place.target,
-        "seam_mismatch_px",
-        (h, w),
-        int(k),
-        hole,
-        source_frame,
-        source_xy,
-        images,
-        known,
-        gain,
-        int(n_gain),
-        work,
-        np.float32(seam_max),
-        total,
-        count,
-    )
+    _run(place.target, "seam_mismatch_px", (h, w), int(origin[0]), int(origin[1]), int(k), hole, source_frame,
+         source_xy, images, known, gain, int(n_gain), work, np.float32(seam_max), total, count)  # fmt: skip
 
 
-def seam_correct_into(place, k, hole, source_frame, correction, work):
-    """``work[k] += correction`` (clipped to [0, 1]) where frame ``k``'s fill came from another frame."""
+def seam_correct_into(place, k, origin, hole, source_frame, correction, work):
+    """``work[k] += correction`` (clipped to [0, 1]) where frame ``k``'s fill came from another frame.
+
+    ``correction`` (float32 (h, w, C)) covers the box of the frame with its corner at ``origin``.
+    """
     h, w = correction.shape[:2]
-    _run(place.target, "seam_apply_px", (h, w), int(k), hole, source_frame, correction, work)
+    _run(place.target, "seam_apply_px", (h, w), int(origin[0]), int(origin[1]), int(k), hole, source_frame,
+         correction, work)  # fmt: skip
 
 
 def key_frame_into(place, k, left, guess, nnf, code, work, images, known, guessed, method, confidence, source_xy):

@@ -195,21 +195,26 @@ def combine_px(
 
 
 @body
-def seam_mismatch_px(y, x, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
-    """Border mismatch of frame ``k`` at known pixel ``(y, x)``: sums over its 4-neighbours in a borrowed fill.
+def seam_mismatch_px(
+    i, j, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count
+):
+    """Border mismatch of frame ``k`` at known pixel ``(y, x) = (oy + i, ox + j)``, into ``total[i, j]``.
 
-    For each neighbour ``p`` (right, left, below, above: the order of the
-    sums) that lies in the hole and took its colour from another frame, the
-    source predicts this pixel's colour at the same offset from ``p``'s
-    source position; ``total`` gets the real colour minus the prediction
+    ``total`` and ``count`` cover a box of the frame whose corner is ``(oy,
+    ox)``: the box of the hole, grown by one pixel. For each neighbour ``p``
+    (right, left, below, above: the order of the sums) that lies in the hole
+    and took its colour from another frame, the source predicts this pixel's
+    colour at the same offset from ``p``'s source position; ``total`` gets the real colour minus the prediction
     (0 where the prediction fell on no known pixel or differs by more than
     ``seam_max`` in a channel), ``count`` one per such neighbour.
     """
     h = hole.shape[1]
     w = hole.shape[2]
+    y = oy + i
+    x = ox + j
     for c in range(total.shape[2]):
-        total[y, x, c] = np.float32(0.0)
-    count[y, x] = np.float32(0.0)
+        total[i, j, c] = np.float32(0.0)
+    count[i, j] = np.float32(0.0)
     if hole[k, y, x] != 0:
         return
     for d in range(4):
@@ -236,17 +241,19 @@ def seam_mismatch_px(y, x, k, hole, source_frame, source_xy, images, known, gain
             for c in range(total.shape[2]):
                 s = ratio if c < n_gain else np.float32(1.0)
                 pred = footprint_colour(images, sf, c, y0, x0, y1, x1, w00, w01, w10, w11, inv) * s
-                total[y, x, c] += work[k, y, x, c] - pred
-        count[y, x] += np.float32(1.0)
+                total[i, j, c] += work[k, y, x, c] - pred
+        count[i, j] += np.float32(1.0)
 
 
 @body
-def seam_apply_px(y, x, k, hole, source_frame, correction, work):
-    """Add ``correction`` to frame ``k``'s borrowed fill at ``(y, x)``, clipped to [0, 1]."""
+def seam_apply_px(i, j, oy, ox, k, hole, source_frame, correction, work):
+    """Add ``correction[i, j]`` to frame ``k``'s borrowed fill at ``(oy + i, ox + j)``, clipped to [0, 1]."""
+    y = oy + i
+    x = ox + j
     if hole[k, y, x] == 0 or source_frame[k, y, x] == k:
         return
     for c in range(work.shape[3]):
-        work[k, y, x, c] = min(max(work[k, y, x, c] + correction[y, x, c], np.float32(0.0)), np.float32(1.0))
+        work[k, y, x, c] = min(max(work[k, y, x, c] + correction[i, j, c], np.float32(0.0)), np.float32(1.0))
 
 
 @body
