@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "103c23b499504427c424395e77c5d68a8109297b2b9794171f06785cab5d5eed"
+BODIES_SHA256 = "848a66f9c215e5f407953e07fa435a651fb288d86cf91a7783969a89a9b903ed"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "582cbbaff4534a1eb003bfea2fc14d642eb34c5437d24f2aa8446de1ca3e8dca"
+BODIES_SHA256 = "2f66b203d7c8a061790364c0170417112d6b10e149a592fbcf9056c46e30f0dd"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")

@@ -190,7 +190,8 @@ def combine_px(
     source_frame[t, y, x] = src
     source_xy[t, y, x, 0] = sx
     source_xy[t, y, x, 1] = sy
-    confidence[t, y, x] = decay[n] * (0.3 if code > 0 else 1.0)
+    # In float64 as numpy did it (a float32 times 0.3), then rounded once; the simulator too.
+    confidence[t, y, x] = np.float64(decay[n]) * (0.3 if code > 0 else 1.0)
     filled[k] = 1
 
 
