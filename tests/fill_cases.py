@@ -13,7 +13,10 @@ from hybridinpaint.kernels import (
 
 
 def combine_case(seed, t=3, h=4, w=5, c=3):
-    """A hole list, two sweeps' sources (some missing, some on half pixels) and the arrays they read."""
+    """A hole list, two sweeps' sources (some missing, some on half pixels) and the arrays they read.
+
+    With ``c = 4`` the gain acts on the first three channels only (an alpha is left alone).
+    """
     rng = np.random.default_rng(seed)
     hole = rng.random((t, h, w)) < 0.4
     holes = HoleList(hole)
@@ -31,7 +34,9 @@ def combine_case(seed, t=3, h=4, w=5, c=3):
         "forward": source(),
         "backward": source(),
         "images": rng.random((t, h, w, c)).astype(np.float32),
-        "known": (~hole | (rng.random((t, h, w)) < 0.2)).astype(np.uint8),
+        # Nothing of frame 0 may be sampled: every source there falls on no known pixel.
+        "known": (~hole | (rng.random((t, h, w)) < 0.2)).astype(np.uint8)
+        * (np.arange(t) > 0)[:, None, None].astype(np.uint8),
         "gain": rng.uniform(0.5, 2.0, t).astype(np.float32),
         "guessed": np.where(rng.random((t, h, w)) < 0.3, 2, 0).astype(np.uint8),
         "decay": np.exp(-np.arange(8) / 30.0).astype(np.float32),
@@ -71,7 +76,8 @@ def seam_case(seed, t=3, h=5, w=6, c=3):
         "source_frame": rng.integers(0, t, (t, h, w)).astype(np.int32),
         "source_xy": np.stack([rng.uniform(-1, w, (t, h, w)), rng.uniform(-1, h, (t, h, w))], -1).astype(np.float32),
         "images": rng.random((t, h, w, c)).astype(np.float32),
-        "known": (rng.random((t, h, w)) < 0.7).astype(np.uint8),
+        # Nothing of frame 0 may be sampled: predictions from there fall on no known pixel.
+        "known": ((rng.random((t, h, w)) < 0.7) & (np.arange(t) > 0)[:, None, None]).astype(np.uint8),
         "gain": rng.uniform(0.5, 2.0, t).astype(np.float32),
         "work": rng.random((t, h, w, c)).astype(np.float32),
         "n_gain": min(c, 3),

@@ -183,9 +183,9 @@ def test_sample_known(n):
 # --- the device-resident fill: stages on placed arrays, and the whole fill --------------------
 
 
-@pytest.mark.parametrize("seed", range(2))
-def test_combine_sources(seed):
-    case = fill_cases.combine_case(seed)
+@pytest.mark.parametrize("seed, c", [(0, 3), (1, 4)])
+def test_combine_sources(seed, c):
+    case = fill_cases.combine_case(seed, c=c)
     cpu = fill_cases.run_combine(case, "cpu")
     gpu = fill_cases.run_combine(case, "cuda")
     h = case["holes"]
@@ -206,7 +206,7 @@ def test_combine_sources(seed):
 
 
 def test_seam_mismatch_and_correct():
-    case = fill_cases.seam_case(5)
+    case = fill_cases.seam_case(5, c=4)
     for k in range(case["hole"].shape[0]):
         cpu = fill_cases.run_seam(case, k, "cpu")
         gpu = fill_cases.run_seam(case, k, "cuda")
@@ -259,6 +259,9 @@ def test_fill_on_the_device_equals_the_cpu(fill):
     """
     from hybridinpaint.completion import pipeline
     from hybridinpaint.settings import DEFAULT
+
+    if fill == "patch" and not cuda_simulated():
+        pytest.skip("on a device PatchMatch may pick other, equally good patches (test_patchmatch_and_vote)")
 
     video = _panning(4, 20, 22, 1)
     hole = np.zeros((4, 20, 22), bool)

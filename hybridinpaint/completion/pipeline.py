@@ -222,7 +222,8 @@ class _Clock:
 class _Input:
     """The validated call: ``original`` as given, ``work`` its float32 (T, H, W, C) copy, the grown holes.
 
-    Frozen as a record only: ``work`` is the array the fill is built in (``_Fill.work`` is it).
+    Frozen as a record only: on the CPU ``work`` is the array the fill is built in (``_Fill.work``
+    is it); with CUDA the fill is built in a device copy of it.
     """
 
     original: np.ndarray
@@ -364,6 +365,7 @@ class _Fill:
     def start(cls, inp: _Input, gain, place: Placement) -> _Fill:
         t, h, w, _ = inp.work.shape
         holes = HoleList(inp.hole)
+        holes.placed(place)  # the list's coordinates and index, once for the whole run
         work = place.put(inp.work)
         return cls(
             place=place,
@@ -474,8 +476,6 @@ def _finish(inp: _Input, fill: _Fill | None, flows, clock, return_result):
             METHOD_NAMES[m]: int((prov.method[inp.hole] == m).sum()) for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
         }
         res.stats["key_frames"] = fill.key_frames
-        # What the fill put where its kernels ran (device memory with backend="cuda").
-        res.stats["placed_bytes"] = fill.place.placed_bytes
     return res
 
 

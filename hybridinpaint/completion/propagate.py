@@ -4,8 +4,8 @@ Sweeps carry, for each hole pixel, *where* its colour can be found — a
 source frame and a sub-pixel position there — not the colour itself. Each
 step checks forward-backward consistency; the colour is sampled once, at the
 end, from the source frame, so it stays sharp and its provenance is known.
-The loops are the kernels :func:`hybridinpaint.kernels.propagate_sources`
-and :func:`~hybridinpaint.kernels.sample_known`.
+The loops are the kernels :func:`hybridinpaint.kernels.propagate_holes`
+and :func:`~hybridinpaint.kernels.combine_sources_into`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hybridinpaint.kernels import propagate_holes, sample_known
+from hybridinpaint.kernels import propagate_holes
 from hybridinpaint.settings import Settings
 
 
@@ -60,9 +60,3 @@ def sweep(
     )
     return Sources(*out)
 
-
-def sample(images, known, frame, x, y, backend: str):
-    """Colours at ``(frame, x, y)`` over known pixels only: ``(colours (N, C), ok (N,))``."""
-
-    # The pipeline's images are finite by construction: skip the scan of the video on every call.
-    return sample_known(images, known, frame, x, y, check_finite=False, backend=backend)

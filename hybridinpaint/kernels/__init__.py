@@ -3,8 +3,10 @@
 Every public function takes and returns numpy arrays, never modifies its
 inputs, and takes ``backend="auto" | "cpu" | "cuda"``; the exceptions are
 the ``*_into`` stages of the fill, which run on arrays a :class:`Placement`
-holds (host or device memory) and write into the ones they name, so a run on
-the device keeps its arrays there from stage to stage. Nothing is compiled
+holds (host or device memory) and write into the ones they name, and
+:func:`propagate_holes`, which with ``"cuda"`` also takes device arrays and
+then returns device arrays, so a run on the device keeps its arrays there from
+stage to stage. Nothing is compiled
 until a kernel is first called on a target; compiled kernels are cached on
 disk (see :func:`cache_dir`), so later processes load them in a moment.
 :func:`warm_up` compiles them all at once, ahead of time.

@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "848a66f9c215e5f407953e07fa435a651fb288d86cf91a7783969a89a9b903ed"
+BODIES_SHA256 = "5a5fc28462ff5fe2aa5db4a8f84388aef161aae87e5e387b3d9a34c3ca2b5c57"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

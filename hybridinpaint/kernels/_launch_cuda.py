@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "2f66b203d7c8a061790364c0170417112d6b10e149a592fbcf9056c46e30f0dd"
+BODIES_SHA256 = "a55e5cd3e479def870189d834aa7c03670386971b0a57ce60ad660df100a9675"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")

@@ -325,10 +325,11 @@ class _CudaExec:
     def _relax_on_host(self, lv, sweeps, omega, tol):
         """The coarsest level's solve, by the CPU kernel on a copy of it.
 
-        A few dozen unknowns and up to hundreds of sweeps, each stopping on
-        the change of the one before: on the device that is two launches and a
-        wait per sweep over a few threads, on the host microseconds; and the
-        result is the CPU backend's, bit for bit.
+        Usually a few dozen unknowns (more where coarsening stops at a level
+        under 4 pixels on a side, a thin hole) and up to hundreds of sweeps,
+        each stopping on the change of the one before: on the device that is
+        two launches and a wait per sweep over a few threads, on the host
+        microseconds; and the result is the CPU backend's, bit for bit.
         """
         host = _Host(lv, self.get)
         change = _CpuExec().relax(host, sweeps, omega, tol)

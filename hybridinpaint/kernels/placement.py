@@ -15,12 +15,21 @@ import numpy as np
 
 from ._accelerate import resolve_backend
 
-__all__ = ["Placement", "on_device"]
+__all__ = ["Placement", "on_device", "as_numba"]
 
 
 def on_device(a) -> bool:
     """Whether ``a`` is a CUDA device array (numba's, the simulator's, or any ``__cuda_array_interface__``)."""
     return hasattr(a, "copy_to_host") or hasattr(a, "__cuda_array_interface__")
+
+
+def as_numba(a):
+    """A device array as numba's (a view of another library's through ``__cuda_array_interface__``, no copy)."""
+    if hasattr(a, "copy_to_host"):
+        return a
+    from numba import cuda
+
+    return cuda.as_cuda_array(a)
 
 
 class Placement:
@@ -43,17 +52,11 @@ class Placement:
 
     def __init__(self, backend="auto"):
         self.target = resolve_backend(backend)
-        self._bytes = 0
 
     @property
     def device(self) -> bool:
         """True for CUDA device memory."""
         return self.target == "cuda"
-
-    @property
-    def placed_bytes(self) -> int:
-        """Bytes this placement has allocated or copied in so far (device memory when on the device)."""
-        return self._bytes
 
     def put(self, a) -> np.ndarray:
         """``a`` in this placement's memory (C-contiguous; on the CPU without a copy where it already is)."""
@@ -62,14 +65,12 @@ class Placement:
         from numba import cuda
 
         if on_device(a):
-            return a if hasattr(a, "copy_to_host") else cuda.as_cuda_array(a)
-        a = np.ascontiguousarray(a)
-        self._bytes += a.nbytes
-        return cuda.to_device(a)
+            return as_numba(a)
+        return cuda.to_device(np.ascontiguousarray(a))
 
     def get(self, a) -> np.ndarray:
         """``a`` as a numpy array (a copy from the device; on the CPU ``a`` itself)."""
-        return a.copy_to_host() if on_device(a) else a
+        return as_numba(a).copy_to_host() if on_device(a) else a
 
     def zeros(self, shape, dtype) -> np.ndarray:
         """A new zero-filled array."""
@@ -81,19 +82,19 @@ class Placement:
             return a.copy()
         from numba import cuda
 
+        a = as_numba(a)
         out = cuda.device_array_like(a)
         out.copy_to_device(a)
-        self._bytes += a.nbytes
         return out
 
     def get_frame(self, a, k: int) -> np.ndarray:
         """``a[k]`` as a numpy array to change and then :meth:`put_frame` (on the CPU, ``a[k]`` itself)."""
-        return a[k].copy_to_host() if on_device(a) else a[k]
+        return as_numba(a)[k].copy_to_host() if on_device(a) else a[k]
 
     def put_frame(self, a, k: int, value) -> None:
         """``a[k] = value`` (nothing to do where ``value`` is ``a[k]`` from :meth:`get_frame`)."""
         if on_device(a):
-            a[k].copy_to_device(np.ascontiguousarray(value, dtype=a.dtype))
+            as_numba(a)[k].copy_to_device(np.ascontiguousarray(value, dtype=a.dtype))
         elif not _same_view(value, a[k]):
             a[k] = value
 

@@ -7,7 +7,7 @@ import numpy as np
 from . import propagation_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
 from .checks import bool_mask, describe, real_float32
-from .placement import Placement, on_device
+from .placement import Placement, as_numba, on_device
 
 __all__ = [
     "propagate_sources",
@@ -22,8 +22,8 @@ __all__ = [
 
 
 def _flows(x, name, shape, check_finite=True):
-    if on_device(x) and x.dtype == np.float32:
-        arr = x  # placed flows: their values stay on the device, unchecked
+    if on_device(x) and as_numba(x).dtype == np.float32:
+        arr = as_numba(x)  # placed flows: their values stay on the device, unchecked
     else:
         arr = real_float32(x, name, ndim=(4,), allow_nonfinite=not check_finite)
     if arr.shape != shape:
@@ -172,13 +172,14 @@ def propagate_holes(
         volumes); pass False for flows known to be finite.
     backend : {"auto", "cpu", "cuda"}, keyword-only
         With ``"cuda"``, the state and the flows may be device arrays
-        (:class:`~hybridinpaint.kernels.Placement`); when the flows are, the
-        results stay on the device too.
+        (numba's, as :class:`~hybridinpaint.kernels.Placement` makes them, or
+        any with ``__cuda_array_interface__``, taken without a copy); when the
+        flows are, the results stay on the device too (as numba device arrays).
 
     Returns
     -------
     frame, pos, steps : ndarray
-        Updated copies of the state (device arrays when the flows were).
+        Updated copies of the state (device arrays when the flows were on the device).
 
     Examples
     --------
@@ -202,7 +203,7 @@ def propagate_holes(
         ("pos", pos, np.float32, (n, 2)),
         ("steps", steps, np.int32, (n,)),
     ):
-        arr = val if on_device(val) else np.asarray(val)
+        arr = as_numba(val) if on_device(val) else np.asarray(val)
         if arr.shape != shape or arr.dtype != dtype:
             raise ValueError(f"{name} must be {np.dtype(dtype)} of shape {shape}, got {describe(arr)}")
         state.append(arr)
@@ -351,7 +352,8 @@ def combine_sources_into(
     ``backward`` (frame -1: none) is sampled from ``images`` over ``known``
     pixels, scaled by ``gain[t] / gain[source frame]`` on the first
     ``n_gain`` channels, and weighted by 1 / steps; the weighted mean,
-    clipped to [0, 1], goes into ``work``. The nearer source is recorded in
+    clipped to [0, 1], goes into ``work``, which must not be ``images``
+    (threads read ``images`` while others write ``work``). The nearer source is recorded in
     ``method`` (1, or ``guessed``'s code where the source pixel is a key
     frame's guess), ``source_frame``, ``source_xy`` and ``confidence``
     (``decay[steps]``, times 0.3 for a guess); ``filled[k]`` is set to 1

@@ -126,7 +126,7 @@ def sample_known_px(k, fr, px, py, images, known, out, ok):
 @body
 def nearest_index(v, n):
     """``v`` rounded half to even (numpy's ``rint``), clamped to ``[0, n)``."""
-    r = math.floor(v)
+    r = int(math.floor(v))  # CUDA's math.floor of a float32 is a float32, the CPU's an integer
     d = v - r
     if d > 0.5 or (d == 0.5 and r % 2 != 0):
         r += 1
