@@ -21,6 +21,7 @@ from hybridinpaint.kernels import (
     available_backends,
     cuda_simulated,
     diffuse,
+    identity_provenance,
     on_device,
     patchmatch,
     propagate_holes,
@@ -304,3 +305,18 @@ def test_key_frame_into():
         gpu = fill_cases.run_key_frame(case, 2, left, guess, field, 3, "cuda")
         for name in cpu:
             np.testing.assert_array_equal(gpu[name], cpu[name], err_msg=name)
+
+
+def test_identity_provenance():
+    from hybridinpaint.kernels._accelerate import run_cpu
+
+    t, h, w = 3, 5, 6
+    gpu = [Placement("cuda").get(a) for a in identity_provenance(Placement("cuda"), t, h, w)]
+    exp = identity_provenance(Placement("cpu"), t, h, w)  # numpy's broadcast copies
+    cpu = [np.full_like(a, 7) for a in exp]
+    run_cpu("identity_px", (t * h, w), h, *cpu)
+    for g, c, e in zip(gpu, cpu, exp):
+        assert g.dtype == e.dtype and g.shape == e.shape
+        np.testing.assert_array_equal(g, e)
+        np.testing.assert_array_equal(c, e)
+    assert exp[1][2, 4, 5] == 2 and exp[2][2, 4, 5].tolist() == [5.0, 4.0]

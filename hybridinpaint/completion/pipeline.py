@@ -17,6 +17,7 @@ from hybridinpaint.kernels import (
     Placement,
     combine_sources_into,
     diffuse,
+    identity_provenance,
     key_frame_into,
     resolve_backend,
     seam_correct_into,
@@ -65,8 +66,7 @@ class Provenance:
     @classmethod
     def identity(cls, t: int, h: int, w: int) -> Provenance:
         """Every pixel original, from itself, with full confidence."""
-        frame, xy = propagate.own_positions(t, h, w)
-        return cls(np.zeros((t, h, w), np.uint8), frame, xy, np.ones((t, h, w), np.float32))
+        return cls(*identity_provenance(Placement("cpu"), t, h, w))
 
 
 @dataclass
@@ -376,7 +376,7 @@ class _Fill:
             holes=holes,
             own=place.put(holes.own_positions()),
             no_steps=place.zeros(holes.size, np.int32),
-            prov=Provenance(*(place.put(a) for a in vars(Provenance.identity(t, h, w)).values())),
+            prov=Provenance(*identity_provenance(place, t, h, w)),
             gain=place.put(gain),
             decay=place.put(np.exp(-np.arange(t) / 30.0).astype(np.float32)),
             filled=np.zeros(holes.size, bool),

@@ -27,14 +27,6 @@ class Sources:
     steps: np.ndarray  # (N,) int32
 
 
-def own_positions(t: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's own frame index ``(T, H, W)`` int32 and ``(x, y)`` ``(T, H, W, 2)`` float32."""
-    frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
-    return frame, xy
-
-
 def sweep(
     holes, frame, xy, steps, step_flows, check_flows, forward: bool, backend: str, *, settings: Settings
 ) -> Sources:
@@ -59,4 +51,3 @@ def sweep(
         backend=backend,
     )
     return Sources(*out)
-

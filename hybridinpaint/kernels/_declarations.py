@@ -269,6 +269,17 @@ KERNELS: dict[str, Kernel] = {
             ),
         ),
         Kernel(
+            "identity_px",
+            2,
+            (
+                _scalar("h", "i64"),
+                _out("method", "u8", 3),
+                _out("source_frame", "i32", 3),
+                _out("source_xy", "f32", 4),
+                _out("confidence", "f32", 3),
+            ),
+        ),
+        Kernel(
             "key_frame_px",
             2,
             (

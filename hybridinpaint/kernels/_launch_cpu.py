@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "5a5fc28462ff5fe2aa5db4a8f84388aef161aae87e5e387b3d9a34c3ca2b5c57"
+BODIES_SHA256 = "aeba611f0d4d5d9c014e4e65071f1f03787d6a756b1997027637d8d9864c0642"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -29,6 +29,7 @@ chain_px = device_function("chain_px", "cpu")
 sample_known_px = device_function("sample_known_px", "cpu")
 combine_px = device_function("combine_px", "cpu")
 seam_mismatch_px = device_function("seam_mismatch_px", "cpu")
+identity_px = device_function("identity_px", "cpu")
 key_frame_px = device_function("key_frame_px", "cpu")
 seam_apply_px = device_function("seam_apply_px", "cpu")
 
@@ -137,6 +138,13 @@ def seam_mismatch_px_cpu(n0, n1, oy, ox, k, hole, source_frame, source_xy, image
     for i0 in prange(n0):
         for i1 in range(n1):
             seam_mismatch_px(i0, i1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
+def identity_px_cpu(n0, n1, h, method, source_frame, source_xy, confidence):
+    for i0 in prange(n0):
+        for i1 in range(n1):
+            identity_px(i0, i1, h, method, source_frame, source_xy, confidence)
 
 
 # key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))

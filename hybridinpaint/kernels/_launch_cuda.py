@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "a55e5cd3e479def870189d834aa7c03670386971b0a57ce60ad660df100a9675"
+BODIES_SHA256 = "6a43f8e17382245bdf2a2c729065a858378569fbbab8cf90cd3ec033bbd51380"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
@@ -28,6 +28,7 @@ chain_px = device_function("chain_px", "cuda")
 sample_known_px = device_function("sample_known_px", "cuda")
 combine_px = device_function("combine_px", "cuda")
 seam_mismatch_px = device_function("seam_mismatch_px", "cuda")
+identity_px = device_function("identity_px", "cuda")
 key_frame_px = device_function("key_frame_px", "cuda")
 seam_apply_px = device_function("seam_apply_px", "cuda")
 
@@ -121,6 +122,13 @@ def seam_mismatch_px_cuda(n0, n1, oy, ox, k, hole, source_frame, source_xy, imag
     i1, i0 = cuda.grid(2)
     if i0 < n0 and i1 < n1:
         seam_mismatch_px(i0, i1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
+def identity_px_cuda(n0, n1, h, method, source_frame, source_xy, confidence):
+    i1, i0 = cuda.grid(2)
+    if i0 < n0 and i1 < n1:
+        identity_px(i0, i1, h, method, source_frame, source_xy, confidence)
 
 
 # key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))

@@ -72,6 +72,14 @@ class Placement:
         """``a`` as a numpy array (a copy from the device; on the CPU ``a`` itself)."""
         return as_numba(a).copy_to_host() if on_device(a) else a
 
+    def empty(self, shape, dtype) -> np.ndarray:
+        """A new array whose values are to be written (allocated, nothing sent)."""
+        if not self.device:
+            return np.empty(shape, dtype)
+        from numba import cuda
+
+        return cuda.device_array(shape, dtype)
+
     def zeros(self, shape, dtype) -> np.ndarray:
         """A new zero-filled array."""
         return self.put(np.zeros(shape, dtype)) if self.device else np.zeros(shape, dtype)

@@ -18,6 +18,7 @@ __all__ = [
     "seam_mismatch_into",
     "seam_correct_into",
     "key_frame_into",
+    "identity_provenance",
 ]
 
 
@@ -452,3 +453,29 @@ def key_frame_into(place, k, left, guess, nnf, code, work, images, known, guesse
     sent = [place.put(np.ascontiguousarray(a)) for a in (np.asarray(left).view(np.uint8), guess, field)]
     _run(place.target, "key_frame_px", (h, w), int(k), *sent, int(has), int(code), work, images, known, guessed,
          method, confidence, source_xy)  # fmt: skip
+
+
+def identity_provenance(place, t, h, w):
+    """Provenance of ``t`` frames of ``h`` x ``w`` pixels, all original, made where ``place`` keeps its arrays.
+
+    Returns ``method`` (uint8 0), ``source_frame`` (int32, each pixel's own
+    frame), ``source_xy`` (float32 ``(x, y)``, its own position) and
+    ``confidence`` (float32 1), shaped ``(t, h, w[, 2])``. On the device they
+    are made there (kernel ``identity_px``), not sent; on the CPU numpy's
+    broadcast copies measured faster than the kernel (0.1 s against 0.3 s for
+    20 frames at 1080p on 2 cores).
+    """
+    if not place.device:
+        frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
+        return np.zeros((t, h, w), np.uint8), frame, xy, np.ones((t, h, w), np.float32)
+    arrays = (
+        place.empty((t, h, w), np.uint8),
+        place.empty((t, h, w), np.int32),
+        place.empty((t, h, w, 2), np.float32),
+        place.empty((t, h, w), np.float32),
+    )
+    if t * h * w:
+        launch_cuda("identity_px", (t * h, w), int(h), *arrays)
+    return arrays

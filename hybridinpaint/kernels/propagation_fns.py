@@ -278,3 +278,15 @@ def key_frame_px(y, x, k, left, guess, nnf, has_nnf, code, work, images, known, 
     for c in range(work.shape[3]):
         images[k, y, x, c] = work[k, y, x, c]
     known[k, y, x] = 1
+
+
+@body
+def identity_px(i, x, h, method, source_frame, source_xy, confidence):
+    """Pixel ``(t, y, x)``, ``i = t * h + y``, as an original: its own frame and position, confidence 1."""
+    t = i // h
+    y = i - t * h
+    method[t, y, x] = 0
+    source_frame[t, y, x] = t
+    source_xy[t, y, x, 0] = np.float32(x)
+    source_xy[t, y, x, 1] = np.float32(y)
+    confidence[t, y, x] = np.float32(1.0)
