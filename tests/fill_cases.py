@@ -30,7 +30,7 @@ def combine_case(seed, t=3, h=4, w=5, c=3):
 
     return {
         "holes": holes,
-        "todo": (rng.random(n) < 0.8).astype(np.uint8),
+        "filled": (rng.random(n) >= 0.8).astype(np.uint8),  # a fifth filled in an earlier round
         "forward": source(),
         "backward": source(),
         "images": rng.random((t, h, w, c)).astype(np.float32),
@@ -52,13 +52,13 @@ def combine_case(seed, t=3, h=4, w=5, c=3):
 
 
 def run_combine(case, backend):
-    """``combine_sources_into`` on ``backend``: (work, provenance arrays, filled) as numpy arrays."""
+    """``combine_sources_into`` on ``backend``: (work, provenance arrays, filled after) as numpy arrays."""
     place = Placement(backend)
     holes = case["holes"]
     put = place.put
-    out = [put(case["work"].copy())] + [put(a.copy()) for a in case["prov"]] + [place.zeros(holes.size, np.uint8)]
+    out = [put(case["work"].copy())] + [put(a.copy()) for a in case["prov"]] + [put(case["filled"].copy())]
     combine_sources_into(
-        place, holes, put(case["todo"]), tuple(put(a) for a in case["forward"]),
+        place, holes, tuple(put(a) for a in case["forward"]),
         tuple(put(a) for a in case["backward"]), put(case["images"]), put(case["known"]), put(case["gain"]),
         put(case["guessed"]), put(case["decay"]), *out, n_gain=case["n_gain"],
     )  # fmt: skip

@@ -234,14 +234,15 @@ def sample_known(images, known, frame, x, y):
     return np.where(ok[:, None], acc / np.where(ok, wsum, 1.0)[:, None], 0.0), ok
 
 
-def combine_sources(ts, ys, xs, todo, fw, bw, images, known, gain, n_gain, guessed, decay, work, prov):
-    """Colour and provenance of listed hole pixels from two sources (float64; returns new arrays).
+def combine_sources(ts, ys, xs, filled, fw, bw, images, known, gain, n_gain, guessed, decay, work, prov):
+    """Colour and provenance of listed hole pixels not yet ``filled`` from two sources (float64; new arrays).
 
     ``fw``, ``bw``: (frame, xy, steps). ``prov``: (method, source_frame, source_xy, confidence).
     """
     work = work.astype(np.float64)
     method, sframe, sxy, conf = (a.copy() for a in prov)
-    filled = np.zeros(ts.size, bool)
+    todo = ~filled.astype(bool)
+    filled = filled.astype(bool)
     t, h, w = known.shape
     for k in np.flatnonzero(todo):
         parts = []

@@ -27,6 +27,8 @@ from hybridinpaint.kernels import (
     propagate_holes,
     propagate_sources,
     sample_known,
+    sweep_start_into,
+    unfilled_per_frame,
     vote,
     warp_backward,
     warp_forward,
@@ -191,7 +193,7 @@ def test_combine_sources(seed, c):
     gpu = fill_cases.run_combine(case, "cuda")
     h = case["holes"]
     exp = ref.combine_sources(
-        h.ts, h.ys, h.xs, case["todo"], case["forward"], case["backward"], case["images"], case["known"],
+        h.ts, h.ys, h.xs, case["filled"], case["forward"], case["backward"], case["images"], case["known"],
         case["gain"], case["n_gain"], case["guessed"], case["decay"], case["work"], case["prov"],
     )  # fmt: skip
     np.testing.assert_array_equal(gpu[2], cpu[2])
@@ -320,3 +322,20 @@ def test_identity_provenance():
         np.testing.assert_array_equal(g, e)
         np.testing.assert_array_equal(c, e)
     assert exp[1][2, 4, 5] == 2 and exp[2][2, 4, 5].tolist() == [5.0, 4.0]
+
+
+def test_sweep_start_and_unfilled_per_frame():
+    rng = np.random.default_rng(4)
+    hole = rng.random((5, 3, 4)) < 0.5
+    hole[3] = False  # a frame without hole pixels
+    holes = HoleList(hole)
+    key = np.array([0, 1, 0, 0, 1], np.uint8)
+    filled = (rng.random(holes.size) < 0.5).astype(np.uint8)
+    exp_start = np.where(key[holes.ts] > 0, holes.ts, -1)
+    exp_counts = np.bincount(holes.ts[filled == 0], minlength=5)
+    for backend in ("cpu", "cuda"):
+        place = Placement(backend)
+        start = place.empty(holes.size, np.int32)
+        sweep_start_into(place, holes, place.put(key), start)
+        np.testing.assert_array_equal(place.get(start), exp_start)
+        np.testing.assert_array_equal(unfilled_per_frame(place, holes, place.put(filled)), exp_counts)

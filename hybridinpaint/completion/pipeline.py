@@ -22,6 +22,8 @@ from hybridinpaint.kernels import (
     resolve_backend,
     seam_correct_into,
     seam_mismatch_into,
+    sweep_start_into,
+    unfilled_per_frame,
 )
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import resolve
@@ -194,9 +196,11 @@ def _fill(inp: _Input, flows, gain, hallucinate, seams, settings, clock) -> _Fil
     while True:
         fill.colour(*_propagate_round(fill, placed_flows, settings))
         clock("propagation")
-        if fill.filled.all():
+        left = unfilled_per_frame(place, fill.holes, fill.filled)
+        if not left.any():
             break
-        fill.key_frame(hallucinate, settings)
+        # The frame with the most of what no frame shows.
+        fill.key_frame(int(np.argmax(left)), hallucinate, settings)
         clock("key frames")
     if seams and inp.work.shape[0] > 1:
         _remove_seams(fill, inp.hole, settings)
@@ -343,8 +347,8 @@ class _Fill:
     where ``images`` may be sampled; ``guessed`` the method code of key-frame
     guesses in ``images`` (else 0); ``prov`` every pixel's provenance so far;
     ``gain`` each frame's exposure; ``decay`` the confidence of a source
-    ``steps`` frames away. On the host: ``filled``, which listed hole pixels
-    have a colour, and the key frames filled so far.
+    ``steps`` frames away; ``filled`` (uint8) which listed hole pixels have a
+    colour. On the host: the key frames filled so far.
     """
 
     place: Placement
@@ -379,29 +383,26 @@ class _Fill:
             prov=Provenance(*identity_provenance(place, t, h, w)),
             gain=place.put(gain),
             decay=place.put(np.exp(-np.arange(t) / 30.0).astype(np.float32)),
-            filled=np.zeros(holes.size, bool),
+            filled=place.zeros(holes.size, np.uint8),
         )
 
     def colour(self, fw, bw) -> None:
         """Colour the hole pixels not yet filled that a sweep reached; record their provenance."""
         place, prov = self.place, self.prov
-        done = place.zeros(self.holes.size, np.uint8)
         combine_sources_into(
-            place, self.holes, place.put((~self.filled).view(np.uint8)), fw, bw, self.images, self.known,
-            self.gain, self.guessed, self.decay, self.work, prov.method, prov.source_frame, prov.source_xy,
-            prov.confidence, done, n_gain=_colour_channels(self.work.shape[3]).stop,
+            place, self.holes, fw, bw, self.images, self.known, self.gain, self.guessed, self.decay, self.work,
+            prov.method, prov.source_frame, prov.source_xy, prov.confidence, self.filled,
+            n_gain=_colour_channels(self.work.shape[3]).stop,
         )  # fmt: skip
-        self.filled |= place.get(done).view(bool)
 
-    def key_frame(self, hallucinate, settings) -> None:
-        """Fill what no frame shows in the frame with the most of it; it becomes a source for the others."""
+    def key_frame(self, k, hallucinate, settings) -> None:
+        """Fill what no frame shows in frame ``k``; it becomes a source for the others."""
         place, prov, holes = self.place, self.prov, self.holes
         t, h, w, _ = self.work.shape
-        k = int(np.argmax(np.bincount(holes.ts[~self.filled], minlength=t)))
         self.key_frames.append(k)
-        rows = slice(holes.starts[k], holes.starts[k + 1])
+        rows = slice(int(holes.starts[k]), int(holes.starts[k + 1]))
         left = np.zeros((h, w), bool)
-        todo = ~self.filled[rows]
+        todo = place.get_frame(self.filled, rows) == 0
         left[holes.ys[rows][todo], holes.xs[rows][todo]] = True
         # work[k] holds the originals and everything propagated so far.
         image = place.get_frame(self.work, k)
@@ -414,7 +415,7 @@ class _Fill:
             place, k, left, guess.astype(np.float32, copy=False), nnf, METHOD_OF_FILL[ran], self.work, self.images,
             self.known, self.guessed, prov.method, prov.confidence, prov.source_xy,
         )  # fmt: skip
-        self.filled[rows] = True
+        place.put_frame(self.filled, rows, np.ones(rows.stop - rows.start, np.uint8))
 
     def result(self) -> tuple[np.ndarray, Provenance]:
         """The fill and its provenance as numpy arrays."""
@@ -426,9 +427,10 @@ def _propagate_round(fill: _Fill, flows, settings) -> tuple[tuple, tuple]:
     fwd, bwd = flows
     holes, place = fill.holes, fill.place
     # Hole pixels of key frames are sources already; the rest start without one.
-    key = np.zeros(fill.work.shape[0], bool)
-    key[fill.key_frames] = True
-    start = place.put(np.where(key[holes.ts], holes.ts, -1).astype(np.int32))
+    key = np.zeros(fill.work.shape[0], np.uint8)
+    key[fill.key_frames] = 1
+    start = place.empty(holes.size, np.int32)
+    sweep_start_into(place, holes, place.put(key), start)
     if fill.work.shape[0] < 2:
         none = start, fill.own, fill.no_steps
         return none, none

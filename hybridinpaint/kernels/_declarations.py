@@ -227,7 +227,6 @@ KERNELS: dict[str, Kernel] = {
             (
                 _in("ts", "i64", 1),
                 *_YX,
-                _in("todo", "u8", 1),
                 _in("f_frame", "i32", 1),
                 _in("f_pos", "f32", 2),
                 _in("f_steps", "i32", 1),
@@ -268,6 +267,8 @@ KERNELS: dict[str, Kernel] = {
                 _out("count", "f32", 2),
             ),
         ),
+        Kernel("sweep_start_px", 1, (_in("ts", "i64", 1), _in("key", "u8", 1), _out("start", "i32", 1))),
+        Kernel("unfilled_px", 1, (_in("starts", "i64", 1), _in("filled", "u8", 1), _out("counts", "i64", 1))),
         Kernel(
             "identity_px",
             2,

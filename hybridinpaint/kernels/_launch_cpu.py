@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "aeba611f0d4d5d9c014e4e65071f1f03787d6a756b1997027637d8d9864c0642"
+BODIES_SHA256 = "3df650361d0e0f6806e22d1a538f639336275da16e8ada17aa21a8689d437e84"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -29,6 +29,8 @@ chain_px = device_function("chain_px", "cpu")
 sample_known_px = device_function("sample_known_px", "cpu")
 combine_px = device_function("combine_px", "cpu")
 seam_mismatch_px = device_function("seam_mismatch_px", "cpu")
+sweep_start_px = device_function("sweep_start_px", "cpu")
+unfilled_px = device_function("unfilled_px", "cpu")
 identity_px = device_function("identity_px", "cpu")
 key_frame_px = device_function("key_frame_px", "cpu")
 seam_apply_px = device_function("seam_apply_px", "cpu")
@@ -127,10 +129,10 @@ def sample_known_px_cpu(n0, fr, px, py, images, known, out, ok):
         sample_known_px(i0, fr, px, py, images, known, out, ok)
 
 
-# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, todo: uint8 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
-def combine_px_cpu(n0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
+# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
+def combine_px_cpu(n0, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
     for i0 in prange(n0):
-        combine_px(i0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
+        combine_px(i0, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
 
 
 # seam_mismatch_px(n0, n1, oy: int64, ox: int64, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
@@ -138,6 +140,18 @@ def seam_mismatch_px_cpu(n0, n1, oy, ox, k, hole, source_frame, source_xy, image
     for i0 in prange(n0):
         for i1 in range(n1):
             seam_mismatch_px(i0, i1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# sweep_start_px(n0, ts: int64 1-D, key: uint8 1-D, start: int32 1-D (written))
+def sweep_start_px_cpu(n0, ts, key, start):
+    for i0 in prange(n0):
+        sweep_start_px(i0, ts, key, start)
+
+
+# unfilled_px(n0, starts: int64 1-D, filled: uint8 1-D, counts: int64 1-D (written))
+def unfilled_px_cpu(n0, starts, filled, counts):
+    for i0 in prange(n0):
+        unfilled_px(i0, starts, filled, counts)
 
 
 # identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))

@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "6a43f8e17382245bdf2a2c729065a858378569fbbab8cf90cd3ec033bbd51380"
+BODIES_SHA256 = "644fff83c0e96a983608d6f615d68441685382af3fa76ffcef27bc4aa70e522e"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
@@ -28,6 +28,8 @@ chain_px = device_function("chain_px", "cuda")
 sample_known_px = device_function("sample_known_px", "cuda")
 combine_px = device_function("combine_px", "cuda")
 seam_mismatch_px = device_function("seam_mismatch_px", "cuda")
+sweep_start_px = device_function("sweep_start_px", "cuda")
+unfilled_px = device_function("unfilled_px", "cuda")
 identity_px = device_function("identity_px", "cuda")
 key_frame_px = device_function("key_frame_px", "cuda")
 seam_apply_px = device_function("seam_apply_px", "cuda")
@@ -110,11 +112,11 @@ def sample_known_px_cuda(n0, fr, px, py, images, known, out, ok):
         sample_known_px(i0, fr, px, py, images, known, out, ok)
 
 
-# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, todo: uint8 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
-def combine_px_cuda(n0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
+# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
+def combine_px_cuda(n0, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
     i0 = cuda.grid(1)
     if i0 < n0:
-        combine_px(i0, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
+        combine_px(i0, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
 
 
 # seam_mismatch_px(n0, n1, oy: int64, ox: int64, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
@@ -122,6 +124,20 @@ def seam_mismatch_px_cuda(n0, n1, oy, ox, k, hole, source_frame, source_xy, imag
     i1, i0 = cuda.grid(2)
     if i0 < n0 and i1 < n1:
         seam_mismatch_px(i0, i1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+
+
+# sweep_start_px(n0, ts: int64 1-D, key: uint8 1-D, start: int32 1-D (written))
+def sweep_start_px_cuda(n0, ts, key, start):
+    i0 = cuda.grid(1)
+    if i0 < n0:
+        sweep_start_px(i0, ts, key, start)
+
+
+# unfilled_px(n0, starts: int64 1-D, filled: uint8 1-D, counts: int64 1-D (written))
+def unfilled_px_cuda(n0, starts, filled, counts):
+    i0 = cuda.grid(1)
+    if i0 < n0:
+        unfilled_px(i0, starts, filled, counts)
 
 
 # identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))

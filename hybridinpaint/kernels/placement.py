@@ -95,11 +95,14 @@ class Placement:
         out.copy_to_device(a)
         return out
 
-    def get_frame(self, a, k: int) -> np.ndarray:
-        """``a[k]`` as a numpy array to change and then :meth:`put_frame` (on the CPU, ``a[k]`` itself)."""
+    def get_frame(self, a, k) -> np.ndarray:
+        """``a[k]`` (``k`` an index or a slice) as a numpy array to change and then :meth:`put_frame`.
+
+        On the CPU it is ``a[k]`` itself.
+        """
         return as_numba(a)[k].copy_to_host() if on_device(a) else a[k]
 
-    def put_frame(self, a, k: int, value) -> None:
+    def put_frame(self, a, k, value) -> None:
         """``a[k] = value`` (nothing to do where ``value`` is ``a[k]`` from :meth:`get_frame`)."""
         if on_device(a):
             as_numba(a)[k].copy_to_device(np.ascontiguousarray(value, dtype=a.dtype))

@@ -19,6 +19,8 @@ __all__ = [
     "seam_correct_into",
     "key_frame_into",
     "identity_provenance",
+    "sweep_start_into",
+    "unfilled_per_frame",
 ]
 
 
@@ -329,7 +331,6 @@ def _run(target, name, sizes, *args):
 def combine_sources_into(
     place,
     holes,
-    todo,
     forward,
     backward,
     images,
@@ -346,10 +347,10 @@ def combine_sources_into(
     *,
     n_gain,
 ):
-    """Colour the listed hole pixels of ``todo`` from their two sweeps' sources; record provenance.
+    """Colour the listed hole pixels not yet ``filled`` from their two sweeps' sources; record provenance.
 
     All arrays in ``place``'s memory. Per listed pixel ``k`` with
-    ``todo[k]``: each source ``(frame, pos, steps)`` of ``forward`` and
+    ``filled[k] == 0``: each source ``(frame, pos, steps)`` of ``forward`` and
     ``backward`` (frame -1: none) is sampled from ``images`` over ``known``
     pixels, scaled by ``gain[t] / gain[source frame]`` on the first
     ``n_gain`` channels, and weighted by 1 / steps; the weighted mean,
@@ -364,7 +365,6 @@ def combine_sources_into(
     ----------
     place : Placement
     holes : HoleList
-    todo : uint8, shape (N,)
     forward, backward : tuple of int32 (N,), float32 (N, 2), int32 (N,)
     images : float32, shape (T, H, W, C)
     known, guessed : uint8, shape (T, H, W)
@@ -374,7 +374,7 @@ def combine_sources_into(
     source_frame : int32, shape (T, H, W), written
     source_xy : float32, shape (T, H, W, 2), written
     confidence : float32, shape (T, H, W), written
-    filled : uint8, shape (N,), written
+    filled : uint8, shape (N,), read and written
     n_gain : int, keyword-only
     """
     if holes.size == 0:
@@ -387,7 +387,6 @@ def combine_sources_into(
         ts,
         ys,
         xs,
-        todo,
         *forward,
         *backward,
         images,
@@ -479,3 +478,19 @@ def identity_provenance(place, t, h, w):
     if t * h * w:
         launch_cuda("identity_px", (t * h, w), int(h), *arrays)
     return arrays
+
+
+def sweep_start_into(place, holes, key, start):
+    """``start[k]`` = the frame of listed hole pixel ``k`` where that frame is a ``key`` frame (uint8 (T,)), else -1."""
+    if holes.size:
+        ts = holes.placed(place)[0]
+        _run(place.target, "sweep_start_px", (holes.size,), ts, key, start)
+
+
+def unfilled_per_frame(place, holes, filled):
+    """How many listed hole pixels of each frame are not ``filled`` (int64 (T,), on the host)."""
+    t = holes.index.shape[0]
+    counts = place.empty(t, np.int64)
+    if t:
+        _run(place.target, "unfilled_px", (t,), place.put(holes.starts), filled, counts)
+    return place.get(counts)

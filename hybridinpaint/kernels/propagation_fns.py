@@ -135,10 +135,10 @@ def nearest_index(v, n):
 
 @body
 def combine_px(
-    k, ts, ys, xs, todo, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed,
+    k, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed,
     decay, work, method, source_frame, source_xy, confidence, filled,
 ):
-    """Colour listed hole pixel ``k`` from its forward and backward sources; record its provenance.
+    """Colour listed hole pixel ``k``, unless ``filled``, from its forward and backward sources; record its provenance.
 
     Each source (``frame >= 0``) is sampled over known pixels, brought to
     frame ``ts[k]``'s exposure (``gain``, on the first ``n_gain`` channels)
@@ -148,7 +148,7 @@ def combine_px(
     frame's guess, with ``decay[steps]`` (0.3 times that for a guess) as
     confidence. ``filled[k]`` is set where a source counted.
     """
-    if todo[k] == 0:
+    if filled[k] != 0:
         return
     t = ts[k]
     y = ys[k]
@@ -290,3 +290,19 @@ def identity_px(i, x, h, method, source_frame, source_xy, confidence):
     source_xy[t, y, x, 0] = np.float32(x)
     source_xy[t, y, x, 1] = np.float32(y)
     confidence[t, y, x] = np.float32(1.0)
+
+
+@body
+def sweep_start_px(k, ts, key, start):
+    """Where the sweeps start for listed hole pixel ``k``: its own frame in a key frame (a source already), else -1."""
+    start[k] = ts[k] if key[ts[k]] != 0 else -1
+
+
+@body
+def unfilled_px(t, starts, filled, counts):
+    """How many listed hole pixels of frame ``t`` (entries ``starts[t]`` to ``starts[t + 1]``) are not filled."""
+    n = 0
+    for k in range(starts[t], starts[t + 1]):
+        if filled[k] == 0:
+            n += 1
+    counts[t] = n
