@@ -21,6 +21,7 @@ from hybridinpaint.kernels import (
     available_backends,
     cuda_simulated,
     diffuse,
+    gather_holes,
     identity_provenance,
     on_device,
     patchmatch,
@@ -339,3 +340,22 @@ def test_sweep_start_and_unfilled_per_frame():
         sweep_start_into(place, holes, place.put(key), start)
         np.testing.assert_array_equal(place.get(start), exp_start)
         np.testing.assert_array_equal(unfilled_per_frame(place, holes, place.put(filled)), exp_counts)
+
+
+def test_gather_holes():
+    rng = np.random.default_rng(6)
+    t, h, w, c = 3, 4, 5, 2
+    hole = rng.random((t, h, w)) < 0.4
+    holes = HoleList(hole)
+    arrays = (
+        rng.random((t, h, w, c)).astype(np.float32),
+        rng.integers(0, 5, (t, h, w)).astype(np.uint8),
+        rng.integers(0, t, (t, h, w)).astype(np.int32),
+        rng.random((t, h, w, 2)).astype(np.float32),
+        rng.random((t, h, w)).astype(np.float32),
+    )
+    for backend in ("cpu", "cuda"):
+        place = Placement(backend)
+        got = gather_holes(place, holes, *(place.put(a) for a in arrays))
+        for g, a in zip(got, arrays):
+            np.testing.assert_array_equal(g, a[hole])  # numpy's boolean indexing: the same C order

@@ -110,7 +110,12 @@ def composite(original: np.ndarray, work: np.ndarray, mask: np.ndarray, grey: bo
     ``grey``: ``original`` is ``(T, H, W)``. Only the masked pixels are
     converted back, so every other pixel stays bit-identical.
     """
+    return composite_values(original, work[mask], mask, grey)
+
+
+def composite_values(original: np.ndarray, values: np.ndarray, mask: np.ndarray, grey: bool) -> np.ndarray:
+    """A copy of ``original`` with ``values`` (float32 ``(N, C)``, ``mask``'s pixels in C order) where ``mask`` is."""
     out = original.copy()
-    fill = to_dtype(work[mask], original.dtype)
+    fill = to_dtype(values, original.dtype)
     out[mask] = fill[..., 0] if grey else fill
     return out

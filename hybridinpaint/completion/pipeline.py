@@ -17,6 +17,7 @@ from hybridinpaint.kernels import (
     Placement,
     combine_sources_into,
     diffuse,
+    gather_holes,
     identity_provenance,
     key_frame_into,
     resolve_backend,
@@ -417,9 +418,21 @@ class _Fill:
         )  # fmt: skip
         place.put_frame(self.filled, rows, np.ones(rows.stop - rows.start, np.uint8))
 
-    def result(self) -> tuple[np.ndarray, Provenance]:
-        """The fill and its provenance as numpy arrays."""
-        return self.place.get(self.work), Provenance(*(self.place.get(a) for a in vars(self.prov).values()))
+    def result(self, with_provenance=True) -> tuple[np.ndarray, Provenance | None]:
+        """The hole pixels' colours (float32 (N, C), in the hole list's order) and every pixel's provenance.
+
+        Only the hole's pixels come back from where the fill ran: the rest of
+        the provenance is each pixel itself, made here.
+        """
+        holes = self.holes
+        colours, *at_holes = gather_holes(self.place, holes, self.work, *vars(self.prov).values())
+        if not with_provenance:
+            return colours, None
+        t, h, w, _ = self.work.shape
+        prov = Provenance.identity(t, h, w)
+        for arr, values in zip(vars(prov).values(), at_holes):
+            arr[holes.ts, holes.ys, holes.xs] = values
+        return colours, prov
 
 
 def _propagate_round(fill: _Fill, flows, settings) -> tuple[tuple, tuple]:
@@ -466,8 +479,8 @@ def _finish(inp: _Input, fill: _Fill | None, flows, clock, return_result):
     if fill is None:
         out, prov = inp.original.copy(), Provenance.identity(t, h, w)
     else:
-        work, prov = fill.result()
-        out = _arrays.composite(inp.original, work, inp.hole, inp.grey)
+        colours, prov = fill.result(with_provenance=return_result)
+        out = _arrays.composite_values(inp.original, colours, inp.hole, inp.grey)
         clock("composite")
     if not return_result:
         return out

@@ -270,6 +270,24 @@ KERNELS: dict[str, Kernel] = {
         Kernel("sweep_start_px", 1, (_in("ts", "i64", 1), _in("key", "u8", 1), _out("start", "i32", 1))),
         Kernel("unfilled_px", 1, (_in("starts", "i64", 1), _in("filled", "u8", 1), _out("counts", "i64", 1))),
         Kernel(
+            "gather_px",
+            1,
+            (
+                _in("ts", "i64", 1),
+                *_YX,
+                _in("work", "f32", 4),
+                _in("method", "u8", 3),
+                _in("source_frame", "i32", 3),
+                _in("source_xy", "f32", 4),
+                _in("confidence", "f32", 3),
+                _out("colours", "f32", 2),
+                _out("g_method", "u8", 1),
+                _out("g_frame", "i32", 1),
+                _out("g_xy", "f32", 2),
+                _out("g_conf", "f32", 1),
+            ),
+        ),
+        Kernel(
             "identity_px",
             2,
             (

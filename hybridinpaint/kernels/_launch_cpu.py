@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "3df650361d0e0f6806e22d1a538f639336275da16e8ada17aa21a8689d437e84"
+BODIES_SHA256 = "7257588abbc1be52c754048d8a531997be37641c5c2997669a9be93def78309b"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -31,6 +31,7 @@ combine_px = device_function("combine_px", "cpu")
 seam_mismatch_px = device_function("seam_mismatch_px", "cpu")
 sweep_start_px = device_function("sweep_start_px", "cpu")
 unfilled_px = device_function("unfilled_px", "cpu")
+gather_px = device_function("gather_px", "cpu")
 identity_px = device_function("identity_px", "cpu")
 key_frame_px = device_function("key_frame_px", "cpu")
 seam_apply_px = device_function("seam_apply_px", "cpu")
@@ -152,6 +153,12 @@ def sweep_start_px_cpu(n0, ts, key, start):
 def unfilled_px_cpu(n0, starts, filled, counts):
     for i0 in prange(n0):
         unfilled_px(i0, starts, filled, counts)
+
+
+# gather_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, work: float32 4-D, method: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, confidence: float32 3-D, colours: float32 2-D (written), g_method: uint8 1-D (written), g_frame: int32 1-D (written), g_xy: float32 2-D (written), g_conf: float32 1-D (written))
+def gather_px_cpu(n0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf):
+    for i0 in prange(n0):
+        gather_px(i0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf)
 
 
 # identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))

@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "644fff83c0e96a983608d6f615d68441685382af3fa76ffcef27bc4aa70e522e"
+BODIES_SHA256 = "c85a7ecc0d9c092fdb5a819d2694f5217d89f540fe19ddca25f163d3940b9526"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
@@ -30,6 +30,7 @@ combine_px = device_function("combine_px", "cuda")
 seam_mismatch_px = device_function("seam_mismatch_px", "cuda")
 sweep_start_px = device_function("sweep_start_px", "cuda")
 unfilled_px = device_function("unfilled_px", "cuda")
+gather_px = device_function("gather_px", "cuda")
 identity_px = device_function("identity_px", "cuda")
 key_frame_px = device_function("key_frame_px", "cuda")
 seam_apply_px = device_function("seam_apply_px", "cuda")
@@ -138,6 +139,13 @@ def unfilled_px_cuda(n0, starts, filled, counts):
     i0 = cuda.grid(1)
     if i0 < n0:
         unfilled_px(i0, starts, filled, counts)
+
+
+# gather_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, work: float32 4-D, method: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, confidence: float32 3-D, colours: float32 2-D (written), g_method: uint8 1-D (written), g_frame: int32 1-D (written), g_xy: float32 2-D (written), g_conf: float32 1-D (written))
+def gather_px_cuda(n0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf):
+    i0 = cuda.grid(1)
+    if i0 < n0:
+        gather_px(i0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf)
 
 
 # identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))

@@ -21,6 +21,7 @@ __all__ = [
     "identity_provenance",
     "sweep_start_into",
     "unfilled_per_frame",
+    "gather_holes",
 ]
 
 
@@ -494,3 +495,24 @@ def unfilled_per_frame(place, holes, filled):
     if t:
         _run(place.target, "unfilled_px", (t,), place.put(holes.starts), filled, counts)
     return place.get(counts)
+
+
+def gather_holes(place, holes, work, method, source_frame, source_xy, confidence):
+    """The listed hole pixels' colours and provenance, on the host, in the list's order.
+
+    Returns ``colours`` (float32 (N, C)) and ``method``, ``source_frame``,
+    ``source_xy``, ``confidence`` at those pixels ((N,) and (N, 2)): what a
+    placed fill sends back, instead of whole frames.
+    """
+    n, c = holes.size, work.shape[3]
+    out = (
+        place.empty((n, c), np.float32),
+        place.empty(n, np.uint8),
+        place.empty(n, np.int32),
+        place.empty((n, 2), np.float32),
+        place.empty(n, np.float32),
+    )
+    if n:
+        ts, ys, xs, _ = holes.placed(place)
+        _run(place.target, "gather_px", (n,), ts, ys, xs, work, method, source_frame, source_xy, confidence, *out)
+    return tuple(place.get(a) for a in out)

@@ -306,3 +306,20 @@ def unfilled_px(t, starts, filled, counts):
         if filled[k] == 0:
             n += 1
     counts[t] = n
+
+
+@body
+def gather_px(
+    k, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf
+):
+    """Listed hole pixel ``k``'s colour and provenance, into row ``k`` of the gathered arrays."""
+    t = ts[k]
+    y = ys[k]
+    x = xs[k]
+    for c in range(work.shape[3]):
+        colours[k, c] = work[t, y, x, c]
+    g_method[k] = method[t, y, x]
+    g_frame[k] = source_frame[t, y, x]
+    g_xy[k, 0] = source_xy[t, y, x, 0]
+    g_xy[k, 1] = source_xy[t, y, x, 1]
+    g_conf[k] = confidence[t, y, x]
