@@ -421,13 +421,15 @@ class _Fill:
     def result(self, with_provenance=True) -> tuple[np.ndarray, Provenance | None]:
         """The hole pixels' colours (float32 (N, C), in the hole list's order) and every pixel's provenance.
 
-        Only the hole's pixels come back from where the fill ran: the rest of
-        the provenance is each pixel itself, made here.
+        Only the hole's pixels come back from the device: the rest of the
+        provenance is each pixel itself, made here.
         """
         holes = self.holes
         colours, *at_holes = gather_holes(self.place, holes, self.work, *vars(self.prov).values())
         if not with_provenance:
             return colours, None
+        if not self.place.device:  # on the host already
+            return colours, self.prov
         t, h, w, _ = self.work.shape
         prov = Provenance.identity(t, h, w)
         for arr, values in zip(vars(prov).values(), at_holes):
