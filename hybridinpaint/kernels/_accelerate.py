@@ -431,8 +431,9 @@ def auto_backend() -> tuple[str, str]:
     The rule is measured, not the presence of a device: on an H200 machine with 16 cores,
     whole ``inpaint`` runs were 1.7-2.9x slower with ``"cuda"`` than with ``"cpu"`` at
     432x240 to 1080p (benchmarks/RESULTS.md, "CUDA"), because every stage copies its arrays
-    to the device and back. Until a run keeps its arrays on the device and measures faster,
-    ``"auto"`` is the CPU; ``backend="cuda"`` still runs every kernel on the device.
+    to the device and back. The fill now keeps its arrays on the device (RESULTS.md, "The fill
+    kept on the device"), but that is not yet timed on a device; until it measures faster,
+    ``"auto"`` is the CPU; ``backend="cuda"`` runs every kernel on the device.
 
     Examples
     --------
@@ -443,7 +444,7 @@ def auto_backend() -> tuple[str, str]:
     device = "a CUDA device is usable" if cuda_usable() else "no CUDA device is usable"
     return "cpu", (
         f"{device}; whole runs measured 1.7-2.9x faster on the CPU than with backend='cuda' "
-        "(benchmarks/RESULTS.md, CUDA), so 'auto' runs on the CPU"
+        "(benchmarks/RESULTS.md, CUDA; the device-resident fill since is not yet timed), so 'auto' runs on the CPU"
     )
 
 

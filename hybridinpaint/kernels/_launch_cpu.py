@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "7257588abbc1be52c754048d8a531997be37641c5c2997669a9be93def78309b"
+BODIES_SHA256 = "7323a24eb072279208988e9ffb6d48c09e1f510f645c82ec0dff7eaae7f95fcd"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "c85a7ecc0d9c092fdb5a819d2694f5217d89f540fe19ddca25f163d3940b9526"
+BODIES_SHA256 = "9503897dc76893fa28589405156cef3a310c272d6d90d13ed6623f570487229a"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
