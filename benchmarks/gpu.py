@@ -152,17 +152,18 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
     wm[:, 8:20, 8:20] = True
     for b in ("cpu", "cuda"):
         hybridinpaint.inpaint(warm, wm, backend=b, hallucinate=fill)
-    # CUDA with the flow stage on the CPU kernels ([pipeline] FLOW_ON_HOST): small fields, many small launches.
+    # CUDA with the flow stage and the seams' solves on the CPU kernels ([pipeline] FLOW_ON_HOST,
+    # SEAMS_ON_HOST): small fields, many small launches. The stage table tells each apart.
     runs = {
         "cpu": ("cpu", None),
         "cuda": ("cuda", None),
-        "cuda, flows on host": ("cuda", {"pipeline": {"FLOW_ON_HOST": True}}),
+        "cuda, solves on host": ("cuda", {"pipeline": {"FLOW_ON_HOST": True, "SEAMS_ON_HOST": True}}),
     }
     lines = [
         f"Frames: {'clip ' + Path(clip).parent.name if clip else 'synthetic'}, {n} frames, moving blob of ~8%, "
         f"`hallucinate={fill!r}`, after a warm-up in the same process.",
         "",
-        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA, flows on host: s/frame, CPU/that "
+        "| size | CPU s/frame | CUDA s/frame | CPU/CUDA | CUDA, solves on host: s/frame, CPU/that "
         "| CUDA vs CPU inside the hole: PSNR (dB), max abs diff | outside the hole "
         "| peak device memory in use (GB) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -187,7 +188,7 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
         psnr = M.psnr(out["cuda"], out["cpu"], mask=masks)
         same = all(np.array_equal(o[~masks], frames[~masks]) for o in out.values())
         peak = "?" if peaks["cuda"] is None else f"{peaks['cuda'] / 1e9:.2f}"
-        host = secs["cuda, flows on host"]
+        host = secs["cuda, solves on host"]
         lines.append(
             f"| {w}x{h} | {secs['cpu']:.3f} | {secs['cuda']:.3f} | {secs['cpu'] / secs['cuda']:.2f} "
             f"| {host:.3f}, {secs['cpu'] / host:.2f} "

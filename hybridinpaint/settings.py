@@ -142,6 +142,14 @@ class Pipeline(_Section):
             "on the device, 9 ms on 16 cores). Off until benchmarks/gpu.py measures a whole run both ways."
         ),
     )
+    SEAMS_ON_HOST: bool = Field(
+        False,
+        description=(
+            "With backend='cuda', solve each frame's seam correction (a Laplace solve over the hole's box) with "
+            "the CPU kernels: the mismatch is on the host for the solve's set-up anyway, and the solve is many "
+            "small launches on the device. Off until benchmarks/gpu.py measures a whole run both ways."
+        ),
+    )
 
 
 class Hallucinate(_Section):

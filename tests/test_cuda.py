@@ -359,3 +359,26 @@ def test_gather_holes():
         got = gather_holes(place, holes, *(place.put(a) for a in arrays))
         for g, a in zip(got, arrays):
             np.testing.assert_array_equal(g, a[hole])  # numpy's boolean indexing: the same C order
+
+
+@pytest.mark.parametrize("fill", ["telea", "patch"])
+def test_inpaint_on_the_device(fill):
+    """A whole run with backend="cuda" (the solves on the host, to keep the simulator quick)."""
+    import hybridinpaint
+
+    rng = np.random.default_rng(2)
+    video = (255 * _panning(4, 18, 20, 3)).astype(np.uint8)
+    hole = np.zeros((4, 18, 20), bool)
+    hole[:, 5:11, 6:13] = True  # stationary: key frames, propagation, seams
+    hole[1, 1:4, 14:18] = rng.random((3, 4)) < 0.7
+    cfg = {"pipeline": {"FLOW_ON_HOST": True, "SEAMS_ON_HOST": True}}
+    cpu = hybridinpaint.inpaint(video, hole, backend="cpu", hallucinate=fill, settings=cfg, return_result=True)
+    gpu = hybridinpaint.inpaint(video, hole, backend="cuda", hallucinate=fill, settings=cfg, return_result=True)
+    np.testing.assert_array_equal(gpu.frames[~hole], video[~hole])
+    if cuda_simulated():
+        np.testing.assert_array_equal(gpu.frames, cpu.frames)
+        for name in vars(cpu.provenance):
+            np.testing.assert_array_equal(getattr(gpu.provenance, name), getattr(cpu.provenance, name))
+    else:  # fused multiply-adds, and PatchMatch's ties, may differ on a device
+        assert np.abs(gpu.frames.astype(int) - cpu.frames.astype(int))[hole].mean() < 8
+    assert cpu.stats["pixels"]["propagated along flow"] > 0 and len(cpu.stats["key_frames"]) >= 2

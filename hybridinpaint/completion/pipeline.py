@@ -509,6 +509,7 @@ def _remove_seams(fill: _Fill, hole, settings):
     place, prov, holes = fill.place, fill.prov, fill.holes
     t, h, w, c = fill.work.shape
     placed_hole = place.put(hole.view(np.uint8))
+    solver = "cpu" if settings.pipeline.SEAMS_ON_HOST else place.target
     for k in range(t):
         a, b = holes.starts[k], holes.starts[k + 1]
         if a == b:
@@ -525,5 +526,5 @@ def _remove_seams(fill: _Fill, hole, settings):
         if not n.any():
             continue
         field = place.get(total) / np.maximum(n, 1)[:, :, None]
-        corr = diffuse(field, hole[k, y0:y1, x0:x1], tol=1e-3, backend=place.target)
+        corr = diffuse(field, hole[k, y0:y1, x0:x1], tol=1e-3, backend=solver)
         seam_correct_into(place, k, (y0, x0), placed_hole, prov.source_frame, place.put(corr), fill.work)
