@@ -46,7 +46,8 @@ def frames_float(frames) -> tuple[np.ndarray, np.ndarray, bool]:
         raise ValueError(f"frames must be uint8, uint16, float32 or float64, got dtype {dt}")
     grey = frames.ndim == 3
     if grey:
-        work = work[..., None]
+        # A reshape, not work[..., None]: that axis would have stride 0, which a copy to the device refuses.
+        work = np.ascontiguousarray(work).reshape(work.shape + (1,))
     return frames, np.ascontiguousarray(work), grey
 
 

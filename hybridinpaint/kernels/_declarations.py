@@ -289,9 +289,10 @@ KERNELS: dict[str, Kernel] = {
         ),
         Kernel(
             "identity_px",
-            2,
+            1,
             (
                 _scalar("h", "i64"),
+                _scalar("w", "i64"),
                 _out("method", "u8", 3),
                 _out("source_frame", "i32", 3),
                 _out("source_xy", "f32", 4),

@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "7323a24eb072279208988e9ffb6d48c09e1f510f645c82ec0dff7eaae7f95fcd"
+BODIES_SHA256 = "92bc0c0d27226be0d89cc9090acd00b804612906a9060706fe08aa61c3b8267a"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -161,11 +161,10 @@ def gather_px_cpu(n0, ts, ys, xs, work, method, source_frame, source_xy, confide
         gather_px(i0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf)
 
 
-# identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
-def identity_px_cpu(n0, n1, h, method, source_frame, source_xy, confidence):
+# identity_px(n0, h: int64, w: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
+def identity_px_cpu(n0, h, w, method, source_frame, source_xy, confidence):
     for i0 in prange(n0):
-        for i1 in range(n1):
-            identity_px(i0, i1, h, method, source_frame, source_xy, confidence)
+        identity_px(i0, h, w, method, source_frame, source_xy, confidence)
 
 
 # key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))

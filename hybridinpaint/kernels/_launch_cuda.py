@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "9503897dc76893fa28589405156cef3a310c272d6d90d13ed6623f570487229a"
+BODIES_SHA256 = "729078927fa3cde36cffd6bbbad1227aee44ada5cfdbbcb983d13d1cb0953844"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")
@@ -148,11 +148,11 @@ def gather_px_cuda(n0, ts, ys, xs, work, method, source_frame, source_xy, confid
         gather_px(i0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf)
 
 
-# identity_px(n0, n1, h: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
-def identity_px_cuda(n0, n1, h, method, source_frame, source_xy, confidence):
-    i1, i0 = cuda.grid(2)
-    if i0 < n0 and i1 < n1:
-        identity_px(i0, i1, h, method, source_frame, source_xy, confidence)
+# identity_px(n0, h: int64, w: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
+def identity_px_cuda(n0, h, w, method, source_frame, source_xy, confidence):
+    i0 = cuda.grid(1)
+    if i0 < n0:
+        identity_px(i0, h, w, method, source_frame, source_xy, confidence)
 
 
 # key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))

@@ -477,7 +477,8 @@ def identity_provenance(place, t, h, w):
         place.empty((t, h, w), np.float32),
     )
     if t * h * w:
-        launch_cuda("identity_px", (t * h, w), int(h), *arrays)
+        # One index over the whole video: a 2-D grid's rows would cap t * h near a million.
+        launch_cuda("identity_px", (t * h * w,), int(h), int(w), *arrays)
     return arrays
 
 

@@ -281,10 +281,12 @@ def key_frame_px(y, x, k, left, guess, nnf, has_nnf, code, work, images, known, 
 
 
 @body
-def identity_px(i, x, h, method, source_frame, source_xy, confidence):
-    """Pixel ``(t, y, x)``, ``i = t * h + y``, as an original: its own frame and position, confidence 1."""
-    t = i // h
-    y = i - t * h
+def identity_px(i, h, w, method, source_frame, source_xy, confidence):
+    """Pixel ``i`` of a ``(T, h, w)`` video (C order) as an original: its own frame and position, confidence 1."""
+    t = i // (h * w)
+    r = i - t * (h * w)
+    y = r // w
+    x = r - y * w
     method[t, y, x] = 0
     source_frame[t, y, x] = t
     source_xy[t, y, x, 0] = np.float32(x)
