@@ -187,8 +187,9 @@ def _fill(inp: _Input, flows, gain, hallucinate, seams, settings, clock) -> _Fil
     """Propagation rounds and key frames until every hole pixel has a colour, then the seams.
 
     The video's arrays are put where the kernels run once, at the start, and
-    stay there to the end (``_Fill.result``); between rounds the host gets
-    one flag per hole pixel and, per key frame, that frame.
+    stay there to the end (``_Fill.result`` gets back the hole's pixels);
+    between rounds the host gets one count per frame and, per key frame,
+    that frame and its hole's flags.
     """
     place = Placement(inp.target)
     fill = _Fill.start(inp, gain, place)

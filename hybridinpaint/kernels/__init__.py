@@ -2,8 +2,9 @@
 
 Every public function takes and returns numpy arrays, never modifies its
 inputs, and takes ``backend="auto" | "cpu" | "cuda"``; the exceptions are
-the ``*_into`` stages of the fill, which run on arrays a :class:`Placement`
-holds (host or device memory) and write into the ones they name, and
+the fill's stages that take a :class:`Placement` (``*_into``, which write
+into the arrays they name, and ``identity_provenance``, ``unfilled_per_frame``,
+``gather_holes``), which run on arrays it holds (host or device memory), and
 :func:`propagate_holes`, which with ``"cuda"`` also takes device arrays and
 then returns device arrays, so a run on the device keeps its arrays there from
 stage to stage. Nothing is compiled
