@@ -200,20 +200,26 @@ def run_rows(clip: str | None, n: int, fill: str, sizes) -> list[str]:
             cells = " | ".join(f"{r.stats['seconds'].get(stage, 0.0):.3f}" for r in res.values())
             stages.append(f"| {w}x{h} | {stage} | {cells} |")
     # The file commands run in chunks (runs.stream.auto_chunking): the device memory of one chunk.
-    # Two chunks and their overlap are enough to see it (24 frames at 1080p).
+    # Two chunks and their overlap are enough to see it (24 frames at 1080p). Once with the next
+    # chunk's flows made in a second thread meanwhile ([stream] OVERLAP, the default for CUDA), once not.
     part = slice(0, min(len(frames), 24))
-    with _DeviceMemory() as mem:
-        t0 = time.perf_counter()
-        chunks = hybridinpaint.inpaint_chunks(iter(frames[part]), masks[part], backend="cuda", hallucinate=fill)
-        done = sum(1 for _ in chunks)
-        chunked = (time.perf_counter() - t0) / done
-    peak = "?" if mem.peak is None else f"{mem.peak / 1e9:.2f} GB"
-    lines += [
-        "",
-        f"In chunks (`inpaint_chunks`, automatic chunk size, {done} frames) at {w}x{h}: {chunked:.3f} s/frame "
-        f"with CUDA, peak device memory in use {peak}.",
-    ]
-    print(lines[-1], flush=True)
+    lines.append("")
+    for mode in ("device", "never"):
+        with _DeviceMemory() as mem:
+            t0 = time.perf_counter()
+            chunks = hybridinpaint.inpaint_chunks(
+                iter(frames[part]), masks[part], backend="cuda", hallucinate=fill,
+                settings={"stream": {"OVERLAP": mode}},
+            )  # fmt: skip
+            done = sum(1 for _ in chunks)
+            chunked = (time.perf_counter() - t0) / done
+        peak = "?" if mem.peak is None else f"{mem.peak / 1e9:.2f} GB"
+        how = "next chunk prepared meanwhile" if mode == "device" else "one chunk after the other"
+        lines.append(
+            f"- In chunks (`inpaint_chunks`, automatic chunk size, {done} frames, {how}) at {w}x{h}: "
+            f"{chunked:.3f} s/frame with CUDA, peak device memory in use {peak}."
+        )
+        print(lines[-1], flush=True)
     lines += ["", "Seconds per stage, whole run (`InpaintResult.stats['seconds']`):", ""]
     lines += ["| size | stage | " + " | ".join(f"{name} (s)" for name in runs) + " |", "| --- " * 5 + "|", *stages]
     print("\n".join(lines[-len(stages) - 3 :]), flush=True)

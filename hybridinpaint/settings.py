@@ -218,6 +218,15 @@ class Stream(_Section):
             " frame size."
         ),
     )
+    OVERLAP: Literal["device", "always", "never"] = Field(
+        "device",
+        description=(
+            "A chunked run prepares the next chunk (checks, optical flow, exposures: OpenCV on the host) in a "
+            "second thread while this chunk's fill runs: 'device' where the fill runs on CUDA, whose host "
+            "would otherwise wait; 'always' on the CPU too (on 2 cores both halves want every core); "
+            "'never'. Holds one more chunk's flows in memory. Outputs are the same either way."
+        ),
+    )
 
 
 class Blotches(_Section):

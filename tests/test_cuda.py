@@ -385,3 +385,24 @@ def test_inpaint_on_the_device(fill, grey):
     else:  # fused multiply-adds, and PatchMatch's ties, may differ on a device
         assert np.abs(gpu.frames.astype(int) - cpu.frames.astype(int))[hole].mean() < 8
     assert cpu.stats["pixels"]["propagated along flow"] > 0 and len(cpu.stats["key_frames"]) >= 2
+
+
+def test_chunks_prepared_ahead_while_the_device_fills():
+    """[stream] OVERLAP="device": the next chunk's flows in a second thread during a CUDA fill; the CPU's bits."""
+    import hybridinpaint
+
+    video = (255 * _panning(10, 16, 18, 3)).astype(np.uint8)
+    hole = np.zeros((16, 18), bool)
+    hole[5:10, 6:12] = True
+    cfg = {"pipeline": {"FLOW_ON_HOST": True, "SEAMS_ON_HOST": True}, "stream": {"OVERLAP": "device"}}
+    out = {}
+    for backend in ("cpu", "cuda"):
+        got = hybridinpaint.inpaint_chunks(
+            iter(video), hole, chunk=5, overlap=1, backend=backend, hallucinate="telea", settings=cfg
+        )
+        out[backend] = np.stack([r.frame for r in got])
+    np.testing.assert_array_equal(out["cuda"][:, ~hole], video[:, ~hole])
+    if cuda_simulated():
+        np.testing.assert_array_equal(out["cuda"], out["cpu"])
+    else:
+        assert np.abs(out["cuda"].astype(int) - out["cpu"].astype(int))[:, hole].mean() < 8

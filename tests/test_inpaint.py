@@ -203,3 +203,25 @@ def test_never_seen_pixels_are_filled_once_and_held_still():
     assert (res.provenance.source_frame[masks] == key).all()
     fills = res.frames[:, 12:20, 14:24]
     assert np.abs(fills - fills[key]).max() < 0.02  # still in time
+
+
+def test_prepare_then_complete_is_inpaint():
+    """The two halves a chunked run overlaps (runs.stream) give inpaint's result; a prepared call completes once."""
+    from hybridinpaint.completion import pipeline
+
+    rng = np.random.default_rng(3)
+    scene = rng.random((30, 60, 3)).astype(np.float32)
+    video = np.stack([scene[:, 2 * t : 2 * t + 40] for t in range(6)])
+    hole = np.zeros((6, 30, 40), bool)
+    hole[:, 10:20, 12:24] = True
+    whole = hybridinpaint.inpaint(video, hole, backend="cpu", return_result=True)
+    prepared = pipeline.prepare(video, hole, backend="cpu")
+    halves = pipeline.complete(prepared, return_result=True)
+    np.testing.assert_array_equal(halves.frames, whole.frames)
+    for name in vars(whole.provenance):
+        np.testing.assert_array_equal(getattr(halves.provenance, name), getattr(whole.provenance, name))
+    assert set(halves.stats["seconds"]) == set(whole.stats["seconds"])
+    with pytest.raises(ValueError, match="completed already"):
+        pipeline.complete(prepared)
+    with pytest.raises(TypeError, match="prepared must be"):
+        pipeline.complete(video)

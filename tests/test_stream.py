@@ -271,3 +271,35 @@ def test_local_dask_cluster_matches_one_process(clip, tmp_path):
     two = hybridinpaint.inpaint_file(src, masks, tmp_path / "two", chunk=8, overlap=2, workers=2, **OPTS)
     assert one["pixels"] == two["pixels"]
     np.testing.assert_array_equal(io.read_sequence(tmp_path / "one")[0], io.read_sequence(tmp_path / "two")[0])
+
+
+@pytest.mark.parametrize("per_frame", [False, True])
+def test_preparing_the_next_chunk_meanwhile_changes_nothing(tmp_path, per_frame):
+    """[stream] OVERLAP: chunk k + 1's flows made in a second thread while chunk k fills; the same bits."""
+    frames, hole = panning(t=20)
+    masks = np.repeat(hole[None], 20, 0)
+    if per_frame:
+        masks[8:14] = False  # a chunk with nothing to fill, between two with holes
+    runs = {}
+    for mode in ("never", "always"):
+        cfg = {"stream": {"OVERLAP": mode}}
+        got = list(hybridinpaint.inpaint_chunks(iter(frames), masks, chunk=6, overlap=1, settings=cfg, **OPTS))
+        runs[mode] = {name: np.stack([getattr(r, name) for r in got]) for name in ("frame", "method", "source_frame")}
+    for name, a in runs["never"].items():
+        np.testing.assert_array_equal(runs["always"][name], a, err_msg=name)
+    assert runs["never"]["method"][:6][masks[:6]].min() > 0
+    mask_dir = write_folder(tmp_path / "masks", masks.astype(np.uint8) * 255)
+    src = write_folder(tmp_path / "in", frames)
+    for mode in ("never", "always"):
+        cfg = {"stream": {"OVERLAP": mode}}
+        hybridinpaint.inpaint_file(src, mask_dir, tmp_path / mode, chunk=6, overlap=1, settings=cfg, **OPTS)
+    np.testing.assert_array_equal(io.read_sequence(tmp_path / "always")[0], io.read_sequence(tmp_path / "never")[0])
+
+
+def test_an_error_while_preparing_ahead_reaches_the_caller():
+    frames, hole = panning(t=12)
+    masks = np.repeat(hole[None], 12, 0)
+    masks[9] = True  # the second chunk cannot be filled: its preparation fails in the other thread
+    cfg = {"stream": {"OVERLAP": "always"}}
+    with pytest.raises(ValueError, match="masks cover every pixel of frame 3"):
+        list(hybridinpaint.inpaint_chunks(iter(frames), masks, chunk=6, overlap=0, settings=cfg, **OPTS))

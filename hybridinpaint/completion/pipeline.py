@@ -27,9 +27,9 @@ from hybridinpaint.kernels import (
     unfilled_per_frame,
 )
 from hybridinpaint.kernels.checks import positive_int
-from hybridinpaint.settings import resolve
+from hybridinpaint.settings import Settings, resolve
 
-__all__ = ["inpaint", "InpaintResult", "Provenance", "METHOD_NAMES"]
+__all__ = ["inpaint", "prepare", "complete", "Prepared", "InpaintResult", "Provenance", "METHOD_NAMES"]
 
 ORIGINAL, PROPAGATED, PATCH, HALLUCINATED, SPATIAL = 0, 1, 2, 3, 4
 METHOD_NAMES = {
@@ -169,18 +169,77 @@ def inpaint(
     >>> bool((res.frames[~hole] == video[~hole]).all())
     True
     """
+    prepared = prepare(
+        frames, masks, flow=flow, mask_dilation=mask_dilation, flow_dilation=flow_dilation,
+        hallucinate=hallucinate, seams=seams, backend=backend, settings=settings, progress=progress,
+    )  # fmt: skip
+    return complete(prepared, return_result=return_result)
+
+
+@dataclass
+class Prepared:
+    """What :func:`prepare` made of one call of :func:`inpaint`, for one :func:`complete`.
+
+    ``flows`` are ``(forward, backward)`` at full size, ``gain`` each
+    frame's exposure; both None where the masks are empty. On the CPU the
+    fill is built in ``inp.work`` itself, so it is completed once only.
+    """
+
+    inp: _Input
+    flows: tuple | None
+    gain: np.ndarray | None
+    hallucinate: str
+    seams: bool
+    settings: Settings
+    clock: _Clock
+    spent: bool = False
+
+
+def prepare(
+    frames,
+    masks,
+    *,
+    flow="dis",
+    mask_dilation=0,
+    flow_dilation=8,
+    hallucinate="patch",
+    seams=True,
+    backend="auto",
+    settings=None,
+    progress=False,
+) -> Prepared:
+    """The first half of :func:`inpaint` (same arguments but ``return_result``): checks, flows, exposures.
+
+    It runs mostly on the host (OpenCV's optical flow) whatever the backend,
+    so a chunked run prepares the next chunk while :func:`complete` fills
+    this one on the device (``runs.stream``, ``[stream] OVERLAP``).
+    ``complete(prepare(...))`` is ``inpaint(...)``, to the bit.
+    """
     settings = resolve(settings)
     clock = _Clock(progress)
     inp = _validate(frames, masks, flow, mask_dilation, flow_dilation, hallucinate, backend)
     clock("validate")
     if not inp.hole.any():
-        return _finish(inp, None, None, clock, return_result)
+        return Prepared(inp, None, None, hallucinate, seams, settings, clock)
     motion = _flows(inp, flow, flow_dilation, settings, clock)
     gain = _exposures(motion.small, motion.small_hole, motion.small_forward, settings)
     clock("exposure")
-    flows = motion.forward, motion.backward
-    fill = _fill(inp, flows, gain, hallucinate, seams, settings, clock)
-    return _finish(inp, fill, flows, clock, return_result)
+    return Prepared(inp, (motion.forward, motion.backward), gain, hallucinate, seams, settings, clock)
+
+
+def complete(prepared: Prepared, *, return_result=False):
+    """The second half of :func:`inpaint`: the fill, where the backend's kernels run, and the composite."""
+    if not isinstance(prepared, Prepared):
+        raise TypeError(f"prepared must be what prepare() returned, got {type(prepared).__name__}")
+    p, clock = prepared, prepared.clock
+    if p.spent:
+        raise ValueError("prepared was completed already: prepare() again (the first fill was built in its arrays)")
+    p.spent = True
+    clock.restart()  # time spent waiting between the halves is no stage's
+    if p.flows is None:
+        return _finish(p.inp, None, None, clock, return_result)
+    fill = _fill(p.inp, p.flows, p.gain, p.hallucinate, p.seams, p.settings, clock)
+    return _finish(p.inp, fill, p.flows, clock, return_result)
 
 
 def _fill(inp: _Input, flows, gain, hallucinate, seams, settings, clock) -> _Fill:
@@ -222,6 +281,10 @@ class _Clock:
         self.last = now
         if self.progress:
             print(f"hybridinpaint: {name} done ({self.timings[name]:.2f} s)", file=sys.stderr, flush=True)
+
+    def restart(self):
+        """Count from now: the time since the last stage belongs to none."""
+        self.last = time.perf_counter()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import functools
 import glob
 import importlib
 import os
+import threading
 import time
 import types
 import warnings
@@ -364,14 +365,24 @@ def run_cpu(name: str, sizes: tuple[int, ...], *args, band: int = 0):
     if kernel.cpu == "redblack":
         (ys, xs), shared, delta = redblack_parts(kernel)
         decl = (ys, xs, ys, xs, *shared, delta, delta, Arg("tol", "f32"), Arg("sweeps", "i64"))
-        return launcher(name, "cpu")(*_checked(kernel, decl, args))
+        checked = _checked(kernel, decl, args)
+        with _CPU_KERNELS:
+            return launcher(name, "cpu")(*checked)
     if len(sizes) != kernel.ndim:
         raise TypeError(f"kernel {name} runs over {kernel.ndim}-D sizes, got {sizes!r}")
     checked = _checked(kernel, kernel.args, args)
     sizes = tuple(np.int64(s) for s in sizes)
     if kernel.cpu == "bands":
         sizes += (np.int64(max(1, int(band))),)
-    return launcher(name, "cpu")(*sizes, *checked)
+    with _CPU_KERNELS:
+        return launcher(name, "cpu")(*sizes, *checked)
+
+
+# One parallel CPU kernel at a time in a process: each uses every core, and
+# numba's "workqueue" threading layer (where neither TBB nor OpenMP is found)
+# aborts the process when two threads launch at once. A chunked run prepares
+# the next chunk in a second thread (runs.stream) while this one fills.
+_CPU_KERNELS = threading.Lock()
 
 
 def cuda_threads(ndim: int):

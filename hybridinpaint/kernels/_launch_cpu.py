@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "9db40e7e2b33690a4384f4778547af6b38cd6583f6e3e7b9e22a257e3730f42f"
+BODIES_SHA256 = "b70b21d62e2a689b6e1a438a155d0aa6df92ec070e68d09d4b1a87096acb0620"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")

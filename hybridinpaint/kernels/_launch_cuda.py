@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "4cd8d5a2a53f19e7ff4d7422a85a3ce6ca124900925519c5f13491f65041024f"
+BODIES_SHA256 = "f4b982461cac4e20a0b42ea2537359e938810642e4f9a540e0f2b1cf47719c2e"
 
 warp_backward_px = device_function("warp_backward_px", "cuda")
 splat_px = device_function("splat_px", "cuda")

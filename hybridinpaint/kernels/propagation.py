@@ -127,8 +127,16 @@ class HoleList:
 
     def placed(self, place: Placement) -> tuple:
         """``ts, ys, xs, index`` in ``place``'s memory (put there once, then reused)."""
+        return self._placed_once(place)[:4]
+
+    def placed_starts(self, place: Placement):
+        """``starts`` in ``place``'s memory (put there once, then reused)."""
+        return self._placed_once(place)[4]
+
+    def _placed_once(self, place: Placement) -> tuple:
         if place.target not in self._placed:
-            self._placed[place.target] = tuple(place.put(a) for a in (self.ts, self.ys, self.xs, self.index))
+            arrays = (self.ts, self.ys, self.xs, self.index, self.starts)
+            self._placed[place.target] = tuple(place.put(a) for a in arrays)
         return self._placed[place.target]
 
     def own_positions(self) -> np.ndarray:
@@ -494,7 +502,7 @@ def unfilled_per_frame(place, holes, filled):
     t = holes.index.shape[0]
     counts = place.empty(t, np.int64)
     if t:
-        _run(place.target, "unfilled_px", (t,), place.put(holes.starts), filled, counts)
+        _run(place.target, "unfilled_px", (t,), holes.placed_starts(place), filled, counts)
     return place.get(counts)
 
 

@@ -26,6 +26,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from hybridinpaint import visualize
 from hybridinpaint.completion import pipeline
-from hybridinpaint.kernels import warm_up
+from hybridinpaint.kernels import resolve_backend, warm_up
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.runs import engine, io, media
 from hybridinpaint.settings import Settings, resolve
@@ -104,9 +105,17 @@ def _check_chunking(chunk, overlap):
 
 def fill_chunk(frames: np.ndarray, masks: np.ndarray, start: int, options: dict) -> dict:
     """Inpaint one chunk; the task a worker runs. Returns frames and per-pixel provenance (global frame indices)."""
+    return _complete_chunk(frames, masks, start, _prepare_chunk(frames, masks, options))
 
+
+def _prepare_chunk(frames, masks, options):
+    """The chunk's first half (:func:`pipeline.prepare`: mostly host work), or None for an empty mask."""
+    return pipeline.prepare(frames, masks, **options) if masks.any() else None
+
+
+def _complete_chunk(frames, masks, start, prepared) -> dict:
     t, h, w = masks.shape
-    if not masks.any():
+    if prepared is None:
         return {
             "frames": frames,
             "method": np.zeros((t, h, w), np.uint8),
@@ -114,7 +123,7 @@ def fill_chunk(frames: np.ndarray, masks: np.ndarray, start: int, options: dict)
             "confidence": np.ones((t, h, w), np.float32),
             "hole": masks,
         }
-    res = pipeline.inpaint(frames, masks, return_result=True, **options)
+    res = pipeline.complete(prepared, return_result=True)
     return {
         "frames": res.frames,
         "method": res.provenance.method,
@@ -191,10 +200,51 @@ def _chunks(frames: Iterator, masks, plan, first: int):
 
 def _ordered(tasks, options, client=None, in_flight=2):
     """Run ``fill_chunk`` on each task; yield ``(i, start, stop, result)`` in task order."""
-    if client is None:
+    if client is not None:
+        yield from _on_cluster(tasks, options, client, in_flight)
+    elif _overlapping(options):
+        yield from _overlapped(tasks, options)
+    else:
         for i, start, stop, f, m in tasks:
             yield i, start, stop, fill_chunk(f, m, start, options)
-        return
+
+
+def _overlapping(options) -> bool:
+    """Whether to prepare the next chunk while this one fills (``[stream] OVERLAP``)."""
+    mode = options["settings"].stream.OVERLAP
+    return mode == "always" or (mode == "device" and resolve_backend(options.get("backend", "auto")) == "cuda")
+
+
+def _overlapped(tasks, options):
+    """``fill_chunk`` in two halves: chunk k + 1's preparation (a second thread) runs while chunk k is completed.
+
+    The preparation is optical flow on the host; with CUDA the completion is
+    device work the host only launches, so the two share the time. Results
+    are the same as one after the other: the halves of one chunk share
+    nothing with another chunk's, and parallel CPU kernels take turns
+    (``kernels._accelerate.run_cpu``).
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridinpaint-prepare")
+    try:
+        ahead = None
+        for task in tasks:
+            _, _, _, f, m = task
+            nxt = task, pool.submit(_prepare_chunk, f, m, options)
+            if ahead is not None:
+                yield _completed(*ahead)
+            ahead = nxt
+        if ahead is not None:
+            yield _completed(*ahead)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _completed(task, prepared):
+    i, start, stop, f, m = task
+    return i, start, stop, _complete_chunk(f, m, start, prepared.result())
+
+
+def _on_cluster(tasks, options, client, in_flight):
     pending = deque()
     for i, start, stop, f, m in tasks:
         pending.append((i, start, stop, client.submit(fill_chunk, f, m, start, options, pure=False)))
@@ -269,16 +319,15 @@ def inpaint_chunks(
         masks = iter(masks)
     joiner = _Joiner(overlap)
     buffered = _lookahead(first, frames)
-    # The length is unknown: plan as if endless, and end where the input does.
+    # The length is unknown: plan as if endless, and end where the input does
+    # (a chunk is known to be the last once the next one does not come).
     pending = None
-    for item in _endless_chunks(buffered, masks, chunk, overlap):
+    for _, start, stop, result in _ordered(_endless_chunks(buffered, masks, chunk, overlap), options):
         if pending is not None:
-            i, start, stop, f, m = pending
-            yield from joiner.add(start, stop, fill_chunk(f, m, start, options), last=False)
-        pending = item
+            yield from joiner.add(*pending, last=False)
+        pending = start, stop, result
     if pending is not None:
-        i, start, stop, f, m = pending
-        yield from joiner.add(start, stop, fill_chunk(f, m, start, options), last=True)
+        yield from joiner.add(*pending, last=True)
 
 
 def _lookahead(first, rest):
