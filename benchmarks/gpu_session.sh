@@ -2,7 +2,8 @@
 # The one prepared run for a lent GPU machine (the `device` tool), 5-7 minutes (caps: 7.5):
 #   1. the CUDA tests on the real device (tests/test_cuda.py, no simulator);
 #   2. benchmarks/gpu.py: whole `inpaint` runs, CPU and CUDA on that machine, 40 frames with a
-#      moving hole at 432x240 and 1920x1080, seconds per stage, device memory, a chunked run.
+#      moving hole at 432x240 and 1920x1080, seconds per stage, device memory, a chunked run with and
+#      without the next chunk prepared meanwhile ([stream] OVERLAP).
 # Everything it prints also lands in $OUT (gpu-tests.log, gpu-bench.md): paste the tables into
 # benchmarks/RESULTS.md ("CUDA").
 #

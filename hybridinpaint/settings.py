@@ -219,12 +219,14 @@ class Stream(_Section):
         ),
     )
     OVERLAP: Literal["device", "always", "never"] = Field(
-        "device",
+        "never",
         description=(
-            "A chunked run prepares the next chunk (checks, optical flow, exposures: OpenCV on the host) in a "
-            "second thread while this chunk's fill runs: 'device' where the fill runs on CUDA, whose host "
-            "would otherwise wait; 'always' on the CPU too (on 2 cores both halves want every core); "
-            "'never'. Holds one more chunk's flows in memory. Outputs are the same either way."
+            "A chunked run may prepare the next chunk (checks, optical flow, exposures: mostly OpenCV on the "
+            "host) in a second thread while this chunk fills: 'device' where the fill runs on CUDA, whose host "
+            "mostly waits; 'always'; 'never'. Outputs are the same; one more chunk's flows are held. Off until "
+            "benchmarks/gpu.py measures it on a device: on 2 CPU cores (bmx-trees, 48 frames at 432x240, "
+            "chunks of 32) 'always' took 0.20-0.21 s/frame against 0.08-0.11 one chunk after the other, the "
+            "parallel kernels' spinning threads (OpenMP) likely taking the cores the other half's OpenCV wanted."
         ),
     )
 

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -283,8 +284,13 @@ def test_preparing_the_next_chunk_meanwhile_changes_nothing(tmp_path, per_frame)
     runs = {}
     for mode in ("never", "always"):
         cfg = {"stream": {"OVERLAP": mode}}
-        got = list(hybridinpaint.inpaint_chunks(iter(frames), masks, chunk=6, overlap=1, settings=cfg, **OPTS))
+        got, preparing = [], set()
+        for r in hybridinpaint.inpaint_chunks(iter(frames), masks, chunk=6, overlap=1, settings=cfg, **OPTS):
+            got.append(r)
+            preparing.add(any(t.name.startswith("hybridinpaint-prepare") for t in threading.enumerate()))
+        assert (True in preparing) == (mode == "always")  # the last chunk's frames come after the thread ended
         runs[mode] = {name: np.stack([getattr(r, name) for r in got]) for name in ("frame", "method", "source_frame")}
+    assert not any(t.name.startswith("hybridinpaint-prepare") for t in threading.enumerate())
     for name, a in runs["never"].items():
         np.testing.assert_array_equal(runs["always"][name], a, err_msg=name)
     assert runs["never"]["method"][:6][masks[:6]].min() > 0
