@@ -120,3 +120,29 @@ def test_a_wobbling_still_shot_carries_nothing_into_its_hole():
     # Without the wobble test the wobble was carried (what this test guards against).
     before = flowmod.complete_pair(fwd, bwd, hole, "cpu", settings=DEFAULT.replace(flow={"WOBBLE": 0.0}))
     assert any(not np.array_equal(a, b) for a, b in zip(before, not_carried))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_flows_shared_among_threads_equal_one_estimator_in_order(threads):
+    """estimate_pairs gives each thread its own DIS; the flows are those of one DIS called pair by pair."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    scene = cv2.GaussianBlur((rng.random((48, 120)) * 255).astype(np.uint8), (0, 0), 1.5)
+    grey = np.stack([scene[:, 3 * k : 3 * k + 64] for k in range(8)])
+    calc = flowmod.estimator("dis")
+    pairs = [(0, 2), (5, 4), (1, 2), (7, 0), (3, 3)]
+    want = np.stack([calc(grey[a], grey[b]) for a, b in pairs]).astype(np.float32)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        got = flowmod.estimate_pairs(grey, pairs)
+        fwd, bwd = flowmod.estimate(grey)
+    finally:
+        cv2.setNumThreads(before)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(fwd[2], calc(grey[2], grey[3]))
+    np.testing.assert_array_equal(bwd[6], calc(grey[7], grey[6]))
+    assert np.median(fwd[..., 0]) == pytest.approx(-3, abs=0.2)  # the scene moves 3 px left per frame
+    with pytest.raises(ValueError, match="flow must be one of"):
+        flowmod.estimate_pairs(grey, pairs, "lucas")

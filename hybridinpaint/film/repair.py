@@ -209,11 +209,9 @@ def _median_flow(flows: np.ndarray, window: int) -> np.ndarray:
 
 def _skip_flows(g8):
     """Flows between frames two apart: ``f[k]`` maps k -> k+2, ``b[k]`` maps k+2 -> k."""
-    calc = flowmod.estimator("dis")
-    t = g8.shape[0]
-    f = np.stack([calc(g8[k], g8[k + 2]) for k in range(t - 2)]).astype(np.float32)
-    b = np.stack([calc(g8[k + 2], g8[k]) for k in range(t - 2)]).astype(np.float32)
-    return f, b
+    n = max(g8.shape[0] - 2, 0)
+    both = flowmod.estimate_pairs(g8, [(k, k + 2) for k in range(n)] + [(k + 2, k) for k in range(n)], "dis")
+    return both[:n], both[n:]
 
 
 def _at_least(mask, min_area):
