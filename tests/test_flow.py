@@ -146,3 +146,19 @@ def test_flows_shared_among_threads_equal_one_estimator_in_order(threads):
     assert np.median(fwd[..., 0]) == pytest.approx(-3, abs=0.2)  # the scene moves 3 px left per frame
     with pytest.raises(ValueError, match="flow must be one of"):
         flowmod.estimate_pairs(grey, pairs, "lucas")
+
+
+def test_upscale_resizes_and_scales_the_vectors():
+    import cv2
+
+    rng = np.random.default_rng(7)
+    small = (rng.random((3, 9, 16, 2)).astype(np.float32) - 0.5) * 4
+    small[1] = (1.0, 2.0)  # a uniform motion at half size is twice as long at full size
+    big = flowmod.upscale(small, (18, 40))
+    assert big.shape == (3, 18, 40, 2) and big.dtype == np.float32
+    np.testing.assert_array_equal(big[1, ..., 0], 2.5)  # 40 / 16 wide
+    np.testing.assert_array_equal(big[1, ..., 1], 4.0)  # 18 / 9 high
+    for k in (0, 2):
+        want = cv2.resize(small[k], (40, 18), interpolation=cv2.INTER_LINEAR) * np.float32([2.5, 2.0])
+        np.testing.assert_array_equal(big[k], want)
+    assert flowmod.upscale(small, (9, 16)) is small
