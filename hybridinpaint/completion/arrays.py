@@ -34,7 +34,8 @@ def frames_float(frames) -> tuple[np.ndarray, np.ndarray, bool]:
         raise ValueError(f"frames must have 1 to 4 channels in the last axis, got {describe(frames)}")
     dt = frames.dtype
     if dt in _INT_SCALE:
-        work = frames.astype(np.float32) * np.float32(1.0 / _INT_SCALE[dt])
+        work = frames.astype(np.float32)
+        work *= np.float32(1.0 / _INT_SCALE[dt])  # in place: a video-sized temporary less, the same bits
     elif dt in (np.dtype(np.float32), np.dtype(np.float64)):
         work = frames.astype(np.float32)
         if not np.isfinite(work).all():
