@@ -32,6 +32,7 @@ from hybridinpaint.kernels import (
     unfilled_per_frame,
     vote,
     warp_backward,
+    warp_backward_frames,
     warp_forward,
 )
 
@@ -406,3 +407,15 @@ def test_chunks_prepared_ahead_while_the_device_fills():
         np.testing.assert_array_equal(out["cuda"], out["cpu"])
     else:
         assert np.abs(out["cuda"].astype(int) - out["cpu"].astype(int))[:, hole].mean() < 8
+
+
+def test_warp_backward_frames():
+    rng = np.random.default_rng(12)
+    imgs = rng.random((3, 5, 7, 2)).astype(np.float32)
+    flows = ((rng.random((3, 5, 7, 2)) - 0.5) * 4).astype(np.float32)
+    cpu = warp_backward_frames(imgs, flows, backend="cpu")
+    gpu = warp_backward_frames(imgs, flows, backend="cuda")
+    np.testing.assert_array_equal(gpu[1], cpu[1])
+    np.testing.assert_allclose(gpu[0], cpu[0], atol=1e-6)
+    for k in range(3):
+        np.testing.assert_allclose(gpu[0][k], ref.warp_backward(imgs[k], flows[k])[0], atol=1e-5)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import reference as ref
 import strategies as hst
-from hybridinpaint.kernels import warp_backward, warp_forward
+from hybridinpaint.kernels import warp_backward, warp_backward_frames, warp_forward
 
 
 def _frozen(*arrays):
@@ -144,3 +144,23 @@ def test_bad_input(fn):
         fn(nan_img, flow, backend="cpu")
     with pytest.raises(ValueError, match="backend"):
         fn(img, flow, backend="gpu")
+
+
+@pytest.mark.parametrize("channels", [None, 1, 3])
+def test_a_stack_warps_as_its_frames_one_by_one(channels):
+    """warp_backward_frames (one transfer per stack on CUDA) is warp_backward frame by frame, to the bit."""
+    rng = np.random.default_rng(11)
+    shape = (4, 9, 13) if channels is None else (4, 9, 13, channels)
+    imgs = rng.random(shape).astype(np.float32)
+    flows = ((rng.random((4, 9, 13, 2)) - 0.5) * 6).astype(np.float32)
+    out, valid = warp_backward_frames(imgs, flows, backend="cpu")
+    assert out.shape == imgs.shape and valid.shape == (4, 9, 13) and valid.dtype == bool
+    for k in range(4):
+        want, want_valid = warp_backward(imgs[k], flows[k], backend="cpu")
+        np.testing.assert_array_equal(out[k], want)
+        np.testing.assert_array_equal(valid[k], want_valid)
+    assert not valid.all() and valid.any()
+    with pytest.raises(ValueError, match=r"flows must have shape \(T, H, W, 2\)"):
+        warp_backward_frames(imgs, flows[:3], backend="cpu")
+    with pytest.raises(ValueError, match="images must be 3-D or 4-D"):
+        warp_backward_frames(imgs[0, 0], flows, backend="cpu")

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from hybridinpaint.kernels import diffuse, warp_backward, warp_forward
+from hybridinpaint.kernels import diffuse, warp_backward, warp_backward_frames, warp_forward
 from hybridinpaint.settings import Settings
 
 METHODS = ("dis", "farneback", "dualtvl1", "rlof")
@@ -234,10 +234,12 @@ def inconsistent(flow: np.ndarray, back: np.ndarray, backend: str, tau_abs: floa
 
     ``flow`` is defined on one frame, ``back`` on the frame it points into;
     a pixel fails when ``|flow + back(p + flow)| > tau_abs + tau_rel |flow|``
-    or when ``flow`` leaves the frame.
+    or when ``flow`` leaves the frame. Both ``(H, W, 2)``, or stacks
+    ``(N, H, W, 2)`` of such pairs (checked at once, the same bits).
     """
 
-    there, valid = warp_backward(back, flow, backend=backend)
+    warp = warp_backward_frames if flow.ndim == 4 else warp_backward
+    there, valid = warp(back, flow, backend=backend)
     err = np.hypot(flow[..., 0] + there[..., 0], flow[..., 1] + there[..., 1])
     return ~valid | (err > tau_abs + tau_rel * np.hypot(flow[..., 0], flow[..., 1]))
 

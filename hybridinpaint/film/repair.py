@@ -53,7 +53,7 @@ from hybridinpaint.completion import arrays as _arrays
 from hybridinpaint.completion import flow as flowmod
 from hybridinpaint.completion import pipeline
 from hybridinpaint.film import blotches, flicker, motion, scratches
-from hybridinpaint.kernels import resolve_backend, warp_backward
+from hybridinpaint.kernels import resolve_backend, warp_backward_frames
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import Settings, resolve
 
@@ -156,15 +156,17 @@ def _compensated(grey: np.ndarray, backend: str, bar, settings: Settings):
     next_inside = np.zeros(grey.shape, bool)  # where frame k's flow to k+1 stays in the frame
     prev_inside = np.zeros(grey.shape, bool)  # where frame k's flow to k-1 stays in the frame
     ok = np.zeros(grey.shape, bool)
-    for k in range(t - 1):
-        # Frame k+1 sees frame k through bwd[k]; frame k sees k+1 through fwd[k].
-        prev[k + 1], prev_inside[k + 1] = warp_backward(grey[k], bwd[k], backend=backend)
-        nxt[k], next_inside[k] = warp_backward(grey[k + 1], fwd[k], backend=backend)
+    # Whole stacks at once (one transfer each way on CUDA). Frame k+1 sees frame k through
+    # bwd[k]; frame k sees k+1 through fwd[k].
+    if t > 1:
+        prev[1:], prev_inside[1:] = warp_backward_frames(grey[:-1], bwd, backend=backend)
+        nxt[:-1], next_inside[:-1] = warp_backward_frames(grey[1:], fwd, backend=backend)
     inside = prev_inside & next_inside
-    for k in range(1, t - 1):
-        trusted = ~flowmod.inconsistent(skip_f[k - 1], skip_b[k - 1], backend, settings.film.FB_ABS, 0.1)
-        there, valid = warp_backward(trusted.astype(np.float32), bwd[k - 1], backend=backend)
-        ok[k] = (there > 0.5) & valid & inside[k]
+    if t > 2:
+        # Frame k's trust (k = 1 .. t-2) is the skip flows' check between k-1 and k+1, seen from k.
+        trusted = ~flowmod.inconsistent(skip_f, skip_b, backend, settings.film.FB_ABS, 0.1)
+        there, valid = warp_backward_frames(trusted.astype(np.float32), bwd[: t - 2], backend=backend)
+        ok[1:-1] = (there > 0.5) & valid & inside[1:-1]
     return prev, nxt, ok, inside, (fwd, bwd)
 
 
@@ -660,21 +662,23 @@ def _neighbour_mean(work, mask, backend, settings: Settings, flows=None):
     (:func:`_clean_flows`; ``flows`` when the detection already made them).
     """
 
-    t, h, w, c = work.shape
+    t, h, w, _ = work.shape
     fwd, bwd = flows if flows is not None else _clean_flows(_grey(work), settings)[1:]
     total = np.zeros(work.shape, np.float32)
     weight = np.zeros((t, h, w), np.float32)
     free = (~mask).astype(np.float32)
-    for k in range(t):
-        for j, flow in ((k - 1, bwd[k - 1] if k > 0 else None), (k + 1, fwd[k] if k < t - 1 else None)):
-            if flow is None or not mask[k].any():
-                continue
-            ok, inside = warp_backward(free[j], flow, backend=backend)
-            usable = (ok > 0.99) & inside
-            for ch in range(c):
-                v, _ = warp_backward(work[j][..., ch], flow, backend=backend)
-                total[k][..., ch] += np.where(usable, v, 0)
-            weight[k] += usable
+    masked = np.flatnonzero(mask.reshape(t, -1).any(axis=1))
+    # The earlier neighbour first, then the later: each pixel's sum in the same order as frame by frame.
+    for side in (-1, 1):
+        ks = masked[(masked + side >= 0) & (masked + side < t)]
+        if ks.size == 0:
+            continue
+        flows_k = bwd[ks - 1] if side < 0 else fwd[ks]
+        ok, inside = warp_backward_frames(free[ks + side], flows_k, backend=backend)
+        usable = (ok > 0.99) & inside
+        v, _ = warp_backward_frames(work[ks + side], flows_k, backend=backend)
+        total[ks] += np.where(usable[..., None], v, 0)
+        weight[ks] += usable
     return total / np.maximum(weight, 1)[..., None], weight > 0
 
 

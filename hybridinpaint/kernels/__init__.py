@@ -18,6 +18,7 @@ import importlib
 __all__ = [
     "diffuse",
     "warp_backward",
+    "warp_backward_frames",
     "warp_forward",
     "patchmatch",
     "vote",
@@ -47,6 +48,7 @@ __all__ = [
 _WHERE = {
     "diffuse": ".diffusion",
     "warp_backward": ".warping",
+    "warp_backward_frames": ".warping",
     "warp_forward": ".warping",
     "patchmatch": ".patches",
     "vote": ".patches",

@@ -6,9 +6,10 @@ import numpy as np
 
 from . import warping_fns  # noqa: F401 - registers the bodies
 from ._accelerate import launch_cuda, resolve_backend, run_cpu
-from .checks import flow_hw2, image_hwc
+from .checks import describe, flow_hw2, image_hwc, real_float32
+from .placement import Placement
 
-__all__ = ["warp_backward", "warp_forward"]
+__all__ = ["warp_backward", "warp_backward_frames", "warp_forward"]
 
 
 def warp_backward(image, flow, *, backend="auto"):
@@ -59,6 +60,52 @@ def warp_backward(image, flow, *, backend="auto"):
         launch_cuda("warp_backward_px", (h, w), cuda.to_device(img), cuda.to_device(fl), d_out, d_valid)
         out, valid = d_out.copy_to_host(), d_valid.copy_to_host()
     return (out[:, :, 0] if squeeze else out), valid.view(bool)
+
+
+def warp_backward_frames(images, flows, *, backend="auto"):
+    """:func:`warp_backward` of every frame of a stack along its own flow.
+
+    Parameters
+    ----------
+    images : ndarray, shape (T, H, W, C) or (T, H, W)
+        Frames to sample; any real dtype, computed in float32.
+    flows : ndarray, shape (T, H, W, 2)
+        ``flows[k]`` is frame ``k``'s flow, ``(dx, dy)`` in pixels.
+    backend : {"auto", "cpu", "cuda"}, keyword-only
+
+    Returns
+    -------
+    warped : ndarray, float32, shape of ``images``
+    valid : ndarray, bool, shape (T, H, W)
+        Frame by frame, what :func:`warp_backward` returns, to the bit; on
+        CUDA the stack goes to the device and back once, not once per frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridinpaint.kernels import warp_backward_frames
+    >>> imgs = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    >>> flows = np.zeros((2, 3, 4, 2), np.float32); flows[1, ..., 1] = 1  # frame 1 looks one row down
+    >>> out, valid = warp_backward_frames(imgs, flows, backend="cpu")
+    >>> out[1, 0], bool(valid[0].all()), valid[1, 2].tolist()
+    (array([16., 17., 18., 19.], dtype=float32), True, [False, False, False, False])
+    """
+    imgs = real_float32(images, "images", ndim=(3, 4))
+    squeeze = imgs.ndim == 3
+    if squeeze:
+        imgs = imgs.reshape(imgs.shape + (1,))
+    t, h, w, c = imgs.shape
+    fl = real_float32(flows, "flows", ndim=(4,))
+    if fl.shape != (t, h, w, 2):
+        raise ValueError(f"flows must have shape (T, H, W, 2) = {(t, h, w, 2)} matching images, got {describe(fl)}")
+    place = Placement(backend)
+    src, along = place.put(imgs), place.put(fl)
+    out, valid = place.empty((t, h, w, c), np.float32), place.empty((t, h, w), np.uint8)
+    run = run_cpu if place.target == "cpu" else launch_cuda
+    for k in range(t):
+        run("warp_backward_px", (h, w), src[k], along[k], out[k], valid[k])
+    out, valid = place.get(out), place.get(valid)
+    return (out[..., 0] if squeeze else out), valid.view(bool)
 
 
 def warp_forward(image, flow, *, backend="auto"):
