@@ -407,10 +407,13 @@ class _Fill:
     Its video-sized arrays live in ``place`` (host memory for the CPU
     kernels, device memory for CUDA) from the start to :meth:`result`.
     ``work`` is the output being built (float32, (T, H, W, C); on the CPU
-    the input's ``work`` itself); ``images`` what sources may be sampled
-    from (the originals, plus each key frame's guess); ``known`` (uint8)
-    where ``images`` may be sampled; ``guessed`` the method code of key-frame
-    guesses in ``images`` (else 0); ``prov`` every pixel's provenance so far;
+    the input's ``work`` itself), and what sources are sampled from where
+    ``known`` (uint8) is 1: the originals, and each key frame once it is
+    one (its guess and what was propagated into it before). Sampling reads
+    ``known`` pixels only (the weight of any other is 0), and no known pixel
+    of ``work`` changes until the seams, which measure every key frame's
+    mismatch before correcting it: so the sources need no copy of their
+    own. ``guessed`` is the method code of key-frame guesses (else 0); ``prov`` every pixel's provenance so far;
     ``gain`` each frame's exposure; ``decay`` the confidence of a source
     ``steps`` frames away; ``filled`` (uint8) which listed hole pixels have a
     colour. On the host: the key frames filled so far.
@@ -418,7 +421,6 @@ class _Fill:
 
     place: Placement
     work: np.ndarray
-    images: np.ndarray
     known: np.ndarray
     guessed: np.ndarray
     holes: HoleList
@@ -439,7 +441,6 @@ class _Fill:
         return cls(
             place=place,
             work=work,
-            images=place.copy(work),
             known=place.put((~inp.hole).view(np.uint8)),
             guessed=place.zeros(inp.hole.shape, np.uint8),
             holes=holes,
@@ -455,7 +456,7 @@ class _Fill:
         """Colour the hole pixels not yet filled that a sweep reached; record their provenance."""
         place, prov = self.place, self.prov
         combine_sources_into(
-            place, self.holes, fw, bw, self.images, self.known, self.gain, self.guessed, self.decay, self.work,
+            place, self.holes, fw, bw, self.work, self.known, self.gain, self.guessed, self.decay, self.work,
             prov.method, prov.source_frame, prov.source_xy, prov.confidence, self.filled,
             n_gain=_colour_channels(self.work.shape[3]).stop,
         )  # fmt: skip
@@ -477,7 +478,7 @@ class _Fill:
             guess, nnf, ran = hallmod.fill(image, left, hallucinate, settings=settings, backend=place.target)
         # Provenance names the fill that ran, which is not always the one asked for (hallmod.fill).
         key_frame_into(
-            place, k, left, guess.astype(np.float32, copy=False), nnf, METHOD_OF_FILL[ran], self.work, self.images,
+            place, k, left, guess.astype(np.float32, copy=False), nnf, METHOD_OF_FILL[ran], self.work, self.work,
             self.known, self.guessed, prov.method, prov.confidence, prov.source_xy,
         )  # fmt: skip
         place.put_frame(self.filled, rows, np.ones(rows.stop - rows.start, np.uint8))
@@ -568,12 +569,15 @@ def _remove_seams(fill: _Fill, hole, settings):
     position; the difference from q's real colour is the mismatch there
     (``kernels.seam_mismatch_into``). Each frame's mismatch is made over the
     box of its hole grown by one pixel (the box ``diffuse`` solves on) and
-    diffused on a host copy of that box.
+    diffused on a host copy of that box. A key frame's fill is a source
+    for the others' (``_Fill``): its correction waits until every frame's
+    mismatch has been measured against the fill as it was.
     """
     place, prov, holes = fill.place, fill.prov, fill.holes
     t, h, w, c = fill.work.shape
     placed_hole = place.put(hole.view(np.uint8))
     solver = "cpu" if settings.pipeline.SEAMS_ON_HOST else place.target
+    sources, later = set(fill.key_frames), []
     for k in range(t):
         a, b = holes.starts[k], holes.starts[k + 1]
         if a == b:
@@ -584,7 +588,7 @@ def _remove_seams(fill: _Fill, hole, settings):
         # The kernel writes every cell of the box: nothing to clear (or, on a device, to send).
         total, count = place.empty((y1 - y0, x1 - x0, c), np.float32), place.empty((y1 - y0, x1 - x0), np.float32)
         seam_mismatch_into(
-            place, k, (y0, x0), placed_hole, prov.source_frame, prov.source_xy, fill.images, fill.known, fill.gain,
+            place, k, (y0, x0), placed_hole, prov.source_frame, prov.source_xy, fill.work, fill.known, fill.gain,
             fill.work, total, count, n_gain=_colour_channels(c).stop, seam_max=settings.pipeline.SEAM_MAX,
         )  # fmt: skip
         n = place.get(count)
@@ -592,4 +596,9 @@ def _remove_seams(fill: _Fill, hole, settings):
             continue
         field = place.get(total) / np.maximum(n, 1)[:, :, None]
         corr = diffuse(field, hole[k, y0:y1, x0:x1], tol=1e-3, backend=solver)
-        seam_correct_into(place, k, (y0, x0), placed_hole, prov.source_frame, place.put(corr), fill.work)
+        if k in sources:
+            later.append((k, (y0, x0), corr))
+        else:
+            seam_correct_into(place, k, (y0, x0), placed_hole, prov.source_frame, place.put(corr), fill.work)
+    for k, corner, corr in later:
+        seam_correct_into(place, k, corner, placed_hole, prov.source_frame, place.put(corr), fill.work)

@@ -363,8 +363,10 @@ def combine_sources_into(
     ``backward`` (frame -1: none) is sampled from ``images`` over ``known``
     pixels, scaled by ``gain[t] / gain[source frame]`` on the first
     ``n_gain`` channels, and weighted by 1 / steps; the weighted mean,
-    clipped to [0, 1], goes into ``work``, which must not be ``images``
-    (threads read ``images`` while others write ``work``). The nearer source is recorded in
+    clipped to [0, 1], goes into ``work``. ``work`` may be ``images``: the
+    pixels written are unfilled hole pixels, never ``known``, and a pixel
+    that is not known weighs 0 in a footprint whatever value a thread reads
+    there (the values are finite). The nearer source is recorded in
     ``method`` (1, or ``guessed``'s code where the source pixel is a key
     frame's guess), ``source_frame``, ``source_xy`` and ``confidence``
     (``decay[steps]``, times 0.3 for a guess); ``filled[k]`` is set to 1
