@@ -51,19 +51,35 @@ def combine_case(seed, t=3, h=4, w=5, c=3):
     }
 
 
+def rows(holes, arrays):
+    """Per-pixel ``(T, H, W, ...)`` arrays at the listed hole pixels: the rows the fill keeps."""
+    return [np.ascontiguousarray(a[holes.ts, holes.ys, holes.xs]) for a in arrays]
+
+
+def scattered(holes, arrays, values):
+    """Copies of ``arrays`` with the listed hole pixels' ``values`` (rows) put back in place."""
+    out = [a.copy() for a in arrays]
+    for a, v in zip(out, values):
+        a[holes.ts, holes.ys, holes.xs] = v
+    return out
+
+
 def run_combine(case, backend):
-    """``combine_sources_into`` on ``backend``: (work, provenance arrays, filled after) as numpy arrays."""
+    """``combine_sources_into`` on ``backend``: (work, provenance arrays, filled after) as numpy arrays.
+
+    The provenance comes back per pixel: the case's arrays with the rows the kernel wrote put in place.
+    """
     place = Placement(backend)
     holes = case["holes"]
     put = place.put
-    out = [put(case["work"].copy())] + [put(a.copy()) for a in case["prov"]] + [put(case["filled"].copy())]
+    out = [put(case["work"].copy())] + [put(a) for a in rows(holes, case["prov"])] + [put(case["filled"].copy())]
     combine_sources_into(
         place, holes, tuple(put(a) for a in case["forward"]),
         tuple(put(a) for a in case["backward"]), put(case["images"]), put(case["known"]), put(case["gain"]),
         put(case["guessed"]), put(case["decay"]), *out, n_gain=case["n_gain"],
     )  # fmt: skip
     got = [place.get(a) for a in out]
-    return got[0], tuple(got[1:5]), got[5].view(bool)
+    return got[0], tuple(scattered(holes, case["prov"], got[1:5])), got[5].view(bool)
 
 
 def seam_case(seed, t=3, h=5, w=6, c=3):
@@ -93,14 +109,17 @@ def run_seam(case, k, backend, box=None):
     place = Placement(backend)
     _, h, w, c = case["images"].shape
     y0, y1, x0, x1 = box or (0, h, 0, w)
-    arrays = {n: place.put(case[n]) for n in ("hole", "source_frame", "source_xy", "images", "known", "gain")}
+    holes = HoleList(case["hole"] > 0)
+    source_frame, source_xy = (place.put(a) for a in rows(holes, (case["source_frame"], case["source_xy"])))
+    arrays = [place.put(case[n]) for n in ("images", "known", "gain")]
     work = place.put(case["work"].copy())
     total, count = place.zeros((y1 - y0, x1 - x0, c), np.float32), place.zeros((y1 - y0, x1 - x0), np.float32)
     seam_mismatch_into(
-        place, k, (y0, x0), *arrays.values(), work, total, count, n_gain=case["n_gain"], seam_max=case["seam_max"]
-    )
+        place, holes, k, (y0, x0), source_frame, source_xy, *arrays, work, total, count,
+        n_gain=case["n_gain"], seam_max=case["seam_max"],
+    )  # fmt: skip
     correction = seam_correction(case, k)[y0:y1, x0:x1]
-    seam_correct_into(place, k, (y0, x0), arrays["hole"], arrays["source_frame"], place.put(correction), work)
+    seam_correct_into(place, holes, k, (y0, x0), source_frame, place.put(correction), work)
     return place.get(total), place.get(count), place.get(work)
 
 
@@ -111,11 +130,16 @@ def seam_correction(case, k):
 
 
 def run_key_frame(case, k, left, guess, nnf, code, backend):
-    """``key_frame_into`` on ``backend`` over the arrays of a :func:`combine_case`: the arrays it writes, as numpy."""
+    """``key_frame_into`` on ``backend`` over the arrays of a :func:`combine_case`: the arrays it writes, as numpy.
+
+    ``left`` must lie in frame ``k``'s hole; the provenance comes back per pixel (see :func:`run_combine`).
+    """
     place = Placement(backend)
+    holes = case["holes"]
     names = ("work", "images", "known", "guessed")
     placed = [place.put(case[n].copy()) for n in names]
-    method, _, source_xy, confidence = (place.put(a.copy()) for a in case["prov"])
-    key_frame_into(place, k, left, guess, nnf, code, *placed, method, confidence, source_xy)
-    written = dict(zip(names, placed), method=method, confidence=confidence, source_xy=source_xy)
-    return {n: place.get(a) for n, a in written.items()}
+    prov = [place.put(a) for a in rows(holes, case["prov"])]
+    key_frame_into(place, holes, k, left, guess, nnf, code, *placed, *prov)
+    written = {n: place.get(a) for n, a in zip(names, placed)}
+    per_pixel = scattered(holes, case["prov"], [place.get(a) for a in prov])
+    return written | dict(zip(("method", "source_frame", "source_xy", "confidence"), per_pixel))

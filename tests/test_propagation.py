@@ -162,20 +162,29 @@ def test_key_frame_into(with_nnf):
     rng = np.random.default_rng(1)
     t, h, w, c = case["work"].shape
     k = 1
-    left = rng.random((h, w)) < 0.5
+    left = (rng.random((h, w)) < 0.5) & (case["holes"].index[k] >= 0)  # what is left of its hole
     guess = rng.random((h, w, c)).astype(np.float32)
     nnf = rng.integers(0, 5, (h, w, 3)).astype(np.int32) if with_nnf else None
     got = fill_cases.run_key_frame(case, k, left, guess, nnf, 2, "cpu")
     # The numpy original (pipeline._Fill.key_frame before the fill stayed on the device).
     exp = {n: case[n].copy() for n in ("work", "images", "known", "guessed")}
-    exp["method"], _, exp["source_xy"], exp["confidence"] = (a.copy() for a in case["prov"])
+    exp["method"], exp["source_frame"], exp["source_xy"], exp["confidence"] = (a.copy() for a in case["prov"])
     exp["work"][k][left] = guess[left]
     exp["images"][k] = exp["work"][k]
     exp["known"][k] = 1
     exp["guessed"][k][left] = exp["method"][k][left] = 2
+    exp["source_frame"][k][left] = k
     exp["confidence"][k][left] = 0.3
-    if with_nnf:
-        exp["source_xy"][k][left] = nnf[left][:, [2, 1]]
+    ys, xs = np.nonzero(left)
+    exp["source_xy"][k][left] = nnf[left][:, [2, 1]] if with_nnf else np.stack([xs, ys], -1)
     for name, want in exp.items():
         np.testing.assert_array_equal(got[name], want, err_msg=name)
-    assert not np.array_equal(got["work"], case["work"])
+    assert left.any() and not np.array_equal(got["work"], case["work"])
+
+
+def test_key_frame_into_refuses_pixels_off_the_hole():
+    case = fill_cases.combine_case(7)
+    t, h, w, c = case["work"].shape
+    left = case["holes"].index[1] < 0
+    with pytest.raises(ValueError, match="left must lie inside frame 1's hole"):
+        fill_cases.run_key_frame(case, 1, left, np.zeros((h, w, c), np.float32), None, 2, "cpu")

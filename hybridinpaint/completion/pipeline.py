@@ -18,7 +18,6 @@ from hybridinpaint.kernels import (
     combine_sources_into,
     diffuse,
     gather_holes,
-    identity_provenance,
     key_frame_into,
     resolve_backend,
     seam_correct_into,
@@ -69,7 +68,10 @@ class Provenance:
     @classmethod
     def identity(cls, t: int, h: int, w: int) -> Provenance:
         """Every pixel original, from itself, with full confidence."""
-        return cls(*identity_provenance(Placement("cpu"), t, h, w))
+        frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
+        return cls(np.zeros((t, h, w), np.uint8), frame, xy, np.ones((t, h, w), np.float32))
 
 
 @dataclass
@@ -401,6 +403,22 @@ def _colour_channels(c: int) -> slice:
 
 
 @dataclass
+class _HoleProvenance:
+    """:class:`Provenance` of a fill's listed hole pixels (``HoleList``), one row each: (N,), (N,), (N, 2), (N,)."""
+
+    method: np.ndarray
+    source_frame: np.ndarray
+    source_xy: np.ndarray
+    confidence: np.ndarray
+
+    @classmethod
+    def empty(cls, place: Placement, n: int) -> _HoleProvenance:
+        """Rows to be written: each once, by the propagation that fills its pixel or by its key frame."""
+        shapes = ((n, np.uint8), (n, np.int32), ((n, 2), np.float32), (n, np.float32))
+        return cls(*(place.empty(shape, dtype) for shape, dtype in shapes))
+
+
+@dataclass
 class _Fill:
     """The fill being built: the one value the fill loop changes (its two methods, then ``_remove_seams``).
 
@@ -413,7 +431,9 @@ class _Fill:
     ``known`` pixels only (the weight of any other is 0), and no known pixel
     of ``work`` changes until the seams, which measure every key frame's
     mismatch before correcting it: so the sources need no copy of their
-    own. ``guessed`` is the method code of key-frame guesses (else 0); ``prov`` every pixel's provenance so far;
+    own. ``guessed`` is the method code of key-frame guesses (else 0);
+    ``prov`` the provenance of the listed hole pixels, by row (every other
+    pixel is its own source, and is made so on the host only if asked);
     ``gain`` each frame's exposure; ``decay`` the confidence of a source
     ``steps`` frames away; ``filled`` (uint8) which listed hole pixels have a
     colour. On the host: the key frames filled so far.
@@ -426,7 +446,7 @@ class _Fill:
     holes: HoleList
     own: np.ndarray
     no_steps: np.ndarray
-    prov: Provenance
+    prov: _HoleProvenance
     gain: np.ndarray
     decay: np.ndarray
     filled: np.ndarray
@@ -434,10 +454,10 @@ class _Fill:
 
     @classmethod
     def start(cls, inp: _Input, gain, place: Placement) -> _Fill:
-        t, h, w, _ = inp.work.shape
+        t = inp.work.shape[0]
         holes = HoleList(inp.hole)
         holes.placed(place)  # the list's coordinates and index, once for the whole run
-        work = place.put(inp.work)
+        work, n = place.put(inp.work), holes.size
         return cls(
             place=place,
             work=work,
@@ -446,7 +466,7 @@ class _Fill:
             holes=holes,
             own=place.put(holes.own_positions()),
             no_steps=place.zeros(holes.size, np.int32),
-            prov=Provenance(*identity_provenance(place, t, h, w)),
+            prov=_HoleProvenance.empty(place, n),
             gain=place.put(gain),
             decay=place.put(np.exp(-np.arange(t) / 30.0).astype(np.float32)),
             filled=place.zeros(holes.size, np.uint8),
@@ -478,8 +498,8 @@ class _Fill:
             guess, nnf, ran = hallmod.fill(image, left, hallucinate, settings=settings, backend=place.target)
         # Provenance names the fill that ran, which is not always the one asked for (hallmod.fill).
         key_frame_into(
-            place, k, left, guess.astype(np.float32, copy=False), nnf, METHOD_OF_FILL[ran], self.work, self.work,
-            self.known, self.guessed, prov.method, prov.confidence, prov.source_xy,
+            place, holes, k, left, guess.astype(np.float32, copy=False), nnf, METHOD_OF_FILL[ran], self.work, self.work,
+            self.known, self.guessed, *vars(prov).values(),
         )  # fmt: skip
         place.put_frame(self.filled, rows, np.ones(rows.stop - rows.start, np.uint8))
 
@@ -490,15 +510,13 @@ class _Fill:
         provenance is each pixel itself, made here.
         """
         holes = self.holes
-        colours, *at_holes = gather_holes(self.place, holes, self.work, *vars(self.prov).values())
+        colours = gather_holes(self.place, holes, self.work)
         if not with_provenance:
             return colours, None
-        if not self.place.device:  # on the host already
-            return colours, self.prov
         t, h, w, _ = self.work.shape
         prov = Provenance.identity(t, h, w)
-        for arr, values in zip(vars(prov).values(), at_holes):
-            arr[holes.ts, holes.ys, holes.xs] = values
+        for arr, rows in zip(vars(prov).values(), vars(self.prov).values()):
+            arr[holes.ts, holes.ys, holes.xs] = self.place.get(rows)
         return colours, prov
 
 
@@ -575,7 +593,6 @@ def _remove_seams(fill: _Fill, hole, settings):
     """
     place, prov, holes = fill.place, fill.prov, fill.holes
     t, h, w, c = fill.work.shape
-    placed_hole = place.put(hole.view(np.uint8))
     solver = "cpu" if settings.pipeline.SEAMS_ON_HOST else place.target
     sources, later = set(fill.key_frames), []
     for k in range(t):
@@ -588,7 +605,7 @@ def _remove_seams(fill: _Fill, hole, settings):
         # The kernel writes every cell of the box: nothing to clear (or, on a device, to send).
         total, count = place.empty((y1 - y0, x1 - x0, c), np.float32), place.empty((y1 - y0, x1 - x0), np.float32)
         seam_mismatch_into(
-            place, k, (y0, x0), placed_hole, prov.source_frame, prov.source_xy, fill.work, fill.known, fill.gain,
+            place, holes, k, (y0, x0), prov.source_frame, prov.source_xy, fill.work, fill.known, fill.gain,
             fill.work, total, count, n_gain=_colour_channels(c).stop, seam_max=settings.pipeline.SEAM_MAX,
         )  # fmt: skip
         n = place.get(count)
@@ -599,6 +616,6 @@ def _remove_seams(fill: _Fill, hole, settings):
         if k in sources:
             later.append((k, (y0, x0), corr))
         else:
-            seam_correct_into(place, k, (y0, x0), placed_hole, prov.source_frame, place.put(corr), fill.work)
+            seam_correct_into(place, holes, k, (y0, x0), prov.source_frame, place.put(corr), fill.work)
     for k, corner, corr in later:
-        seam_correct_into(place, k, corner, placed_hole, prov.source_frame, place.put(corr), fill.work)
+        seam_correct_into(place, holes, k, corner, prov.source_frame, place.put(corr), fill.work)

@@ -3,8 +3,8 @@
 Every public function takes and returns numpy arrays, never modifies its
 inputs, and takes ``backend="auto" | "cpu" | "cuda"``; the exceptions are
 the fill's stages that take a :class:`Placement` (``*_into``, which write
-into the arrays they name, and ``identity_provenance``, ``unfilled_per_frame``,
-``gather_holes``), which run on arrays it holds (host or device memory), and
+into the arrays they name, and ``unfilled_per_frame``, ``gather_holes``),
+which run on arrays it holds (host or device memory), and
 :func:`propagate_holes`, which with ``"cuda"`` also takes device arrays and
 then returns device arrays, so a run on the device keeps its arrays there from
 stage to stage. Nothing is compiled
@@ -30,7 +30,6 @@ __all__ = [
     "seam_mismatch_into",
     "seam_correct_into",
     "key_frame_into",
-    "identity_provenance",
     "sweep_start_into",
     "unfilled_per_frame",
     "gather_holes",
@@ -60,7 +59,6 @@ _WHERE = {
     "seam_mismatch_into": ".propagation",
     "seam_correct_into": ".propagation",
     "key_frame_into": ".propagation",
-    "identity_provenance": ".propagation",
     "sweep_start_into": ".propagation",
     "unfilled_per_frame": ".propagation",
     "gather_holes": ".propagation",

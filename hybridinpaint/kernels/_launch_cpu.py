@@ -14,7 +14,7 @@ from numba import prange
 
 from ._accelerate import device_function
 
-BODIES_SHA256 = "b70b21d62e2a689b6e1a438a155d0aa6df92ec070e68d09d4b1a87096acb0620"
+BODIES_SHA256 = "a753689331149c343959e450009d25de57195b1160891edc394d2d36da9ec0a1"
 
 warp_backward_px = device_function("warp_backward_px", "cpu")
 splat_px = device_function("splat_px", "cpu")
@@ -32,7 +32,6 @@ seam_mismatch_px = device_function("seam_mismatch_px", "cpu")
 sweep_start_px = device_function("sweep_start_px", "cpu")
 unfilled_px = device_function("unfilled_px", "cpu")
 gather_px = device_function("gather_px", "cpu")
-identity_px = device_function("identity_px", "cpu")
 key_frame_px = device_function("key_frame_px", "cpu")
 seam_apply_px = device_function("seam_apply_px", "cpu")
 
@@ -130,17 +129,17 @@ def sample_known_px_cpu(n0, fr, px, py, images, known, out, ok):
         sample_known_px(i0, fr, px, py, images, known, out, ok)
 
 
-# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written), filled: uint8 1-D (written))
+# combine_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, f_frame: int32 1-D, f_pos: float32 2-D, f_steps: int32 1-D, b_frame: int32 1-D, b_pos: float32 2-D, b_steps: int32 1-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, guessed: uint8 3-D, decay: float32 1-D, work: float32 4-D (written), method: uint8 1-D (written), source_frame: int32 1-D (written), source_xy: float32 2-D (written), confidence: float32 1-D (written), filled: uint8 1-D (written))
 def combine_px_cpu(n0, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled):
     for i0 in prange(n0):
         combine_px(i0, ts, ys, xs, f_frame, f_pos, f_steps, b_frame, b_pos, b_steps, images, known, gain, n_gain, guessed, decay, work, method, source_frame, source_xy, confidence, filled)
 
 
-# seam_mismatch_px(n0, n1, oy: int64, ox: int64, k: int64, hole: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
-def seam_mismatch_px_cpu(n0, n1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
+# seam_mismatch_px(n0, n1, oy: int64, ox: int64, k: int64, index: int32 3-D, source_frame: int32 1-D, source_xy: float32 2-D, images: float32 4-D, known: uint8 3-D, gain: float32 1-D, n_gain: int64, work: float32 4-D, seam_max: float32, total: float32 3-D (written), count: float32 2-D (written))
+def seam_mismatch_px_cpu(n0, n1, oy, ox, k, index, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count):
     for i0 in prange(n0):
         for i1 in range(n1):
-            seam_mismatch_px(i0, i1, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
+            seam_mismatch_px(i0, i1, oy, ox, k, index, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count)
 
 
 # sweep_start_px(n0, ts: int64 1-D, key: uint8 1-D, start: int32 1-D (written))
@@ -155,27 +154,21 @@ def unfilled_px_cpu(n0, starts, filled, counts):
         unfilled_px(i0, starts, filled, counts)
 
 
-# gather_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, work: float32 4-D, method: uint8 3-D, source_frame: int32 3-D, source_xy: float32 4-D, confidence: float32 3-D, colours: float32 2-D (written), g_method: uint8 1-D (written), g_frame: int32 1-D (written), g_xy: float32 2-D (written), g_conf: float32 1-D (written))
-def gather_px_cpu(n0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf):
+# gather_px(n0, ts: int64 1-D, ys: int64 1-D, xs: int64 1-D, work: float32 4-D, colours: float32 2-D (written))
+def gather_px_cpu(n0, ts, ys, xs, work, colours):
     for i0 in prange(n0):
-        gather_px(i0, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf)
+        gather_px(i0, ts, ys, xs, work, colours)
 
 
-# identity_px(n0, h: int64, w: int64, method: uint8 3-D (written), source_frame: int32 3-D (written), source_xy: float32 4-D (written), confidence: float32 3-D (written))
-def identity_px_cpu(n0, h, w, method, source_frame, source_xy, confidence):
-    for i0 in prange(n0):
-        identity_px(i0, h, w, method, source_frame, source_xy, confidence)
-
-
-# key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 3-D (written), confidence: float32 3-D (written), source_xy: float32 4-D (written))
-def key_frame_px_cpu(n0, n1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy):
+# key_frame_px(n0, n1, k: int64, left: uint8 2-D, guess: float32 3-D, nnf: int32 3-D, has_nnf: int64, code: int64, index: int32 3-D, work: float32 4-D (written), images: float32 4-D (written), known: uint8 3-D (written), guessed: uint8 3-D (written), method: uint8 1-D (written), source_frame: int32 1-D (written), source_xy: float32 2-D (written), confidence: float32 1-D (written))
+def key_frame_px_cpu(n0, n1, k, left, guess, nnf, has_nnf, code, index, work, images, known, guessed, method, source_frame, source_xy, confidence):
     for i0 in prange(n0):
         for i1 in range(n1):
-            key_frame_px(i0, i1, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy)
+            key_frame_px(i0, i1, k, left, guess, nnf, has_nnf, code, index, work, images, known, guessed, method, source_frame, source_xy, confidence)
 
 
-# seam_apply_px(n0, n1, oy: int64, ox: int64, k: int64, hole: uint8 3-D, source_frame: int32 3-D, correction: float32 3-D, work: float32 4-D (written))
-def seam_apply_px_cpu(n0, n1, oy, ox, k, hole, source_frame, correction, work):
+# seam_apply_px(n0, n1, oy: int64, ox: int64, k: int64, index: int32 3-D, source_frame: int32 1-D, correction: float32 3-D, work: float32 4-D (written))
+def seam_apply_px_cpu(n0, n1, oy, ox, k, index, source_frame, correction, work):
     for i0 in prange(n0):
         for i1 in range(n1):
-            seam_apply_px(i0, i1, oy, ox, k, hole, source_frame, correction, work)
+            seam_apply_px(i0, i1, oy, ox, k, index, source_frame, correction, work)

@@ -18,7 +18,6 @@ __all__ = [
     "seam_mismatch_into",
     "seam_correct_into",
     "key_frame_into",
-    "identity_provenance",
     "sweep_start_into",
     "unfilled_per_frame",
     "gather_holes",
@@ -366,10 +365,11 @@ def combine_sources_into(
     clipped to [0, 1], goes into ``work``. ``work`` may be ``images``: the
     pixels written are unfilled hole pixels, never ``known``, and a pixel
     that is not known weighs 0 in a footprint whatever value a thread reads
-    there (the values are finite). The nearer source is recorded in
-    ``method`` (1, or ``guessed``'s code where the source pixel is a key
-    frame's guess), ``source_frame``, ``source_xy`` and ``confidence``
-    (``decay[steps]``, times 0.3 for a guess); ``filled[k]`` is set to 1
+    there (the values are finite). The nearer source is recorded in row
+    ``k`` of ``method`` (1, or ``guessed``'s code where the source pixel is
+    a key frame's guess), ``source_frame``, ``source_xy`` and
+    ``confidence`` (``decay[steps]``, times 0.3 for a guess): the hole
+    list's provenance, kept for its pixels only. ``filled[k]`` is set to 1
     where some source counted.
 
     Parameters
@@ -381,10 +381,10 @@ def combine_sources_into(
     known, guessed : uint8, shape (T, H, W)
     gain, decay : float32, shape (T,)
     work : float32, shape (T, H, W, C), written
-    method : uint8, shape (T, H, W), written
-    source_frame : int32, shape (T, H, W), written
-    source_xy : float32, shape (T, H, W, 2), written
-    confidence : float32, shape (T, H, W), written
+    method : uint8, shape (N,), written
+    source_frame : int32, shape (N,), written
+    source_xy : float32, shape (N, 2), written
+    confidence : float32, shape (N,), written
     filled : uint8, shape (N,), read and written
     n_gain : int, keyword-only
     """
@@ -416,80 +416,67 @@ def combine_sources_into(
 
 
 def seam_mismatch_into(
-    place, k, origin, hole, source_frame, source_xy, images, known, gain, work, total, count, *, n_gain, seam_max
+    place, holes, k, origin, source_frame, source_xy, images, known, gain, work, total, count, *, n_gain, seam_max
 ):
     """Frame ``k``'s colour mismatch along the border of its borrowed fill, into ``total`` and ``count``.
 
-    All arrays in ``place``'s memory: ``hole`` uint8 (T, H, W), ``source_frame``
-    int32 (T, H, W), ``source_xy`` float32 (T, H, W, 2), ``images`` and ``work``
-    float32 (T, H, W, C), ``known`` uint8 (T, H, W), ``gain`` float32 (T,);
-    written: ``total`` float32 (h, w, C) and ``count`` float32 (h, w), a box of
-    the frame with its corner at ``origin = (y, x)`` (the hole's box grown by
-    one pixel holds every pixel that gets a mismatch). For a known pixel q
-    next to a hole pixel p whose colour came from another frame, the source
-    predicts q's colour at the same offset from p's source position;
+    All arrays in ``place``'s memory: the hole list's provenance
+    ``source_frame`` int32 (N,) and ``source_xy`` float32 (N, 2) (see
+    :func:`combine_sources_into`), ``images`` and ``work`` float32 (T, H, W,
+    C), ``known`` uint8 (T, H, W), ``gain`` float32 (T,); written: ``total``
+    float32 (h, w, C) and ``count`` float32 (h, w), a box of the frame with
+    its corner at ``origin = (y, x)`` (the hole's box grown by one pixel
+    holds every pixel that gets a mismatch). For a known pixel q next to a
+    hole pixel p (of ``holes``) whose colour came from another frame, the
+    source predicts q's colour at the same offset from p's source position;
     ``total[q]`` sums the real colour minus the prediction (0 where it
     differs by more than ``seam_max`` in a channel, or fell on no known
     pixel) and ``count[q]`` the neighbours that predicted it.
     """
     h, w = count.shape
-    _run(place.target, "seam_mismatch_px", (h, w), int(origin[0]), int(origin[1]), int(k), hole, source_frame,
+    index = holes.placed(place)[3]
+    _run(place.target, "seam_mismatch_px", (h, w), int(origin[0]), int(origin[1]), int(k), index, source_frame,
          source_xy, images, known, gain, int(n_gain), work, np.float32(seam_max), total, count)  # fmt: skip
 
 
-def seam_correct_into(place, k, origin, hole, source_frame, correction, work):
+def seam_correct_into(place, holes, k, origin, source_frame, correction, work):
     """``work[k] += correction`` (clipped to [0, 1]) where frame ``k``'s fill came from another frame.
 
-    ``correction`` (float32 (h, w, C)) covers the box of the frame with its corner at ``origin``.
+    ``source_frame`` is the hole list's (int32 (N,), see
+    :func:`combine_sources_into`); ``correction`` (float32 (h, w, C)) covers
+    the box of the frame with its corner at ``origin``.
     """
     h, w = correction.shape[:2]
-    _run(place.target, "seam_apply_px", (h, w), int(origin[0]), int(origin[1]), int(k), hole, source_frame,
+    index = holes.placed(place)[3]
+    _run(place.target, "seam_apply_px", (h, w), int(origin[0]), int(origin[1]), int(k), index, source_frame,
          correction, work)  # fmt: skip
 
 
-def key_frame_into(place, k, left, guess, nnf, code, work, images, known, guessed, method, confidence, source_xy):
+def key_frame_into(
+    place, holes, k, left, guess, nnf, code, work, images, known, guessed, method, source_frame, source_xy, confidence
+):
     """Make frame ``k`` a key frame: its guess where ``left``, then the whole frame a source to sample.
 
-    ``left`` (bool or uint8, (H, W)), ``guess`` (float32, (H, W, C)) and
-    ``nnf`` (int32, (H, W, 3) of (frame, y, x), or None) are host arrays,
-    sent once; the rest are placed (T, ...) arrays, written: where ``left``,
-    ``work[k]`` takes the guess, ``guessed[k]`` and ``method[k]`` ``code``,
-    ``confidence[k]`` 0.3 and, with ``nnf``, ``source_xy[k]`` the ``(x, y)``
-    the guess's patch came from; then ``images[k] = work[k]`` and ``known[k] = 1``.
+    ``left`` (bool or uint8, (H, W): pixels of frame ``k``'s hole in
+    ``holes``), ``guess`` (float32, (H, W, C)) and ``nnf`` (int32, (H, W, 3)
+    of (frame, y, x), or None) are host arrays, sent once; the rest are
+    placed arrays, written: where ``left``, ``work[k]`` takes the guess,
+    ``guessed[k]`` ``code``, and the hole list's provenance (rows of
+    ``method``, ``source_frame``, ``source_xy``, ``confidence``; see
+    :func:`combine_sources_into`) ``code``, ``k``, the ``(x, y)`` the
+    guess's patch came from (with ``nnf``, else the pixel's own) and 0.3;
+    then ``images[k] = work[k]`` and ``known[k] = 1``.
     """
     h, w = left.shape
+    left8 = np.ascontiguousarray(np.asarray(left).view(np.uint8))
+    if (holes.index[k][left8 != 0] < 0).any():
+        raise ValueError(f"left must lie inside frame {k}'s hole (its pixels are the hole list's rows)")
     has = nnf is not None
     field = np.ascontiguousarray(nnf, np.int32) if has else np.zeros((1, 1, 3), np.int32)
-    sent = [place.put(np.ascontiguousarray(a)) for a in (np.asarray(left).view(np.uint8), guess, field)]
-    _run(place.target, "key_frame_px", (h, w), int(k), *sent, int(has), int(code), work, images, known, guessed,
-         method, confidence, source_xy)  # fmt: skip
-
-
-def identity_provenance(place, t, h, w):
-    """Provenance of ``t`` frames of ``h`` x ``w`` pixels, all original, made where ``place`` keeps its arrays.
-
-    Returns ``method`` (uint8 0), ``source_frame`` (int32, each pixel's own
-    frame), ``source_xy`` (float32 ``(x, y)``, its own position) and
-    ``confidence`` (float32 1), shaped ``(t, h, w[, 2])``. On the device they
-    are made there (kernel ``identity_px``), not sent; on the CPU numpy's
-    broadcast copies measured faster than the kernel (0.1 s against 0.3 s for
-    20 frames at 1080p on 2 cores).
-    """
-    if not place.device:
-        frame = np.broadcast_to(np.arange(t, dtype=np.int32)[:, None, None], (t, h, w)).copy()
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
-        return np.zeros((t, h, w), np.uint8), frame, xy, np.ones((t, h, w), np.float32)
-    arrays = (
-        place.empty((t, h, w), np.uint8),
-        place.empty((t, h, w), np.int32),
-        place.empty((t, h, w, 2), np.float32),
-        place.empty((t, h, w), np.float32),
-    )
-    if t * h * w:
-        # One index over the whole video: a 2-D grid's rows would cap t * h near a million.
-        launch_cuda("identity_px", (t * h * w,), int(h), int(w), *arrays)
-    return arrays
+    sent = [place.put(np.ascontiguousarray(a)) for a in (left8, guess, field)]
+    index = holes.placed(place)[3]
+    _run(place.target, "key_frame_px", (h, w), int(k), *sent, int(has), int(code), index, work, images, known,
+         guessed, method, source_frame, source_xy, confidence)  # fmt: skip
 
 
 def sweep_start_into(place, holes, key, start):
@@ -508,22 +495,14 @@ def unfilled_per_frame(place, holes, filled):
     return place.get(counts)
 
 
-def gather_holes(place, holes, work, method, source_frame, source_xy, confidence):
-    """The listed hole pixels' colours and provenance, on the host, in the list's order.
+def gather_holes(place, holes, work):
+    """The listed hole pixels' colours in ``work``, on the host, in the list's order (float32 (N, C)).
 
-    Returns ``colours`` (float32 (N, C)) and ``method``, ``source_frame``,
-    ``source_xy``, ``confidence`` at those pixels ((N,) and (N, 2)): what a
-    placed fill sends back, instead of whole frames.
+    What a placed fill sends back, instead of whole frames.
     """
     n, c = holes.size, work.shape[3]
-    out = (
-        place.empty((n, c), np.float32),
-        place.empty(n, np.uint8),
-        place.empty(n, np.int32),
-        place.empty((n, 2), np.float32),
-        place.empty(n, np.float32),
-    )
+    colours = place.empty((n, c), np.float32)
     if n:
         ts, ys, xs, _ = holes.placed(place)
-        _run(place.target, "gather_px", (n,), ts, ys, xs, work, method, source_frame, source_xy, confidence, *out)
-    return tuple(place.get(a) for a in out)
+        _run(place.target, "gather_px", (n,), ts, ys, xs, work, colours)
+    return place.get(colours)

@@ -146,7 +146,8 @@ def combine_px(
     does not count. Provenance names the nearer source: method 1
     (propagated), or the code in ``guessed`` where the source is a key
     frame's guess, with ``decay[steps]`` (0.3 times that for a guess) as
-    confidence. ``filled[k]`` is set where a source counted.
+    confidence, in row ``k`` of the hole list's provenance. ``filled[k]`` is
+    set where a source counted.
     """
     if filled[k] != 0:
         return
@@ -188,37 +189,39 @@ def combine_px(
     sy = b_pos[k, 1] if pick_b else f_pos[k, 1]
     n = b_steps[k] if pick_b else f_steps[k]
     code = guessed[src, nearest_index(sy, known.shape[1]), nearest_index(sx, known.shape[2])]
-    method[t, y, x] = code if code > 0 else 1
-    source_frame[t, y, x] = src
-    source_xy[t, y, x, 0] = sx
-    source_xy[t, y, x, 1] = sy
+    method[k] = code if code > 0 else 1
+    source_frame[k] = src
+    source_xy[k, 0] = sx
+    source_xy[k, 1] = sy
     # In float64 as numpy did it (a float32 times 0.3), then rounded once; the simulator too.
-    confidence[t, y, x] = np.float64(decay[n]) * (0.3 if code > 0 else 1.0)
+    confidence[k] = np.float64(decay[n]) * (0.3 if code > 0 else 1.0)
     filled[k] = 1
 
 
 @body
 def seam_mismatch_px(
-    i, j, oy, ox, k, hole, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count
+    i, j, oy, ox, k, index, source_frame, source_xy, images, known, gain, n_gain, work, seam_max, total, count
 ):
     """Border mismatch of frame ``k`` at known pixel ``(y, x) = (oy + i, ox + j)``, into ``total[i, j]``.
 
     ``total`` and ``count`` cover a box of the frame whose corner is ``(oy,
-    ox)``: the box of the hole, grown by one pixel. For each neighbour ``p``
+    ox)``: the box of the hole, grown by one pixel. The hole is where
+    ``index`` (a pixel's row in the hole list, -1 off the hole) is set, its
+    provenance ``source_frame`` and ``source_xy`` by row. For each neighbour ``p``
     (right, left, below, above: the order of the sums) that lies in the hole
     and took its colour from another frame, the source predicts this pixel's
     colour at the same offset from ``p``'s source position; ``total`` gets the real colour minus the prediction
     (0 where the prediction fell on no known pixel or differs by more than
     ``seam_max`` in a channel), ``count`` one per such neighbour.
     """
-    h = hole.shape[1]
-    w = hole.shape[2]
+    h = index.shape[1]
+    w = index.shape[2]
     y = oy + i
     x = ox + j
     for c in range(total.shape[2]):
         total[i, j, c] = np.float32(0.0)
     count[i, j] = np.float32(0.0)
-    if hole[k, y, x] != 0:
+    if index[k, y, x] >= 0:
         return
     for d in range(4):
         # q = p + (dy, dx) in the order (0, 1), (0, -1), (1, 0), (-1, 0)
@@ -228,11 +231,12 @@ def seam_mismatch_px(
         px = x - dx
         if py < 0 or px < 0 or py >= h or px >= w:
             continue
-        if hole[k, py, px] == 0 or source_frame[k, py, px] == k:
+        r = index[k, py, px]
+        if r < 0 or source_frame[r] == k:
             continue
-        sf = source_frame[k, py, px]
-        sx = source_xy[k, py, px, 0] + np.float32(dx)
-        sy = source_xy[k, py, px, 1] + np.float32(dy)
+        sf = source_frame[r]
+        sx = source_xy[r, 0] + np.float32(dx)
+        sy = source_xy[r, 1] + np.float32(dy)
         y0, x0, y1, x1, w00, w01, w10, w11, inv, good = known_footprint(images, known, sf, sx, sy)
         ratio = gain[k] / gain[sf]
         biggest = np.float32(0.0)
@@ -249,51 +253,53 @@ def seam_mismatch_px(
 
 
 @body
-def seam_apply_px(i, j, oy, ox, k, hole, source_frame, correction, work):
-    """Add ``correction[i, j]`` to frame ``k``'s borrowed fill at ``(oy + i, ox + j)``, clipped to [0, 1]."""
+def seam_apply_px(i, j, oy, ox, k, index, source_frame, correction, work):
+    """Add ``correction[i, j]`` to frame ``k``'s borrowed fill at ``(oy + i, ox + j)``, clipped to [0, 1].
+
+    The fill is borrowed where the hole list (``index``, -1 off the hole)
+    records a source frame other than ``k``.
+    """
     y = oy + i
     x = ox + j
-    if hole[k, y, x] == 0 or source_frame[k, y, x] == k:
+    r = index[k, y, x]
+    if r < 0 or source_frame[r] == k:
         return
     for c in range(work.shape[3]):
         work[k, y, x, c] = min(max(work[k, y, x, c] + correction[i, j, c], np.float32(0.0)), np.float32(1.0))
 
 
 @body
-def key_frame_px(y, x, k, left, guess, nnf, has_nnf, code, work, images, known, guessed, method, confidence, source_xy):
+def key_frame_px(
+    y, x, k, left, guess, nnf, has_nnf, code, index, work, images, known, guessed, method, source_frame, source_xy,
+    confidence,
+):  # fmt: skip
     """Make frame ``k`` a key frame at ``(y, x)``: the guess where ``left``, then the whole frame a source.
 
-    Where ``left``: ``work`` takes ``guess``, ``guessed`` and ``method`` take
-    ``code``, ``confidence`` 0.3, and with ``has_nnf`` ``source_xy`` the
-    ``(x, y)`` of ``nnf`` (the patch the guess was copied from). Everywhere:
-    ``images[k]`` takes ``work[k]`` and ``known[k]`` becomes 1.
+    Where ``left`` (hole pixels of frame ``k``, rows ``index[k, y, x]`` of
+    the hole list's provenance): ``work`` takes ``guess``, ``guessed`` and
+    ``method`` take ``code``, ``source_frame`` ``k``, ``confidence`` 0.3,
+    and ``source_xy`` the ``(x, y)`` of ``nnf`` (the patch the guess was
+    copied from) with ``has_nnf``, else the pixel's own. Everywhere:
+    ``images[k]`` takes ``work[k]`` (nothing to do where they are one array)
+    and ``known[k]`` becomes 1.
     """
     if left[y, x] != 0:
         for c in range(work.shape[3]):
             work[k, y, x, c] = guess[y, x, c]
         guessed[k, y, x] = code
-        method[k, y, x] = code
-        confidence[k, y, x] = np.float32(0.3)
+        r = index[k, y, x]
+        method[r] = code
+        source_frame[r] = k
+        confidence[r] = np.float32(0.3)
         if has_nnf != 0:
-            source_xy[k, y, x, 0] = np.float32(nnf[y, x, 2])
-            source_xy[k, y, x, 1] = np.float32(nnf[y, x, 1])
+            source_xy[r, 0] = np.float32(nnf[y, x, 2])
+            source_xy[r, 1] = np.float32(nnf[y, x, 1])
+        else:
+            source_xy[r, 0] = np.float32(x)
+            source_xy[r, 1] = np.float32(y)
     for c in range(work.shape[3]):
         images[k, y, x, c] = work[k, y, x, c]
     known[k, y, x] = 1
-
-
-@body
-def identity_px(i, h, w, method, source_frame, source_xy, confidence):
-    """Pixel ``i`` of a ``(T, h, w)`` video (C order) as an original: its own frame and position, confidence 1."""
-    t = i // (h * w)
-    r = i - t * (h * w)
-    y = r // w
-    x = r - y * w
-    method[t, y, x] = 0
-    source_frame[t, y, x] = t
-    source_xy[t, y, x, 0] = np.float32(x)
-    source_xy[t, y, x, 1] = np.float32(y)
-    confidence[t, y, x] = np.float32(1.0)
 
 
 @body
@@ -313,17 +319,10 @@ def unfilled_px(t, starts, filled, counts):
 
 
 @body
-def gather_px(
-    k, ts, ys, xs, work, method, source_frame, source_xy, confidence, colours, g_method, g_frame, g_xy, g_conf
-):
-    """Listed hole pixel ``k``'s colour and provenance, into row ``k`` of the gathered arrays."""
+def gather_px(k, ts, ys, xs, work, colours):
+    """Listed hole pixel ``k``'s colour, into row ``k`` of ``colours``."""
     t = ts[k]
     y = ys[k]
     x = xs[k]
     for c in range(work.shape[3]):
         colours[k, c] = work[t, y, x, c]
-    g_method[k] = method[t, y, x]
-    g_frame[k] = source_frame[t, y, x]
-    g_xy[k, 0] = source_xy[t, y, x, 0]
-    g_xy[k, 1] = source_xy[t, y, x, 1]
-    g_conf[k] = confidence[t, y, x]
