@@ -554,8 +554,9 @@ def _fill_reduced(image, left, how, backend, settings):
     guess = image.copy()
     guess[left] = cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)[left]
     if nnf is not None:
-        nnf = cv2.resize(nnf, (w, h), interpolation=cv2.INTER_NEAREST)
+        # Scaled before it is enlarged: a nearest-neighbour resize only copies entries (same values, 1/s^2 the work).
         nnf[..., 1:] = np.where(nnf[..., 1:] >= 0, np.minimum(nnf[..., 1:] * s, [h - 1, w - 1]), -1)
+        nnf = cv2.resize(nnf, (w, h), interpolation=cv2.INTER_NEAREST)
     return hallmod.Fill(guess, nnf, ran)
 
 
