@@ -64,18 +64,20 @@ def scattered(holes, arrays, values):
     return out
 
 
-def run_combine(case, backend):
+def run_combine(case, backend, *, sample_work=False):
     """``combine_sources_into`` on ``backend``: (work, provenance arrays, filled after) as numpy arrays.
 
     The provenance comes back per pixel: the case's arrays with the rows the kernel wrote put in place.
+    With ``sample_work`` the sources are sampled from ``work`` itself, as the pipeline does.
     """
     place = Placement(backend)
     holes = case["holes"]
     put = place.put
     out = [put(case["work"].copy())] + [put(a) for a in rows(holes, case["prov"])] + [put(case["filled"].copy())]
+    images = out[0] if sample_work else put(case["images"])
     combine_sources_into(
         place, holes, tuple(put(a) for a in case["forward"]),
-        tuple(put(a) for a in case["backward"]), put(case["images"]), put(case["known"]), put(case["gain"]),
+        tuple(put(a) for a in case["backward"]), images, put(case["known"]), put(case["gain"]),
         put(case["guessed"]), put(case["decay"]), *out, n_gain=case["n_gain"],
     )  # fmt: skip
     got = [place.get(a) for a in out]

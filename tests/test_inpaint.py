@@ -225,3 +225,33 @@ def test_prepare_then_complete_is_inpaint():
         pipeline.complete(prepared)
     with pytest.raises(TypeError, match="prepared must be"):
         pipeline.complete(video)
+
+
+@pytest.mark.parametrize(
+    "t, fill, seams, still",
+    [(6, "patch", True, False), (6, "telea", False, True), (1, "patch", True, True), (4, "fsr", True, True)],
+)
+def test_every_hole_pixel_gets_its_own_provenance(monkeypatch, t, fill, seams, still):
+    """The fill keeps provenance rows for the hole only, made empty: each must be written (else garbage shows).
+
+    The rows start as values no fill writes; none may be left in the result.
+    """
+    from hybridinpaint.completion import pipeline
+
+    def marked(cls, place, n):
+        return cls(*(place.put(np.full(s, v, d)) for s, v, d in (
+            (n, 99, np.uint8), (n, -7, np.int32), ((n, 2), np.nan, np.float32), (n, np.nan, np.float32))))  # fmt: skip
+
+    monkeypatch.setattr(pipeline._HoleProvenance, "empty", classmethod(marked))
+    frames, _ = panning_video(t=t, h=32, w=40)
+    if still:
+        frames = np.repeat(frames[:1], t, axis=0)  # nothing seen elsewhere: key frames fill it
+    masks = np.zeros((t, 32, 40), bool)
+    masks[:, 10:20, 12:24] = True
+    masks[-1, 2:6, 30:36] = True
+    res = hybridinpaint.inpaint(frames, masks, hallucinate=fill, seams=seams, backend="cpu", return_result=True)
+    prov = res.provenance
+    assert np.isin(prov.method[masks], [PROPAGATED, PATCH, SPATIAL]).all()
+    assert ((prov.source_frame[masks] >= 0) & (prov.source_frame[masks] < t)).all()
+    assert np.isfinite(prov.source_xy[masks]).all() and np.isfinite(prov.confidence[masks]).all()
+    assert res.stats["key_frames"]

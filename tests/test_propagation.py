@@ -132,6 +132,29 @@ def test_combine_sources_matches_reference(seed, c):
     np.testing.assert_array_equal(work[~changed], case["work"][~changed])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_combine_sources_sampling_the_fill_itself(seed):
+    """Sources sampled from ``work`` as it is written (the pipeline's way) equal sources sampled from a copy.
+
+    The two agree wherever a pixel is known; the pixels written are unfilled hole pixels, never known.
+    """
+    case = fill_cases.combine_case(seed)
+    known = case["known"].astype(bool)
+    h = case["holes"]
+    unfilled = np.zeros(known.shape, bool)
+    unfilled[h.ts, h.ys, h.xs] = case["filled"] == 0
+    known &= ~unfilled
+    case["known"] = known.astype(np.uint8)
+    case["work"][known] = case["images"][known]
+    copy = fill_cases.run_combine(case, "cpu")
+    itself = fill_cases.run_combine(case, "cpu", sample_work=True)
+    assert copy[2].any()
+    np.testing.assert_array_equal(itself[0], copy[0])
+    for a, b in zip(itself[1], copy[1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(itself[2], copy[2])
+
+
 @pytest.mark.parametrize("seed, c", [(0, 3), (1, 4), (2, 3)])
 def test_seam_mismatch_matches_reference(seed, c):
     case = fill_cases.seam_case(seed, c=c)

@@ -362,10 +362,11 @@ def combine_sources_into(
     ``backward`` (frame -1: none) is sampled from ``images`` over ``known``
     pixels, scaled by ``gain[t] / gain[source frame]`` on the first
     ``n_gain`` channels, and weighted by 1 / steps; the weighted mean,
-    clipped to [0, 1], goes into ``work``. ``work`` may be ``images``: the
-    pixels written are unfilled hole pixels, never ``known``, and a pixel
-    that is not known weighs 0 in a footprint whatever value a thread reads
-    there (the values are finite). The nearer source is recorded in row
+    clipped to [0, 1], goes into ``work``. ``work`` may be ``images``
+    provided no unfilled listed pixel is ``known`` (the caller's to keep;
+    the pipeline's are not) and the values are finite: then the pixels
+    written are never sampled, and a pixel that is not known weighs 0 in a
+    footprint whatever value a thread reads there. The nearer source is recorded in row
     ``k`` of ``method`` (1, or ``guessed``'s code where the source pixel is
     a key frame's guess), ``source_frame``, ``source_xy`` and
     ``confidence`` (``decay[steps]``, times 0.3 for a guess): the hole
@@ -431,7 +432,10 @@ def seam_mismatch_into(
     source predicts q's colour at the same offset from p's source position;
     ``total[q]`` sums the real colour minus the prediction (0 where it
     differs by more than ``seam_max`` in a channel, or fell on no known
-    pixel) and ``count[q]`` the neighbours that predicted it.
+    pixel) and ``count[q]`` the neighbours that predicted it. Where
+    ``images`` is ``work``, a frame that is ``known`` in the hole (a key
+    frame) is a source for the others: correct it (:func:`seam_correct_into`)
+    only after every frame's mismatch is measured.
     """
     h, w = count.shape
     index = holes.placed(place)[3]
