@@ -221,6 +221,17 @@ def test_prepare_then_complete_is_inpaint():
     for name in vars(whole.provenance):
         np.testing.assert_array_equal(getattr(halves.provenance, name), getattr(whole.provenance, name))
     assert set(halves.stats["seconds"]) == set(whole.stats["seconds"])
+    # The provenance of the filled pixels only (what a chunked run keeps): the same, made whole.
+    frames, masks, filled = pipeline.complete_filled(pipeline.prepare(video, hole, backend="cpu"))
+    np.testing.assert_array_equal(frames, whole.frames)
+    np.testing.assert_array_equal(masks, whole.masks)
+    assert filled.t.size == whole.masks.sum() and set(np.unique(filled.method)) <= {PROPAGATED, PATCH, SPATIAL}
+    dense = filled.dense(masks.shape)
+    for name in vars(whole.provenance):
+        np.testing.assert_array_equal(getattr(dense, name), getattr(whole.provenance, name))
+    frames, _, filled = pipeline.complete_filled(pipeline.prepare(video, np.zeros_like(hole), backend="cpu"))
+    np.testing.assert_array_equal(frames, video)
+    assert filled.t.size == 0 and filled.source_xy.shape == (0, 2)
     with pytest.raises(ValueError, match="completed already"):
         pipeline.complete(prepared)
     with pytest.raises(TypeError, match="prepared must be"):

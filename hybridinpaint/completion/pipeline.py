@@ -28,7 +28,10 @@ from hybridinpaint.kernels import (
 from hybridinpaint.kernels.checks import positive_int
 from hybridinpaint.settings import Settings, resolve
 
-__all__ = ["inpaint", "prepare", "complete", "Prepared", "InpaintResult", "Provenance", "METHOD_NAMES"]
+__all__ = [
+    "inpaint", "prepare", "complete", "complete_filled", "Prepared", "InpaintResult", "Provenance",
+    "FilledProvenance", "METHOD_NAMES",
+]  # fmt: skip
 
 ORIGINAL, PROPAGATED, PATCH, HALLUCINATED, SPATIAL = 0, 1, 2, 3, 4
 METHOD_NAMES = {
@@ -72,6 +75,37 @@ class Provenance:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         xy = np.broadcast_to(np.stack([xx, yy], -1), (t, h, w, 2)).copy()
         return cls(np.zeros((t, h, w), np.uint8), frame, xy, np.ones((t, h, w), np.float32))
+
+
+@dataclass
+class FilledProvenance:
+    """:class:`Provenance` of the filled pixels only, one entry each; every other pixel is its own source.
+
+    What :func:`complete_filled` returns, for a caller that would only throw
+    the rest away (17 bytes per pixel of the whole video, made on the host).
+
+    Attributes
+    ----------
+    t, y, x : ndarray of int64, shape (N,)
+        Where each filled pixel is, in C order (frame, then row, then column).
+    method, source_frame, source_xy, confidence : ndarray, shapes (N,), (N,), (N, 2), (N,)
+        As in :class:`Provenance`, at those pixels.
+    """
+
+    t: np.ndarray
+    y: np.ndarray
+    x: np.ndarray
+    method: np.ndarray
+    source_frame: np.ndarray
+    source_xy: np.ndarray
+    confidence: np.ndarray
+
+    def dense(self, shape: tuple[int, int, int]) -> Provenance:
+        """The whole :class:`Provenance` of a ``(T, H, W)`` video."""
+        prov = Provenance.identity(*shape)
+        for name in ("method", "source_frame", "source_xy", "confidence"):
+            getattr(prov, name)[self.t, self.y, self.x] = getattr(self, name)
+        return prov
 
 
 @dataclass
@@ -231,17 +265,46 @@ def prepare(
 
 def complete(prepared: Prepared, *, return_result=False):
     """The second half of :func:`inpaint`: the fill, where the backend's kernels run, and the composite."""
+    p, fill = _complete_fill(prepared)
+    if fill is None:
+        return _finish(p.inp, None, None, p.clock, return_result)
+    colours, filled = fill.result(with_provenance=return_result)
+    out = _arrays.composite_values(p.inp.original, colours, p.inp.hole, p.inp.grey)
+    p.clock("composite")
+    return _finish(p.inp, fill, p.flows, p.clock, return_result, out, filled)
+
+
+def complete_filled(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, FilledProvenance]:
+    """:func:`complete`, with the provenance of the filled pixels only: ``(frames, masks, filled)``.
+
+    ``frames`` are what :func:`complete` returns, ``masks`` the (dilated)
+    hole that was filled (``InpaintResult.masks``), ``filled`` its pixels'
+    provenance (:meth:`FilledProvenance.dense` makes the whole one).
+    """
+    p, fill = _complete_fill(prepared)
+    if fill is None:
+        none = np.zeros(0, np.int64)
+        empty = FilledProvenance(none, none, none, np.zeros(0, np.uint8), np.zeros(0, np.int32),
+                                 np.zeros((0, 2), np.float32), np.zeros(0, np.float32))  # fmt: skip
+        return p.inp.original.copy(), p.inp.hole, empty
+    colours, filled = fill.result()
+    out = _arrays.composite_values(p.inp.original, colours, p.inp.hole, p.inp.grey)
+    p.clock("composite")
+    return out, p.inp.hole, filled
+
+
+def _complete_fill(prepared) -> tuple[Prepared, _Fill | None]:
+    """Check ``prepared`` and mark it spent; the fill (None where there was nothing to fill)."""
     if not isinstance(prepared, Prepared):
         raise TypeError(f"prepared must be what prepare() returned, got {type(prepared).__name__}")
-    p, clock = prepared, prepared.clock
+    p = prepared
     if p.spent:
         raise ValueError("prepared was completed already: prepare() again (the first fill was built in its arrays)")
     p.spent = True
-    clock.restart()  # time spent waiting between the halves is no stage's
+    p.clock.restart()  # time spent waiting between the halves is no stage's
     if p.flows is None:
-        return _finish(p.inp, None, None, clock, return_result)
-    fill = _fill(p.inp, p.flows, p.gain, p.hallucinate, p.seams, p.settings, clock)
-    return _finish(p.inp, fill, p.flows, clock, return_result)
+        return p, None
+    return p, _fill(p.inp, p.flows, p.gain, p.hallucinate, p.seams, p.settings, p.clock)
 
 
 def _fill(inp: _Input, flows, gain, hallucinate, seams, settings, clock) -> _Fill:
@@ -503,21 +566,17 @@ class _Fill:
         )  # fmt: skip
         place.put_frame(self.filled, rows, np.ones(rows.stop - rows.start, np.uint8))
 
-    def result(self, with_provenance=True) -> tuple[np.ndarray, Provenance | None]:
-        """The hole pixels' colours (float32 (N, C), in the hole list's order) and every pixel's provenance.
+    def result(self, with_provenance=True) -> tuple[np.ndarray, FilledProvenance | None]:
+        """The hole pixels' colours (float32 (N, C), in the hole list's order) and their provenance, on the host.
 
-        Only the hole's pixels come back from the device: the rest of the
-        provenance is each pixel itself, made here.
+        Only the hole's pixels come back from the device.
         """
         holes = self.holes
         colours = gather_holes(self.place, holes, self.work)
         if not with_provenance:
             return colours, None
-        t, h, w, _ = self.work.shape
-        prov = Provenance.identity(t, h, w)
-        for arr, rows in zip(vars(prov).values(), vars(self.prov).values()):
-            arr[holes.ts, holes.ys, holes.xs] = self.place.get(rows)
-        return colours, prov
+        rows = (self.place.get(a) for a in vars(self.prov).values())
+        return colours, FilledProvenance(holes.ts, holes.ys, holes.xs, *rows)
 
 
 def _propagate_round(fill: _Fill, flows, settings) -> tuple[tuple, tuple]:
@@ -560,21 +619,22 @@ def _fill_reduced(image, left, how, backend, settings):
     return hallmod.Fill(guess, nnf, ran)
 
 
-def _finish(inp: _Input, fill: _Fill | None, flows, clock, return_result):
-    t, h, w = inp.hole.shape
+def _finish(inp: _Input, fill: _Fill | None, flows, clock, return_result, out=None, filled=None):
+    """``inpaint``'s return value: the frames ``out`` (a copy of the input where ``fill`` is None), or the result."""
     if fill is None:
-        out, prov = inp.original.copy(), Provenance.identity(t, h, w)
-    else:
-        colours, prov = fill.result(with_provenance=return_result)
-        out = _arrays.composite_values(inp.original, colours, inp.hole, inp.grey)
-        clock("composite")
+        out = inp.original.copy()
     if not return_result:
         return out
+    if filled is None:
+        prov = Provenance.identity(*inp.hole.shape)
+    else:
+        prov = filled.dense(inp.hole.shape)
+        clock("provenance")
     flows = {} if flows is None else {"forward": flows[0], "backward": flows[1]}
     res = InpaintResult(out, prov, flows, {"seconds": dict(clock.timings), "pixels": {}}, inp.hole)
     if fill is not None:
         res.stats["pixels"] = {
-            METHOD_NAMES[m]: int((prov.method[inp.hole] == m).sum()) for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
+            METHOD_NAMES[m]: int((filled.method == m).sum()) for m in (PROPAGATED, PATCH, HALLUCINATED, SPATIAL)
         }
         res.stats["key_frames"] = fill.key_frames
     return res

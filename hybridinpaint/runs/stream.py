@@ -123,14 +123,17 @@ def _complete_chunk(frames, masks, start, prepared) -> dict:
             "confidence": np.ones((t, h, w), np.float32),
             "hole": masks,
         }
-    res = pipeline.complete(prepared, return_result=True)
-    return {
-        "frames": res.frames,
-        "method": res.provenance.method,
-        "source_frame": res.provenance.source_frame + np.int32(start),
-        "confidence": res.provenance.confidence,
-        "hole": res.masks if res.masks is not None else masks,
-    }
+    out, hole, filled = pipeline.complete_filled(prepared)
+    # Only what the joiner reads, each made once (the source positions are not kept).
+    method = np.zeros((t, h, w), np.uint8)
+    source_frame = np.empty((t, h, w), np.int32)
+    source_frame[:] = np.arange(start, start + t, dtype=np.int32)[:, None, None]
+    confidence = np.ones((t, h, w), np.float32)
+    at = filled.t, filled.y, filled.x
+    method[at] = filled.method
+    source_frame[at] = filled.source_frame + np.int32(start)
+    confidence[at] = filled.confidence
+    return {"frames": out, "method": method, "source_frame": source_frame, "confidence": confidence, "hole": hole}
 
 
 class _Joiner:
