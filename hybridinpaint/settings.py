@@ -213,9 +213,10 @@ class Stream(_Section):
     AUTO_PIXELS: float = Field(
         24e6,
         description=(
-            "Frames x pixels per chunk when the chunk is chosen automatically: a chunk costs about 70 bytes "
-            "per pixel-frame inside inpaint with its provenance (peak memory at 1080p: 80 before the fill kept "
-            "the hole's provenance only, 67 after), so this keeps a chunk under 2 GB whatever the frame size."
+            "Frames x pixels per chunk when the chunk is chosen automatically: inpaint with its whole "
+            "provenance costs about 70 bytes per pixel-frame at its peak (67 measured at 1080p; 80 before the "
+            "fill kept the hole's provenance only), a chunk less (it keeps the filled pixels' only), so this "
+            "keeps a chunk under 2 GB whatever the frame size."
         ),
     )
     OVERLAP: Literal["device", "always", "never"] = Field(
