@@ -268,9 +268,7 @@ def complete(prepared: Prepared, *, return_result=False):
     p, fill = _complete_fill(prepared)
     if fill is None:
         return _finish(p.inp, None, None, p.clock, return_result)
-    colours, filled = fill.result(with_provenance=return_result)
-    out = _arrays.composite_values(p.inp.original, colours, p.inp.hole, p.inp.grey)
-    p.clock("composite")
+    out, filled = _composite(p, fill, with_provenance=return_result)
     return _finish(p.inp, fill, p.flows, p.clock, return_result, out, filled)
 
 
@@ -287,10 +285,16 @@ def complete_filled(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, FilledP
         empty = FilledProvenance(none, none, none, np.zeros(0, np.uint8), np.zeros(0, np.int32),
                                  np.zeros((0, 2), np.float32), np.zeros(0, np.float32))  # fmt: skip
         return p.inp.original.copy(), p.inp.hole, empty
-    colours, filled = fill.result()
+    out, filled = _composite(p, fill, with_provenance=True)
+    return out, p.inp.hole, filled
+
+
+def _composite(p: Prepared, fill: _Fill, *, with_provenance) -> tuple[np.ndarray, FilledProvenance | None]:
+    """The input with the fill's colours in its hole, and (if asked) the filled pixels' provenance."""
+    colours, filled = fill.result(with_provenance=with_provenance)
     out = _arrays.composite_values(p.inp.original, colours, p.inp.hole, p.inp.grey)
     p.clock("composite")
-    return out, p.inp.hole, filled
+    return out, filled
 
 
 def _complete_fill(prepared) -> tuple[Prepared, _Fill | None]:

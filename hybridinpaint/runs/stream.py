@@ -115,24 +115,19 @@ def _prepare_chunk(frames, masks, options):
 
 def _complete_chunk(frames, masks, start, prepared) -> dict:
     t, h, w = masks.shape
-    if prepared is None:
-        return {
-            "frames": frames,
-            "method": np.zeros((t, h, w), np.uint8),
-            "source_frame": np.broadcast_to(np.arange(start, start + t, dtype=np.int32)[:, None, None], (t, h, w)),
-            "confidence": np.ones((t, h, w), np.float32),
-            "hole": masks,
-        }
-    out, hole, filled = pipeline.complete_filled(prepared)
     # Only what the joiner reads, each made once (the source positions are not kept).
     method = np.zeros((t, h, w), np.uint8)
     source_frame = np.empty((t, h, w), np.int32)
     source_frame[:] = np.arange(start, start + t, dtype=np.int32)[:, None, None]
     confidence = np.ones((t, h, w), np.float32)
-    at = filled.t, filled.y, filled.x
-    method[at] = filled.method
-    source_frame[at] = filled.source_frame + np.int32(start)
-    confidence[at] = filled.confidence
+    if prepared is None:
+        out, hole = frames, masks
+    else:
+        out, hole, filled = pipeline.complete_filled(prepared)
+        at = filled.t, filled.y, filled.x
+        method[at] = filled.method
+        source_frame[at] = filled.source_frame + np.int32(start)
+        confidence[at] = filled.confidence
     return {"frames": out, "method": method, "source_frame": source_frame, "confidence": confidence, "hole": hole}
 
 
